@@ -1,0 +1,128 @@
+import Foundation
+
+/// One option a command takes: `--name VALUE`, or a bare flag when `value` is nil.
+struct OptionSpec: Sendable {
+    let name: String
+    let value: String?
+    let help: String
+    var required = false
+}
+
+/// A `sehat` command: its words, help text, options, and what it does.
+struct Command: Sendable {
+    let words: [String]
+    let summary: String
+    let options: [OptionSpec]
+    var details: String = ""
+    let run: @Sendable (Invocation) throws -> Int32
+
+    var usage: String {
+        let parts = options.map { option -> String in
+            let text = option.value.map { "--\(option.name) \($0)" } ?? "--\(option.name)"
+            return option.required ? text : "[\(text)]"
+        }
+        return (["sehat [--db PATH]"] + words + parts).joined(separator: " ")
+    }
+
+    var help: String {
+        var text = "\(summary)\n\nUsage: \(usage)\n"
+        if !options.isEmpty {
+            text += "\nOptions:\n"
+            let width = options.map { "--\($0.name)\($0.value.map { " " + $0 } ?? "")".count }.max() ?? 0
+            for option in options {
+                let head = "--\(option.name)\(option.value.map { " " + $0 } ?? "")"
+                text += "  " + head.padding(toLength: width + 2, withPad: " ", startingAt: 0) + option.help + "\n"
+            }
+            text += "  " + "--help".padding(toLength: width + 2, withPad: " ", startingAt: 0) + "Show this help\n"
+        }
+        if !details.isEmpty { text += "\n" + details + "\n" }
+        return text
+    }
+}
+
+/// A wrong command line: printed with the command's usage, exit status 2.
+struct UsageError: Error, CustomStringConvertible {
+    let message: String
+    let command: Command?
+    var description: String { message }
+}
+
+/// The parsed command line handed to a command.
+struct Invocation: Sendable {
+    let databasePath: String
+    let values: [String: String]
+    let flags: Set<String>
+
+    func value(_ name: String) -> String? { values[name] }
+    func has(_ flag: String) -> Bool { flags.contains(flag) }
+
+    /// A required option's value (the parser has already checked it is there).
+    func required(_ name: String) -> String { values[name] ?? "" }
+
+    /// An integer option, refusing anything else with the option's name.
+    func int(_ name: String, default fallback: Int? = nil, range: ClosedRange<Int>? = nil) throws -> Int? {
+        guard let text = values[name] else { return fallback }
+        guard let number = Int(text) else { throw UsageError(message: "--\(name) must be a whole number, got \"\(text)\"", command: nil) }
+        if let range, !range.contains(number) {
+            throw UsageError(message: "--\(name) must be between \(range.lowerBound) and \(range.upperBound), got \(number)", command: nil)
+        }
+        return number
+    }
+
+    func double(_ name: String) throws -> Double? {
+        guard let text = values[name] else { return nil }
+        guard let number = Double(text), number.isFinite else { throw UsageError(message: "--\(name) must be a number, got \"\(text)\"", command: nil) }
+        return number
+    }
+
+    /// One of a fixed set of words.
+    func choice<T: RawRepresentable & CaseIterable>(_ name: String, _ type: T.Type) throws -> T? where T.RawValue == String {
+        guard let text = values[name] else { return nil }
+        guard let value = T(rawValue: text) else {
+            let allowed = T.allCases.map(\.rawValue).joined(separator: "|")
+            throw UsageError(message: "--\(name) must be one of \(allowed), got \"\(text)\"", command: nil)
+        }
+        return value
+    }
+}
+
+extension Command {
+    /// Parses `arguments` (what follows the command words) against the options.
+    func parse(_ arguments: [String], databasePath: String) throws -> Invocation {
+        var values: [String: String] = [:]
+        var flags = Set<String>()
+        var index = 0
+        while index < arguments.count {
+            let word = arguments[index]
+            guard word.hasPrefix("--") else {
+                throw UsageError(message: "unexpected argument \"\(word)\"", command: self)
+            }
+            var name = String(word.dropFirst(2))
+            var inline: String?
+            if let eq = name.firstIndex(of: "=") {
+                inline = String(name[name.index(after: eq)...])
+                name = String(name[..<eq])
+            }
+            guard let option = options.first(where: { $0.name == name }) else {
+                throw UsageError(message: "unknown option --\(name)", command: self)
+            }
+            if option.value != nil {
+                if let inline {
+                    values[name] = inline
+                } else {
+                    guard index + 1 < arguments.count else { throw UsageError(message: "--\(name) needs a value (\(option.value!))", command: self) }
+                    index += 1
+                    values[name] = arguments[index]
+                }
+            } else {
+                guard inline == nil else { throw UsageError(message: "--\(name) takes no value", command: self) }
+                flags.insert(name)
+            }
+            index += 1
+        }
+        for option in options where option.required && values[option.name] == nil {
+            throw UsageError(message: "--\(option.name) is required", command: self)
+        }
+        return Invocation(databasePath: databasePath, values: values, flags: flags)
+    }
+}

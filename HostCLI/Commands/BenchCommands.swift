@@ -1,0 +1,80 @@
+import Foundation
+import SehatSync
+
+/// `sehat bench …`: measured beside a baseline from the same run.
+enum BenchCommands {
+    static let write = Command(
+        words: ["bench", "write"],
+        summary: "Time recording N encounters (10 resources each) beside plain prepared statements writing the same rows.",
+        options: [
+            OptionSpec(name: "encounters", value: "N", help: "How many encounters (default 1000)"),
+            OptionSpec(name: "dir", value: "DIR", help: "Where to put the two benchmark databases (default: a new temporary folder)"),
+            OptionSpec(name: "json", value: nil, help: "Print the figures as JSON"),
+        ],
+        details: "Both sides run with WAL and synchronous=FULL: every record is fsynced. Target: SDK within 2x of the baseline."
+    ) { invocation in
+        let count = try invocation.int("encounters", default: 1000, range: 1...1_000_000) ?? 1000
+        let directory = try benchDirectory(invocation)
+        let result = try WriteBenchmark.run(encounters: count, directory: directory, progress: Output.note)
+        if invocation.has("json") {
+            Output.json(.obj([
+                "encounters": .int(result.encounters), "resources_per_encounter": .int(result.resourcesPerEncounter),
+                "sdk": stats(result.sdk), "baseline": stats(result.baseline), "ratio": .double((result.ratio * 100).rounded() / 100),
+            ]))
+        } else {
+            Output.line("bench write: \(result.encounters) encounters × \(result.resourcesPerEncounter) resources (\(String(format: "%.0f", result.rowsPerEncounter)) rows each), WAL + synchronous=FULL")
+            Output.table(["", "records/s", "p50 ms", "p99 ms", "total s"], [
+                row("SehatSync recordEncounter", result.sdk), row("baseline: prepared statements", result.baseline),
+            ])
+            Output.line(String(format: "ratio (SDK time / baseline time): %.2f×  (target ≤ 2×)", result.ratio))
+        }
+        return 0
+    }
+
+    static let ready = Command(
+        words: ["bench", "ready"],
+        summary: "Time picking the next ready batch from an outbox of N items, beside a full-table scan.",
+        options: [
+            OptionSpec(name: "items", value: "N", help: "Outbox size (default 1000000)"),
+            OptionSpec(name: "batch", value: "N", help: "Batch size picked (default 50)"),
+            OptionSpec(name: "dir", value: "DIR", help: "Where to put the benchmark database (default: a new temporary folder)"),
+            OptionSpec(name: "json", value: nil, help: "Print the figures as JSON"),
+        ],
+        details: "Target: under 1 ms per pick with a million items queued."
+    ) { invocation in
+        let items = try invocation.int("items", default: 1_000_000, range: 10...50_000_000) ?? 1_000_000
+        let batch = try invocation.int("batch", default: 50, range: 1...10_000) ?? 50
+        let directory = try benchDirectory(invocation)
+        let result = try ReadinessBenchmark.run(items: items, batch: batch, directory: directory, progress: Output.note)
+        if invocation.has("json") {
+            Output.json(.obj(["items": .int(result.items), "batch": .int(result.batch), "indexed": stats(result.indexed),
+                              "scan": stats(result.scan), "plan": .string(result.plan)]))
+        } else {
+            Output.line("bench ready: pick \(result.batch) ready items from \(result.items) queued")
+            Output.line("plan: \(result.plan)")
+            Output.table(["", "picks/s", "p50 ms", "p99 ms"], [
+                [ "ready query (index outbox_ready)", String(format: "%.0f", result.indexed.perSecond), ms(result.indexed.p50Milliseconds), ms(result.indexed.p99Milliseconds)],
+                [ "baseline: same query, NOT INDEXED", String(format: "%.1f", result.scan.perSecond), ms(result.scan.p50Milliseconds), ms(result.scan.p99Milliseconds)],
+            ])
+        }
+        return 0
+    }
+
+    private static func benchDirectory(_ invocation: Invocation) throws -> String {
+        let directory = invocation.value("dir") ?? (NSTemporaryDirectory() + "sehat-bench-" + UUID().uuidString.prefix(8).lowercased())
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        return directory
+    }
+
+    private static func ms(_ value: Double) -> String { String(format: "%.3f", value) }
+
+    private static func row(_ name: String, _ stats: LatencyStats) -> [String] {
+        [name, String(format: "%.0f", stats.perSecond), ms(stats.p50Milliseconds), ms(stats.p99Milliseconds), String(format: "%.2f", stats.totalSeconds)]
+    }
+
+    private static func stats(_ stats: LatencyStats) -> JSON {
+        .obj(["count": .int(stats.count), "per_second": .double((stats.perSecond * 10).rounded() / 10),
+              "p50_ms": .double((stats.p50Milliseconds * 1000).rounded() / 1000), "p99_ms": .double((stats.p99Milliseconds * 1000).rounded() / 1000),
+              "total_s": .double((stats.totalSeconds * 1000).rounded() / 1000)])
+    }
+}

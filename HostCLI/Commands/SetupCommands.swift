@@ -1,0 +1,110 @@
+import Foundation
+import SehatSync
+
+/// `sehat init`, `location add`, `practitioner add`, `patient add`.
+enum SetupCommands {
+    static let initialize = Command(
+        words: ["init"],
+        summary: "Set up this device: its SATUSEHAT organization, credentials and endpoints.",
+        options: [
+            OptionSpec(name: "org-id", value: "ID", help: "SATUSEHAT Organization id bound to the credentials", required: true),
+            OptionSpec(name: "client-id", value: "ID", help: "OAuth2 client id", required: true),
+            OptionSpec(name: "client-secret-file", value: "FILE", help: "File holding the client secret (read when needed, never stored)", required: true),
+            OptionSpec(name: "profile", value: "satusehat|fhir", help: "Target SATUSEHAT (default) or a plain FHIR R4 server"),
+            OptionSpec(name: "base-url", value: "URL", help: "FHIR base (default: the SATUSEHAT sandbox …/fhir-r4/v1)"),
+            OptionSpec(name: "auth-url", value: "URL", help: "Token endpoint (default: the SATUSEHAT sandbox …/oauth2/v1/accesstoken)"),
+            OptionSpec(name: "emergency-url", value: "URL", help: "The emergency service's (PSC 119) API root"),
+            OptionSpec(name: "json", value: nil, help: "Print the result as JSON"),
+        ],
+        details: "HTTPS is required except to loopback. Running init again updates the settings; changing\nthe organization is refused once records exist."
+    ) { invocation in
+        let configuration = try Configuration(
+            orgID: invocation.required("org-id"), clientID: invocation.required("client-id"),
+            clientSecretFile: absolutePath(invocation.required("client-secret-file")),
+            profile: try invocation.choice("profile", Profile.self) ?? .satusehat,
+            baseURL: invocation.value("base-url") ?? Configuration.sandboxBaseURL,
+            authURL: invocation.value("auth-url") ?? Configuration.sandboxAuthURL,
+            emergencyURL: invocation.value("emergency-url"))
+        try openClient(invocation).configure(configuration)
+        if invocation.has("json") {
+            Output.json(.obj([
+                "database": .string(invocation.databasePath), "org_id": .string(configuration.orgID),
+                "profile": .string(configuration.profile.rawValue), "base_url": .string(configuration.baseURL),
+                "auth_url": .string(configuration.authURL), "emergency_url": configuration.emergencyURL.map(JSON.string),
+            ]))
+        } else {
+            Output.line("configured \(invocation.databasePath): organization \(configuration.orgID), profile \(configuration.profile.rawValue)")
+            Output.line("FHIR base \(configuration.baseURL); the client secret stays in \(configuration.clientSecretFile)")
+        }
+        return 0
+    }
+
+    static let locationAdd = Command(
+        words: ["location", "add"],
+        summary: "Register a polyclinic (a SATUSEHAT Location) and queue its creation.",
+        options: [
+            OptionSpec(name: "code", value: "CODE", help: "The clinic's code for it, e.g. POLI-UMUM (its business identifier)", required: true),
+            OptionSpec(name: "name", value: "NAME", help: "Its name, e.g. \"Poli Umum\"", required: true),
+            OptionSpec(name: "json", value: nil, help: "Print the result as JSON"),
+        ]
+    ) { invocation in
+        let id = try openClient(invocation).addLocation(code: invocation.required("code"), name: invocation.required("name"))
+        printID(invocation, "location_id", id)
+        return 0
+    }
+
+    static let practitionerAdd = Command(
+        words: ["practitioner", "add"],
+        summary: "Register a practitioner by NIK and queue the lookup of their IHS number.",
+        options: [
+            OptionSpec(name: "nik", value: "NIK", help: "16-digit NIK", required: true),
+            OptionSpec(name: "name", value: "NAME", help: "Full name", required: true),
+            OptionSpec(name: "json", value: nil, help: "Print the result as JSON"),
+        ]
+    ) { invocation in
+        let id = try openClient(invocation).addPractitioner(nik: invocation.required("nik"), name: invocation.required("name"))
+        printID(invocation, "practitioner_id", id)
+        return 0
+    }
+
+    static let patientAdd = Command(
+        words: ["patient", "add"],
+        summary: "Register a patient by NIK, with their consent, and queue the lookup of their IHS id.",
+        options: [
+            OptionSpec(name: "nik", value: "NIK", help: "16-digit NIK", required: true),
+            OptionSpec(name: "name", value: "NAME", help: "Full name", required: true),
+            OptionSpec(name: "gender", value: "male|female", help: "Administrative gender", required: true),
+            OptionSpec(name: "birth-date", value: "YYYY-MM-DD", help: "Date of birth", required: true),
+            OptionSpec(name: "consent", value: "all|encounter_only|none", help: "What may leave the device (default: all)"),
+            OptionSpec(name: "consent-until", value: "DATETIME", help: "Consent valid until (ISO 8601 with offset)"),
+            OptionSpec(name: "json", value: nil, help: "Print the result as JSON"),
+        ]
+    ) { invocation in
+        guard let gender = try invocation.choice("gender", Gender.self) else { return 2 }
+        var until: Date?
+        if let text = invocation.value("consent-until") {
+            do { until = try FHIRDateTime.parse(text) } catch let error as FHIRDateTime.FormatError {
+                throw FieldError("consent-until", error.reason)
+            }
+        }
+        let input = PatientInput(
+            nik: invocation.required("nik"), name: invocation.required("name"), gender: gender,
+            birthDate: invocation.required("birth-date"), consent: try invocation.choice("consent", ConsentScope.self) ?? .all,
+            consentValidUntil: until)
+        printID(invocation, "patient_id", try openClient(invocation).addPatient(input))
+        return 0
+    }
+
+    private static func printID(_ invocation: Invocation, _ key: String, _ id: String) {
+        if invocation.has("json") { Output.json(.obj([key: .string(id)])) } else { Output.line(id) }
+    }
+}
+
+/// Opens the SDK on the invocation's database.
+func openClient(_ invocation: Invocation) throws -> SehatClient {
+    try SehatClient(path: invocation.databasePath)
+}
+
+func absolutePath(_ path: String) -> String {
+    path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+}

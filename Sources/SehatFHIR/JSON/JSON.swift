@@ -1,0 +1,88 @@
+/// A lossless JSON value: object key order and the exact text of numbers are kept, so a
+/// FHIR resource read and written again is byte-for-byte what came in (modulo whitespace).
+///
+///     let json = try JSON.parse(#"{"resourceType":"Patient","birthDate":"1990-01-01"}"#)
+///     json["resourceType"]?.stringValue // "Patient"
+public enum JSON: Sendable, Hashable {
+    case null
+    case bool(Bool)
+    /// A number as written (e.g. `"120"`, `"36.60"`, `"1e3"`).
+    case number(String)
+    case string(String)
+    case array([JSON])
+    /// Members in document order.
+    case object([Member])
+
+    /// One object member.
+    public struct Member: Sendable, Hashable {
+        public var key: String
+        public var value: JSON
+        public init(_ key: String, _ value: JSON) {
+            self.key = key
+            self.value = value
+        }
+    }
+
+    /// A number from an integer.
+    public static func int(_ value: Int) -> JSON { .number(String(value)) }
+
+    /// A number from a double, written in its shortest exact form (`120`, `36.6`).
+    public static func double(_ value: Double) -> JSON {
+        if value.rounded() == value, abs(value) < 1e15 { return .number(String(Int64(value))) }
+        return .number(String(value))
+    }
+
+    /// An object from ordered pairs; pairs whose value is nil are left out.
+    public static func obj(_ pairs: KeyValuePairs<String, JSON?>) -> JSON {
+        .object(pairs.compactMap { key, value in value.map { Member(key, $0) } })
+    }
+
+    public var stringValue: String? { if case .string(let s) = self { return s } else { return nil } }
+    public var boolValue: Bool? { if case .bool(let b) = self { return b } else { return nil } }
+    public var numberText: String? { if case .number(let n) = self { return n } else { return nil } }
+    public var doubleValue: Double? { numberText.flatMap(Double.init) }
+    public var intValue: Int? {
+        guard let text = numberText else { return nil }
+        if let int = Int(text) { return int }
+        if let d = Double(text), d.rounded() == d, abs(d) < 9e15 { return Int(d) }
+        return nil
+    }
+    public var arrayValue: [JSON]? { if case .array(let a) = self { return a } else { return nil } }
+    public var members: [Member]? { if case .object(let m) = self { return m } else { return nil } }
+    public var isNull: Bool { self == .null }
+
+    /// The value of an object member (the first, if the key repeats).
+    public subscript(key: String) -> JSON? {
+        get { members?.first { $0.key == key }?.value }
+        set {
+            guard case .object(var members) = self else { return }
+            if let index = members.firstIndex(where: { $0.key == key }) {
+                if let newValue { members[index].value = newValue } else { members.remove(at: index) }
+            } else if let newValue {
+                members.append(Member(key, newValue))
+            }
+            self = .object(members)
+        }
+    }
+
+    /// An array element, nil when out of range or not an array.
+    public subscript(index: Int) -> JSON? {
+        guard case .array(let items) = self, items.indices.contains(index) else { return nil }
+        return items[index]
+    }
+
+    /// A value at a dotted path (`"subject.reference"`), through objects only.
+    public func value(at path: String) -> JSON? {
+        path.split(separator: ".").reduce(Optional(self)) { current, key in current?[String(key)] }
+    }
+}
+
+extension JSON: ExpressibleByStringLiteral, ExpressibleByBooleanLiteral, ExpressibleByIntegerLiteral,
+    ExpressibleByArrayLiteral, ExpressibleByNilLiteral
+{
+    public init(stringLiteral value: String) { self = .string(value) }
+    public init(booleanLiteral value: Bool) { self = .bool(value) }
+    public init(integerLiteral value: Int) { self = .number(String(value)) }
+    public init(arrayLiteral elements: JSON...) { self = .array(elements) }
+    public init(nilLiteral: ()) { self = .null }
+}

@@ -1,0 +1,43 @@
+import CSQLite
+
+/// An error from SQLite, carrying the extended result code, SQLite's message and the SQL.
+///
+///     catch let error as DatabaseError where error.code == SQLITE_FULL { … }
+public struct DatabaseError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The extended result code (`sqlite3_extended_errcode`).
+    public let extendedCode: Int32
+    /// SQLite's own message.
+    public let message: String
+    /// The statement that failed, when there was one.
+    public let sql: String?
+
+    public init(extendedCode: Int32, message: String, sql: String? = nil) {
+        self.extendedCode = extendedCode
+        self.message = message
+        self.sql = sql
+    }
+
+    /// The primary result code (`SQLITE_FULL`, `SQLITE_CONSTRAINT`, …).
+    public var code: Int32 { extendedCode & 0xFF }
+
+    /// True when the disk (or its quota) is full.
+    public var isDiskFull: Bool { code == SQLITE_FULL }
+
+    /// True for constraint violations (unique, foreign key, check, not null).
+    public var isConstraintViolation: Bool { code == SQLITE_CONSTRAINT }
+
+    /// True when a `COMMIT` reported an error: the transaction may still have reached the
+    /// disk (seen with injected fsync errors), so callers must treat the outcome as unknown.
+    public var isCommitOutcomeUnknown: Bool { sql == "COMMIT" }
+
+    public var description: String {
+        var text = "SQLite error \(extendedCode): \(message)"
+        if let sql { text += " — while executing `\(sql)`" }
+        return text
+    }
+
+    /// An API-misuse error (SQLITE_MISUSE) with our own message.
+    public static func misuse(_ message: String, sql: String? = nil) -> DatabaseError {
+        DatabaseError(extendedCode: SQLITE_MISUSE, message: message, sql: sql)
+    }
+}

@@ -1,0 +1,99 @@
+import Foundation
+import SehatStore
+
+/// `sehat bench write`: records encounters through the public API with full durability,
+/// then writes the very same rows with plain prepared statements, one transaction per
+/// encounter, into a copy of the same database (the baseline), and compares the two.
+public enum WriteBenchmark {
+    public struct Result: Sendable {
+        public let encounters: Int
+        public let resourcesPerEncounter: Int
+        public let rowsPerEncounter: Double
+        public let sdk: LatencyStats
+        public let baseline: LatencyStats
+        /// SDK time ÷ baseline time (lower is better; the target is ≤ 2).
+        public var ratio: Double { baseline.totalSeconds > 0 ? sdk.totalSeconds / baseline.totalSeconds : 0 }
+    }
+
+    /// The encounter-scoped tables, parents before children (foreign-key order).
+    static let tables = [
+        "resources", "encounters", "vitals", "diagnoses", "procedures", "prescriptions", "dispenses", "lab_orders",
+        "lab_results", "summaries", "outbox",
+    ]
+
+    /// Runs the benchmark in `directory` (which it fills with two database files).
+    public static func run(encounters: Int, directory: String, progress: (String) -> Void = { _ in }) throws -> Result {
+        let sdkPath = directory + "/bench-sdk.db"
+        let baselinePath = directory + "/bench-baseline.db"
+        for path in [sdkPath, baselinePath] { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+
+        let client = try SehatClient(path: sdkPath)
+        try SampleClinic.configure(client, directory: directory)
+        let patients = try SampleClinic.register(client, patientCount: 50)
+        try client.database.withoutTransaction { try $0.executeScript("PRAGMA wal_checkpoint(TRUNCATE)") }
+        try FileManager.default.copyItem(atPath: sdkPath, toPath: baselinePath)
+
+        // The SDK: validate, build FHIR, store rows, derive outbox edges; one durable transaction each.
+        let now = client.clock.now()
+        var sdkSamples: [Double] = []
+        var encounterIDs: [String] = []
+        var resources = 0
+        for i in 0..<encounters {
+            let doc = SampleClinic.visit(number: "BENCH-\(i)", patient: patients[i % patients.count], finishedBefore: now, offsetMinutes: i % 600)
+            var recorded: RecordedEncounter?
+            sdkSamples.append(try measure { recorded = try client.recordEncounter(doc) })
+            encounterIDs.append(recorded!.encounterID)
+            resources = recorded!.resourceIDs.count
+            if (i + 1) % max(1, encounters / 10) == 0 { progress("sdk: \(i + 1)/\(encounters) encounters") }
+        }
+
+        // The same rows, read back once (not timed) …
+        let groups: [[(String, [SQLValue])]] = try client.database.read { conn in
+            var statements: [String: String] = [:]
+            return try encounterIDs.map { id in
+                var rows: [(String, [SQLValue])] = []
+                for table in tables {
+                    for row in try conn.query("SELECT * FROM \(table) WHERE encounter_id = ? ORDER BY rowid", [.text(id)]) {
+                        let columns = try insertableColumns(conn, table)
+                        let sql = statements[table] ?? "INSERT INTO \(table)(\(columns.joined(separator: ", "))) VALUES (\(columns.map { _ in "?" }.joined(separator: ", ")))"
+                        statements[table] = sql
+                        rows.append((sql, columns.map { row[$0] }))
+                    }
+                }
+                for row in try conn.query(
+                    "SELECT d.item_id, d.depends_on FROM outbox_deps d JOIN outbox o ON o.id = d.item_id WHERE o.encounter_id = ? ORDER BY d.item_id, d.depends_on",
+                    [.text(id)])
+                {
+                    rows.append(("INSERT INTO outbox_deps(item_id, depends_on) VALUES (?, ?)", row.values))
+                }
+                return rows
+            }
+        }
+
+        // … then written with plain prepared statements, one transaction per encounter.
+        let baselineDB = try Database(path: baselinePath)
+        let baselineSamples: [Double] = try baselineDB.withoutTransaction { conn in
+            let begin = try conn.prepare("BEGIN IMMEDIATE")
+            let commit = try conn.prepare("COMMIT")
+            var samples: [Double] = []
+            for group in groups {
+                samples.append(try measure {
+                    try begin.run()
+                    for (sql, values) in group { try conn.prepare(sql).run(values) }
+                    try commit.run()
+                })
+            }
+            return samples
+        }
+        progress("baseline: \(groups.count)/\(encounters) encounters")
+        let rows = Double(groups.reduce(0) { $0 + $1.count }) / Double(max(1, groups.count))
+        return Result(encounters: encounters, resourcesPerEncounter: resources, rowsPerEncounter: rows,
+                      sdk: LatencyStats(samples: sdkSamples), baseline: LatencyStats(samples: baselineSamples))
+    }
+
+    /// Columns that can be inserted (generated columns are left out).
+    static func insertableColumns(_ conn: Connection, _ table: String) throws -> [String] {
+        try conn.query("SELECT name, hidden FROM pragma_table_xinfo(?) ORDER BY cid", [.text(table)])
+            .filter { ($0["hidden"].int ?? 0) == 0 }.map { try $0.string("name") }
+    }
+}

@@ -1,0 +1,74 @@
+import Foundation
+
+/// Which kind of server the device submits to.
+public enum Profile: String, Sendable, CaseIterable {
+    /// SATUSEHAT, with its extra rules (NIK lookups, `sys-ids` systems, date limits).
+    case satusehat
+    /// A plain FHIR R4 server (a hospital EHR): patients and practitioners are created, not looked up.
+    case fhir
+}
+
+/// How this device talks to the outside world. The client secret is not here: only the
+/// path of the file that holds it, read when a token is needed, so it never reaches the
+/// database or a log.
+///
+///     let config = try Configuration(orgID: "10000004", clientID: "abc", clientSecretFile: "/etc/sehat/secret")
+public struct Configuration: Sendable, Equatable {
+    public static let sandboxBaseURL = "https://api-satusehat-stg.dto.kemkes.go.id/fhir-r4/v1"
+    public static let sandboxAuthURL = "https://api-satusehat-stg.dto.kemkes.go.id/oauth2/v1/accesstoken"
+
+    /// The SATUSEHAT Organization id bound to the credentials; every business identifier uses it.
+    public var orgID: String
+    public var clientID: String
+    public var clientSecretFile: String
+    public var profile: Profile
+    /// The FHIR base (`…/fhir-r4/v1`).
+    public var baseURL: String
+    /// The token endpoint (`…/oauth2/v1/accesstoken`).
+    public var authURL: String
+    /// The emergency service's API root (PSC 119), if any.
+    public var emergencyURL: String?
+
+    /// Checks every field; throws a `FieldError` naming the first bad one.
+    public init(
+        orgID: String, clientID: String, clientSecretFile: String, profile: Profile = .satusehat,
+        baseURL: String = Configuration.sandboxBaseURL, authURL: String = Configuration.sandboxAuthURL,
+        emergencyURL: String? = nil
+    ) throws {
+        let org = orgID.trimmingCharacters(in: .whitespaces)
+        guard !org.isEmpty, org.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "." }) else {
+            throw FieldError("org-id", "must be the SATUSEHAT Organization id (letters, digits, '-' or '.'), got \"\(orgID)\"")
+        }
+        guard !clientID.trimmingCharacters(in: .whitespaces).isEmpty else { throw FieldError("client-id", "is empty") }
+        self.orgID = org
+        self.clientID = clientID
+        self.clientSecretFile = clientSecretFile
+        self.profile = profile
+        self.baseURL = try Configuration.checkURL(baseURL, field: "base-url")
+        self.authURL = try Configuration.checkURL(authURL, field: "auth-url")
+        self.emergencyURL = try emergencyURL.map { try Configuration.checkURL($0, field: "emergency-url") }
+    }
+
+    /// Reads the client secret from its file (trailing newline dropped).
+    public func readClientSecret() throws -> String {
+        guard let data = FileManager.default.contents(atPath: clientSecretFile) else {
+            throw FieldError("client-secret-file", "cannot read \(clientSecretFile)")
+        }
+        let secret = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !secret.isEmpty else { throw FieldError("client-secret-file", "\(clientSecretFile) is empty") }
+        return secret
+    }
+
+    /// HTTPS is required, except to loopback (the sandbox on this machine).
+    static func checkURL(_ text: String, field: String) throws -> String {
+        let trimmed = text.hasSuffix("/") ? String(text.dropLast()) : text
+        guard let url = URL(string: trimmed), let scheme = url.scheme?.lowercased(), let host = url.host, !host.isEmpty else {
+            throw FieldError(field, "\"\(text)\" is not an absolute URL")
+        }
+        let loopback = host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
+        guard scheme == "https" || (scheme == "http" && loopback) else {
+            throw FieldError(field, "must use https (plain http is allowed only to loopback), got \"\(text)\"")
+        }
+        return trimmed
+    }
+}

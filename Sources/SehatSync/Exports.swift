@@ -1,0 +1,10 @@
+import SehatFHIR
+
+/// A refused input, naming the field and the reason (from SehatFHIR).
+public typealias FieldError = SehatFHIR.FieldError
+/// A lossless JSON value (from SehatFHIR).
+public typealias JSON = SehatFHIR.JSON
+/// A JSON text that could not be parsed, with its line and column (from SehatFHIR).
+public typealias JSONSyntaxError = SehatFHIR.JSONSyntaxError
+/// UTC date-time parsing and formatting (from SehatFHIR).
+public typealias FHIRDateTime = SehatFHIR.FHIRDateTime

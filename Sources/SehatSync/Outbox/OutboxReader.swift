@@ -1,0 +1,78 @@
+import Foundation
+import SehatStore
+
+/// Read-side queries over the outbox.
+struct OutboxReader {
+    let connection: Connection
+
+    /// The ready query: pending, every dependency completed, due. Ordered by lane (emergency
+    /// first), priority, then sequence, and answered from the partial index `outbox_ready`
+    /// (a test asserts the plan), so it stays fast with a million items queued.
+    static let readySQL = """
+        SELECT id FROM outbox
+        WHERE status = 'pending' AND unresolved_deps = 0 AND next_attempt_at <= ?
+        ORDER BY lane_rank, priority, id
+        LIMIT ?
+        """
+
+    func readyIDs(now: Date, limit: Int) throws -> [Int64] {
+        try connection.query(OutboxReader.readySQL, [.integer(Int64(now.timeIntervalSince1970 * 1000)), .integer(Int64(limit))])
+            .compactMap { $0[0].int64 }
+    }
+
+    func counts() throws -> [OutboxCount] {
+        try connection.query("SELECT lane, status, count(*) AS n FROM outbox GROUP BY lane, status ORDER BY lane, status").compactMap { row in
+            guard let lane = Lane(rawValue: row["lane"].string ?? ""), let status = ItemStatus(rawValue: row["status"].string ?? "") else {
+                return nil
+            }
+            return OutboxCount(lane: lane, status: status, count: row["n"].int ?? 0)
+        }
+    }
+
+    func items(lane: Lane?, status: ItemStatus?, ids: [Int64]? = nil, limit: Int) throws -> [OutboxItem] {
+        var conditions: [String] = []
+        var arguments: [SQLValue] = []
+        if let lane {
+            conditions.append("lane = ?")
+            arguments.append(.text(lane.rawValue))
+        }
+        if let status {
+            conditions.append("status = ?")
+            arguments.append(.text(status.rawValue))
+        }
+        if let ids {
+            conditions.append("id IN (SELECT value FROM json_each(?))")
+            arguments.append(.text("[" + ids.map(String.init).joined(separator: ",") + "]"))
+        }
+        let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        arguments.append(.integer(Int64(limit)))
+        let rows = try connection.query(
+            """
+            SELECT o.*, (SELECT group_concat(depends_on) FROM (SELECT depends_on FROM outbox_deps WHERE item_id = o.id ORDER BY depends_on)) AS deps
+            FROM outbox o \(whereClause) ORDER BY lane_rank, priority, id LIMIT ?
+            """,
+            arguments
+        )
+        return try rows.map(Self.item)
+    }
+
+    static func item(_ row: Row) throws -> OutboxItem {
+        func decode<T: RawRepresentable>(_ column: String) throws -> T where T.RawValue == String {
+            guard let value = T(rawValue: try row.string(column)) else {
+                throw DatabaseError.misuse("unknown \(column) \(row[column]) in outbox")
+            }
+            return value
+        }
+        return OutboxItem(
+            id: row["id"].int64 ?? 0, lane: try decode("lane"), queue: try row.string("queue"), target: try decode("target"),
+            operation: try decode("operation"), resourceType: row.optionalString("resource_type"),
+            resourceID: row.optionalString("resource_id"), reportID: row.optionalString("report_id"),
+            encounterID: row.optionalString("encounter_id"), priority: try row.int("priority"), status: try decode("status"),
+            attempts: try row.int("attempts"), maxRetries: try row.int("max_retries"),
+            nextAttemptAt: row["next_attempt_at"].int64 ?? 0,
+            dependsOn: (row.optionalString("deps") ?? "").split(separator: ",").compactMap { Int64($0) },
+            unresolvedDependencies: try row.int("unresolved_deps"), heldReason: row.optionalString("held_reason"),
+            lastError: row.optionalString("last_error")
+        )
+    }
+}

@@ -1,0 +1,89 @@
+import Foundation
+import SehatFHIR
+import SehatStore
+
+/// What to queue: one operation on one resource (or one emergency report).
+struct NewOutboxItem {
+    var lane: Lane = .clinic
+    var queue: String
+    var target: Target = .satusehat
+    var operation: Operation
+    var resourceType: String?
+    var resourceID: String?
+    var reportID: String?
+    var encounterID: String?
+    /// What is sent, when it is not the resource's current JSON (e.g. the `arrived` Encounter).
+    var payload: JSON?
+    var priority: Int
+    var maxRetries: Int
+    /// Dependencies beyond those the payload's references imply.
+    var extraDependencies: [Int64] = []
+}
+
+/// Writes outbox items and their dependency edges inside the caller's transaction.
+///
+/// Edges are derived, not listed by hand: an item depends on the item that makes each
+/// resource it references exist on the server (that resource's `create` or `lookup`), an
+/// `update` depends on its own resource's `create`, plus any explicit extra edges (an
+/// encounter's closing update waits for everything recorded within it).
+struct OutboxWriter {
+    let connection: Connection
+    let now: Date
+
+    /// Inserts `item` and its edges; returns its id (the outbox sequence number).
+    @discardableResult
+    func enqueue(_ item: NewOutboxItem, resourceJSON: JSON?) throws -> Int64 {
+        var dependencies: [Int64] = []
+        let body = item.payload ?? resourceJSON
+        for site in body?.references() ?? [] {
+            guard case .relative(_, let id) = site.reference, id != item.resourceID,
+                let establishing = try establishingItem(forResource: id)
+            else { continue }
+            dependencies.append(establishing)
+        }
+        if item.operation == .update, let own = item.resourceID, let establishing = try establishingItem(forResource: own) {
+            dependencies.append(establishing)
+        }
+        dependencies += item.extraDependencies
+        var seen = Set<Int64>()
+        dependencies = dependencies.filter { seen.insert($0).inserted }
+
+        let unresolved = try countUnresolved(dependencies)
+        let stamp = FHIRDateTime.format(now)
+        try connection.execute(
+            """
+            INSERT INTO outbox(lane, queue, target, operation, resource_type, resource_id, report_id, encounter_id,
+                               payload, priority, unresolved_deps, max_retries, next_attempt_at, created_at, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+            [
+                .text(item.lane.rawValue), .text(item.queue), .text(item.target.rawValue), .text(item.operation.rawValue),
+                SQLValue(item.resourceType), SQLValue(item.resourceID), SQLValue(item.reportID), SQLValue(item.encounterID),
+                SQLValue(item.payload?.text), .integer(Int64(item.priority)), .integer(Int64(unresolved)),
+                .integer(Int64(item.maxRetries)), .integer(Int64(now.timeIntervalSince1970 * 1000)), .text(stamp), .text(stamp),
+            ]
+        )
+        let id = connection.lastInsertRowID
+        for dependency in dependencies {
+            try connection.execute("INSERT INTO outbox_deps(item_id, depends_on) VALUES (?, ?)", [.integer(id), .integer(dependency)])
+        }
+        return id
+    }
+
+    /// The item that makes a local resource exist on the server: its first create or lookup.
+    /// Nil when the id is not a local resource (a server id, such as `Organization/{orgId}`).
+    func establishingItem(forResource localID: String) throws -> Int64? {
+        try connection.scalar(
+            "SELECT id FROM outbox WHERE resource_id = ? AND operation IN ('create', 'lookup') ORDER BY id LIMIT 1",
+            [.text(localID)]
+        ).int64
+    }
+
+    private func countUnresolved(_ ids: [Int64]) throws -> Int {
+        var unresolved = 0
+        for id in ids where try connection.scalar("SELECT status FROM outbox WHERE id = ?", [.integer(id)]).string != ItemStatus.completed.rawValue {
+            unresolved += 1
+        }
+        return unresolved
+    }
+}

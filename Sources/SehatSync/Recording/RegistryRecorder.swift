@@ -1,0 +1,82 @@
+import Foundation
+import SehatFHIR
+import SehatStore
+
+/// Records the prerequisites of clinical work: locations, practitioners and patients,
+/// each with its outbox item (a Location is created; on SATUSEHAT a Practitioner or
+/// Patient is looked up by NIK, on a plain FHIR server it is created).
+struct RegistryRecorder {
+    let context: RecordContext
+    private var builder: RegistryBuilder { RegistryBuilder(orgID: context.orgID) }
+
+    func addLocation(code: String, name: String) throws -> String {
+        guard code.range(of: #"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"#, options: .regularExpression) != nil else {
+            throw FieldError("code", "must be 1-64 letters, digits, '.', '_' or '-', got \"\(code)\"")
+        }
+        try checkName(name)
+        if let existing = try context.connection.scalar("SELECT local_id FROM locations WHERE code = ?", [.text(code)]).string {
+            throw FieldError("code", "location \(code) is already registered (local id \(existing))")
+        }
+        let id = context.newID()
+        let json = builder.location(code: code, name: name)
+        let identifier = BusinessIdentifier(system: Systems.business("location", org: context.orgID), value: code)
+        try context.insertResource(localID: id, identifier: identifier, json: json)
+        try context.connection.execute(
+            "INSERT INTO locations(local_id, code, name, created_at) VALUES (?, ?, ?, ?)",
+            [.text(id), .text(code), .text(name), .text(context.stamp)]
+        )
+        try enqueue(id: id, type: "Location", operation: .create, priority: ClinicPriority.prerequisite, json: json)
+        return id
+    }
+
+    func addPractitioner(nik: String, name: String) throws -> String {
+        try SatusehatRules.checkNIK(nik, field: "nik")
+        try checkName(name)
+        if let existing = try context.connection.scalar("SELECT local_id FROM practitioners WHERE nik = ?", [.text(nik)]).string {
+            throw FieldError("nik", "a practitioner with NIK \(maskNIK(nik)) is already registered (local id \(existing))")
+        }
+        let id = context.newID()
+        let json = builder.practitioner(nik: nik, name: name)
+        try context.insertResource(localID: id, identifier: BusinessIdentifier(system: Systems.nik, value: nik), json: json)
+        try context.connection.execute(
+            "INSERT INTO practitioners(local_id, nik, name, created_at) VALUES (?, ?, ?, ?)",
+            [.text(id), .text(nik), .text(name), .text(context.stamp)]
+        )
+        try enqueue(id: id, type: "Practitioner", operation: identityOperation, priority: ClinicPriority.prerequisite, json: json)
+        return id
+    }
+
+    func addPatient(_ input: PatientInput) throws -> String {
+        if let existing = try context.connection.scalar("SELECT local_id FROM patients WHERE nik = ?", [.text(input.nik)]).string {
+            throw FieldError("nik", "a patient with NIK \(maskNIK(input.nik)) is already registered (local id \(existing))")
+        }
+        let id = context.newID()
+        let json = builder.patient(nik: input.nik, name: input.name, gender: input.gender.rawValue, birthDate: input.birthDate)
+        try context.insertResource(localID: id, identifier: BusinessIdentifier(system: Systems.nik, value: input.nik), json: json)
+        try context.connection.execute(
+            """
+            INSERT INTO patients(local_id, nik, name, gender, birth_date, consent_scope, consent_valid_from, consent_valid_until, created_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+            [
+                .text(id), .text(input.nik), .text(input.name), .text(input.gender.rawValue), .text(input.birthDate),
+                .text(input.consent.rawValue), .text(context.stamp), SQLValue(input.consentValidUntil.map(FHIRDateTime.format)),
+                .text(context.stamp),
+            ]
+        )
+        try enqueue(id: id, type: "Patient", operation: identityOperation, priority: ClinicPriority.identity, json: json)
+        return id
+    }
+
+    /// SATUSEHAT knows every practitioner and patient by NIK already: look them up. A plain
+    /// FHIR server does not: create them.
+    private var identityOperation: Operation { context.profile == .satusehat ? .lookup : .create }
+
+    private func enqueue(id: String, type: String, operation: Operation, priority: Int, json: JSON) throws {
+        try context.outbox.enqueue(
+            NewOutboxItem(
+                queue: context.clinicQueue(type), operation: operation, resourceType: type, resourceID: id, priority: priority,
+                maxRetries: RecordContext.clinicMaxRetries),
+            resourceJSON: json)
+    }
+}

@@ -1,0 +1,252 @@
+import Foundation
+import SehatFHIR
+
+/// One clinic visit as the clinic records it: who, where, when, and what was done.
+/// `Schemas/encounter.schema.json` describes its JSON form.
+///
+///     let doc = try EncounterDocument(json: text)
+///     let recorded = try client.recordEncounter(doc)
+public struct EncounterDocument: Sendable, Equatable {
+    /// The clinic's own encounter number; a second record with the same number is refused.
+    /// When nil, the local id is used.
+    public var number: String?
+    public var patientNIK: String
+    public var practitionerNIK: String
+    public var locationCode: String
+    /// AMB, EMER, IMP, HH or TELE.
+    public var encounterClass: String
+    public var arrivedAt: Date
+    /// When the consultation began; defaults to `arrivedAt`.
+    public var inProgressAt: Date?
+    public var finishedAt: Date
+    public var vitals: [Vital]
+    public var diagnoses: [Diagnosis]
+    public var procedures: [ProcedureDone]
+    public var prescriptions: [Prescription]
+    public var lab: [LabTest]
+    public var summary: Summary?
+
+    public struct Vital: Sendable, Equatable {
+        public var loinc: String
+        public var display: String?
+        public var value: Double
+        public var unit: String
+        public var measuredAt: Date?
+        public init(loinc: String, display: String? = nil, value: Double, unit: String, measuredAt: Date? = nil) {
+            (self.loinc, self.display, self.value, self.unit, self.measuredAt) = (loinc, display, value, unit, measuredAt)
+        }
+    }
+
+    public struct Diagnosis: Sendable, Equatable {
+        public var icd10: String
+        public var display: String
+        public var clinicalStatus: String
+        public init(icd10: String, display: String, clinicalStatus: String = "active") {
+            (self.icd10, self.display, self.clinicalStatus) = (icd10, display, clinicalStatus)
+        }
+    }
+
+    public struct ProcedureDone: Sendable, Equatable {
+        public var icd9cm: String
+        public var display: String
+        public var start: Date?
+        public var end: Date?
+        public init(icd9cm: String, display: String, start: Date? = nil, end: Date? = nil) {
+            (self.icd9cm, self.display, self.start, self.end) = (icd9cm, display, start, end)
+        }
+    }
+
+    public struct Prescription: Sendable, Equatable {
+        public var kfaCode: String
+        public var display: String
+        public var dosage: String
+        public var quantity: Double
+        public var unit: String
+        /// When the pharmacy handed it over; nil when not (yet) dispensed.
+        public var dispensedAt: Date?
+        public init(kfaCode: String, display: String, dosage: String, quantity: Double, unit: String, dispensedAt: Date? = nil) {
+            (self.kfaCode, self.display, self.dosage, self.quantity, self.unit, self.dispensedAt) =
+                (kfaCode, display, dosage, quantity, unit, dispensedAt)
+        }
+    }
+
+    public struct LabTest: Sendable, Equatable {
+        public var loinc: String
+        public var display: String
+        public var orderedAt: Date?
+        public var result: LabResult?
+        public init(loinc: String, display: String, orderedAt: Date? = nil, result: LabResult? = nil) {
+            (self.loinc, self.display, self.orderedAt, self.result) = (loinc, display, orderedAt, result)
+        }
+    }
+
+    public struct LabResult: Sendable, Equatable {
+        public var value: Double
+        public var unit: String
+        public var resultedAt: Date
+        public var conclusion: String?
+        public init(value: Double, unit: String, resultedAt: Date, conclusion: String? = nil) {
+            (self.value, self.unit, self.resultedAt, self.conclusion) = (value, unit, resultedAt, conclusion)
+        }
+    }
+
+    public struct Summary: Sendable, Equatable {
+        public var title: String
+        public var text: String
+        public init(title: String = "Resume Medis", text: String) { (self.title, self.text) = (title, text) }
+    }
+
+    public init(
+        number: String? = nil, patientNIK: String, practitionerNIK: String, locationCode: String,
+        encounterClass: String = "AMB", arrivedAt: Date, inProgressAt: Date? = nil, finishedAt: Date,
+        vitals: [Vital] = [], diagnoses: [Diagnosis] = [], procedures: [ProcedureDone] = [],
+        prescriptions: [Prescription] = [], lab: [LabTest] = [], summary: Summary? = nil
+    ) {
+        self.number = number
+        self.patientNIK = patientNIK
+        self.practitionerNIK = practitionerNIK
+        self.locationCode = locationCode
+        self.encounterClass = encounterClass
+        self.arrivedAt = arrivedAt
+        self.inProgressAt = inProgressAt
+        self.finishedAt = finishedAt
+        self.vitals = vitals
+        self.diagnoses = diagnoses
+        self.procedures = procedures
+        self.prescriptions = prescriptions
+        self.lab = lab
+        self.summary = summary
+    }
+
+    /// Parses the JSON form; a syntax error names its line and column, a bad field its path.
+    public init(json text: String) throws {
+        try self.init(document: try JSON.parseDocument(text))
+    }
+
+    init(document: JSON) throws {
+        let doc = try DocumentFields(document)
+        try doc.only([
+            "$schema", "number", "patient_nik", "practitioner_nik", "location_code", "class", "arrived_at", "in_progress_at",
+            "finished_at", "vitals", "diagnoses", "procedures", "prescriptions", "lab", "summary",
+        ])
+        self.init(
+            number: try doc.optionalString("number"), patientNIK: try doc.string("patient_nik"),
+            practitionerNIK: try doc.string("practitioner_nik"), locationCode: try doc.string("location_code"),
+            encounterClass: try doc.optionalString("class") ?? "AMB", arrivedAt: try doc.dateTime("arrived_at"),
+            inProgressAt: try doc.optionalDateTime("in_progress_at"), finishedAt: try doc.dateTime("finished_at"),
+            vitals: try doc.list("vitals").map { v in
+                try v.only(["code", "display", "value", "unit", "measured_at"])
+                return Vital(loinc: try v.string("code"), display: try v.optionalString("display"), value: try v.number("value"),
+                             unit: try v.string("unit"), measuredAt: try v.optionalDateTime("measured_at"))
+            },
+            diagnoses: try doc.list("diagnoses").map { d in
+                try d.only(["icd10", "display", "clinical_status"])
+                return Diagnosis(icd10: try d.string("icd10"), display: try d.string("display"),
+                                 clinicalStatus: try d.optionalString("clinical_status") ?? "active")
+            },
+            procedures: try doc.list("procedures").map { p in
+                try p.only(["icd9cm", "display", "start", "end"])
+                return ProcedureDone(icd9cm: try p.string("icd9cm"), display: try p.string("display"),
+                                     start: try p.optionalDateTime("start"), end: try p.optionalDateTime("end"))
+            },
+            prescriptions: try doc.list("prescriptions").map { p in
+                try p.only(["kfa_code", "display", "dosage", "quantity", "unit", "dispensed_at"])
+                return Prescription(kfaCode: try p.string("kfa_code"), display: try p.string("display"), dosage: try p.string("dosage"),
+                                    quantity: try p.number("quantity"), unit: try p.string("unit"),
+                                    dispensedAt: try p.optionalDateTime("dispensed_at"))
+            },
+            lab: try doc.list("lab").map { l in
+                try l.only(["loinc", "display", "ordered_at", "result"])
+                let result = try l.object("result").map { r in
+                    try r.only(["value", "unit", "resulted_at", "conclusion"])
+                    return LabResult(value: try r.number("value"), unit: try r.string("unit"), resultedAt: try r.dateTime("resulted_at"),
+                                     conclusion: try r.optionalString("conclusion"))
+                }
+                return LabTest(loinc: try l.string("loinc"), display: try l.string("display"),
+                               orderedAt: try l.optionalDateTime("ordered_at"), result: result)
+            },
+            summary: try doc.object("summary").map { s in
+                try s.only(["title", "text"])
+                return Summary(title: try s.optionalString("title") ?? "Resume Medis", text: try s.string("text"))
+            }
+        )
+    }
+
+    /// Common vital signs: LOINC code → (display, UCUM unit).
+    static let knownVitals: [String: (display: String, unit: String)] = [
+        "8480-6": ("Systolic blood pressure", "mm[Hg]"), "8462-4": ("Diastolic blood pressure", "mm[Hg]"),
+        "8867-4": ("Heart rate", "/min"), "9279-1": ("Respiratory rate", "/min"), "8310-5": ("Body temperature", "Cel"),
+        "29463-7": ("Body weight", "kg"), "8302-2": ("Body height", "cm"), "59408-5": ("Oxygen saturation", "%"),
+    ]
+
+    static let clinicalStatuses: Set<String> = ["active", "recurrence", "relapse", "inactive", "remission", "resolved"]
+
+    /// Checks every rule that needs no database: codes, clock order, the future, SATUSEHAT's
+    /// earliest date. Each refusal names the field.
+    func validate(now: Date, profile: Profile) throws {
+        let enforceEarliest = profile == .satusehat
+        func checkTime(_ date: Date, _ field: String) throws {
+            try SatusehatRules.checkDateTime(date, field: field, now: now, enforceEarliest: enforceEarliest)
+        }
+        try SatusehatRules.checkNIK(patientNIK, field: "patient_nik")
+        try SatusehatRules.checkNIK(practitionerNIK, field: "practitioner_nik")
+        guard SatusehatRules.encounterClasses[encounterClass] != nil else {
+            throw FieldError("class", "\"\(encounterClass)\" is not one of AMB, EMER, IMP, HH, TELE")
+        }
+        try checkTime(arrivedAt, "arrived_at")
+        try checkTime(finishedAt, "finished_at")
+        guard finishedAt > arrivedAt else {
+            throw FieldError("finished_at", "\(FHIRDateTime.format(finishedAt)) is not after arrived_at \(FHIRDateTime.format(arrivedAt))")
+        }
+        if let inProgressAt, !(arrivedAt...finishedAt).contains(inProgressAt) {
+            throw FieldError("in_progress_at", "must lie between arrived_at and finished_at")
+        }
+        let window = arrivedAt...finishedAt
+        func checkInVisit(_ date: Date?, _ field: String) throws {
+            guard let date else { return }
+            try checkTime(date, field)
+            guard window.contains(date) else { throw FieldError(field, "must lie between arrived_at and finished_at") }
+        }
+        for (i, vital) in vitals.enumerated() {
+            try SatusehatRules.checkLOINC(vital.loinc, field: "vitals[\(i)].code")
+            if vital.display == nil, EncounterDocument.knownVitals[vital.loinc] == nil {
+                throw FieldError("vitals[\(i)].display", "is required for LOINC \(vital.loinc), which is not a common vital sign")
+            }
+            guard vital.value >= 0 else { throw FieldError("vitals[\(i)].value", "cannot be negative") }
+            try checkInVisit(vital.measuredAt, "vitals[\(i)].measured_at")
+        }
+        for (i, diagnosis) in diagnoses.enumerated() {
+            try SatusehatRules.checkICD10(diagnosis.icd10, field: "diagnoses[\(i)].icd10")
+            guard EncounterDocument.clinicalStatuses.contains(diagnosis.clinicalStatus) else {
+                throw FieldError("diagnoses[\(i)].clinical_status", "must be one of \(EncounterDocument.clinicalStatuses.sorted().joined(separator: ", "))")
+            }
+        }
+        for (i, procedure) in procedures.enumerated() {
+            try SatusehatRules.checkICD9CM(procedure.icd9cm, field: "procedures[\(i)].icd9cm")
+            try checkInVisit(procedure.start, "procedures[\(i)].start")
+            try checkInVisit(procedure.end, "procedures[\(i)].end")
+            if let start = procedure.start, let end = procedure.end, end < start {
+                throw FieldError("procedures[\(i)].end", "is before procedures[\(i)].start")
+            }
+        }
+        for (i, prescription) in prescriptions.enumerated() {
+            try SatusehatRules.checkKFA(prescription.kfaCode, field: "prescriptions[\(i)].kfa_code")
+            guard prescription.quantity > 0 else { throw FieldError("prescriptions[\(i)].quantity", "must be more than 0") }
+            if let dispensedAt = prescription.dispensedAt {
+                try checkTime(dispensedAt, "prescriptions[\(i)].dispensed_at")
+                guard dispensedAt >= arrivedAt else { throw FieldError("prescriptions[\(i)].dispensed_at", "is before arrived_at") }
+            }
+        }
+        for (i, test) in lab.enumerated() {
+            try SatusehatRules.checkLOINC(test.loinc, field: "lab[\(i)].loinc")
+            try checkInVisit(test.orderedAt, "lab[\(i)].ordered_at")
+            if let result = test.result {
+                try checkTime(result.resultedAt, "lab[\(i)].result.resulted_at")
+                guard result.resultedAt >= (test.orderedAt ?? arrivedAt) else {
+                    throw FieldError("lab[\(i)].result.resulted_at", "is before the test was ordered")
+                }
+            }
+        }
+        if let summary, summary.text.isEmpty { throw FieldError("summary.text", "is required") }
+    }
+}

@@ -1,0 +1,63 @@
+import Foundation
+import SehatFHIR
+
+public enum Gender: String, Sendable, CaseIterable {
+    case male
+    case female
+}
+
+/// What a patient allows to leave the device.
+public enum ConsentScope: String, Sendable, CaseIterable {
+    /// Everything recorded for the patient.
+    case all
+    /// Encounter data only.
+    case encounterOnly = "encounter_only"
+    /// Nothing.
+    case none
+}
+
+/// A patient to register on the device.
+///
+///     try client.addPatient(PatientInput(nik: "3171022309900001", name: "Budi Santoso", gender: .male, birthDate: "1990-09-23"))
+public struct PatientInput: Sendable, Equatable {
+    public var nik: String
+    public var name: String
+    public var gender: Gender
+    /// `YYYY-MM-DD`.
+    public var birthDate: String
+    public var consent: ConsentScope
+    public var consentValidUntil: Date?
+
+    public init(nik: String, name: String, gender: Gender, birthDate: String, consent: ConsentScope = .all, consentValidUntil: Date? = nil) {
+        self.nik = nik
+        self.name = name
+        self.gender = gender
+        self.birthDate = birthDate
+        self.consent = consent
+        self.consentValidUntil = consentValidUntil
+    }
+
+    func validate(now: Date) throws {
+        try SatusehatRules.checkNIK(nik, field: "nik")
+        try checkName(name)
+        let date: (year: Int, month: Int, day: Int)
+        do { date = try FHIRDateTime.parseDate(birthDate) } catch let error as FHIRDateTime.FormatError {
+            throw FieldError("birth-date", error.reason)
+        }
+        guard birthDate <= FHIRDateTime.formatDate(now) else { throw FieldError("birth-date", "\(birthDate) is in the future") }
+        guard date.year >= 1880 else { throw FieldError("birth-date", "\(birthDate) is too far in the past") }
+        if let until = consentValidUntil, until <= now { throw FieldError("consent-until", "is already past") }
+    }
+}
+
+func checkName(_ name: String, field: String = "name") throws {
+    let trimmed = name.trimmingCharacters(in: .whitespacesAndNewlines)
+    guard !trimmed.isEmpty else { throw FieldError(field, "is required") }
+    guard trimmed.count <= 200 else { throw FieldError(field, "is longer than 200 characters") }
+}
+
+/// A NIK for messages and logs: `317102******0001`.
+func maskNIK(_ nik: String) -> String {
+    guard nik.count > 10 else { return String(repeating: "*", count: nik.count) }
+    return String(nik.prefix(6)) + String(repeating: "*", count: nik.count - 10) + String(nik.suffix(4))
+}

@@ -1,0 +1,131 @@
+import Foundation
+import SehatFHIR
+import SehatStore
+
+/// The SDK's front door: records clinical and emergency data offline, each record and its
+/// outbox items in one durable transaction, and answers questions about the outbox.
+/// Safe to share between threads and tasks; writes are serialized.
+///
+///     let client = try SehatClient(path: "clinic.db")
+///     try client.configure(Configuration(orgID: "10000004", clientID: "id", clientSecretFile: "secret.txt"))
+///     let poli = try client.addLocation(code: "POLI-UMUM", name: "Poli Umum")
+public final class SehatClient: Sendable {
+    let database: Database
+    /// The time source for every record (inject a `ManualClock` in tests).
+    public let clock: any WallClock
+
+    /// Opens (creating and migrating if needed) the database at `path`.
+    public init(path: String, clock: any WallClock = SystemClock()) throws {
+        database = try Database(path: path, migrator: StoreSchema.migrator)
+        self.clock = clock
+    }
+
+    // MARK: Setup
+
+    /// Stores the device's configuration (not the secret: only its file's path). Changing the
+    /// organization is refused once records exist, since their identifiers name it.
+    public func configure(_ configuration: Configuration) throws {
+        _ = try configuration.readClientSecret()
+        let stamp = FHIRDateTime.format(clock.now())
+        try database.write { conn in
+            if let current = try conn.scalar("SELECT org_id FROM config WHERE id = 1").string, current != configuration.orgID,
+                try conn.scalar("SELECT count(*) FROM resources").int ?? 0 > 0
+            {
+                throw FieldError("org-id", "this device already holds records for organization \(current); use a new database for \(configuration.orgID)")
+            }
+            try conn.execute(
+                """
+                INSERT INTO config(id, org_id, client_id, client_secret_file, profile, base_url, auth_url, emergency_url, created_at, updated_at)
+                VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT(id) DO UPDATE SET org_id = excluded.org_id, client_id = excluded.client_id,
+                    client_secret_file = excluded.client_secret_file, profile = excluded.profile, base_url = excluded.base_url,
+                    auth_url = excluded.auth_url, emergency_url = excluded.emergency_url, updated_at = excluded.updated_at
+                """,
+                [
+                    .text(configuration.orgID), .text(configuration.clientID), .text(configuration.clientSecretFile),
+                    .text(configuration.profile.rawValue), .text(configuration.baseURL), .text(configuration.authURL),
+                    SQLValue(configuration.emergencyURL), .text(stamp), .text(stamp),
+                ])
+        }
+    }
+
+    /// The stored configuration, or nil before `configure`.
+    public func configuration() throws -> Configuration? {
+        try database.read { conn in
+            guard let row = try conn.queryFirst("SELECT * FROM config WHERE id = 1") else { return nil }
+            return try Configuration(
+                orgID: try row.string("org_id"), clientID: try row.string("client_id"),
+                clientSecretFile: try row.string("client_secret_file"),
+                profile: Profile(rawValue: try row.string("profile")) ?? .satusehat, baseURL: try row.string("base_url"),
+                authURL: try row.string("auth_url"), emergencyURL: row.optionalString("emergency_url"))
+        }
+    }
+
+    // MARK: Recording
+
+    /// Registers a polyclinic; returns its local id.
+    @discardableResult
+    public func addLocation(code: String, name: String) throws -> String {
+        try record { try RegistryRecorder(context: $0).addLocation(code: code, name: name) }
+    }
+
+    /// Registers a practitioner by NIK; returns the local id.
+    @discardableResult
+    public func addPractitioner(nik: String, name: String) throws -> String {
+        try record { try RegistryRecorder(context: $0).addPractitioner(nik: nik, name: name) }
+    }
+
+    /// Registers a patient by NIK with their consent; returns the local id.
+    @discardableResult
+    public func addPatient(_ patient: PatientInput) throws -> String {
+        try patient.validate(now: clock.now())
+        return try record { try RegistryRecorder(context: $0).addPatient(patient) }
+    }
+
+    /// Records a whole visit and queues its resources; nothing is written if any field is refused.
+    ///
+    ///     let recorded = try client.recordEncounter(try EncounterDocument(json: text))
+    @discardableResult
+    public func recordEncounter(_ document: EncounterDocument) throws -> RecordedEncounter {
+        let now = clock.now()
+        return try record(now: now) { context in
+            try document.validate(now: now, profile: context.profile)
+            return try EncounterRecorder(context: context).record(document)
+        }
+    }
+
+    /// Stores a panic report and queues its delivery in the emergency lane.
+    @discardableResult
+    public func recordPanic(_ report: PanicReport) throws -> RecordedPanic {
+        let now = clock.now()
+        try report.validate(now: now)
+        return try record(now: now) { try PanicRecorder(context: $0).record(report) }
+    }
+
+    private func record<T: Sendable>(now: Date? = nil, _ body: (RecordContext) throws -> T) throws -> T {
+        let now = now ?? clock.now()
+        return try database.write { conn in try body(try RecordContext(connection: conn, now: now)) }
+    }
+
+    // MARK: Outbox
+
+    /// Item counts per lane and status.
+    public func outboxCounts() throws -> [OutboxCount] {
+        try database.read { try OutboxReader(connection: $0).counts() }
+    }
+
+    /// Items with their dependencies and last error, in the order the engine would pick them.
+    public func outboxItems(lane: Lane? = nil, status: ItemStatus? = nil, limit: Int = 1_000) throws -> [OutboxItem] {
+        try database.read { try OutboxReader(connection: $0).items(lane: lane, status: status, limit: limit) }
+    }
+
+    /// The next items the engine may send now: pending, due, every dependency completed.
+    public func readyItems(limit: Int = 50) throws -> [OutboxItem] {
+        let now = clock.now()
+        return try database.read { conn in
+            let reader = OutboxReader(connection: conn)
+            let ids = try reader.readyIDs(now: now, limit: limit)
+            return try reader.items(lane: nil, status: nil, ids: ids, limit: limit)
+        }
+    }
+}
