@@ -12,14 +12,7 @@ enum RecordCommands {
         ],
         details: "The document's form is Schemas/encounter.schema.json (example: Schemas/examples/encounter.json).\nA refused document names the field and the reason, and writes nothing."
     ) { invocation in
-        let path = invocation.required("file")
-        let text: String
-        if path == "-" {
-            text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
-        } else {
-            guard let data = FileManager.default.contents(atPath: path) else { throw FieldError("file", "cannot read \(path)") }
-            text = String(decoding: data, as: UTF8.self)
-        }
+        let text = try readDocument(invocation.required("file"))
         let recorded = try openClient(invocation).recordEncounter(try EncounterDocument(json: text))
         if invocation.has("json") {
             Output.json(.obj([
@@ -37,24 +30,34 @@ enum RecordCommands {
         words: ["panic"],
         summary: "Record a panic report and queue it for the emergency service ahead of all clinic work; prints the emergency id.",
         options: [
-            OptionSpec(name: "lat", value: "LAT", help: "Latitude (-90..90)", required: true),
-            OptionSpec(name: "lon", value: "LON", help: "Longitude (-180..180)", required: true),
-            OptionSpec(name: "severity", value: "critical|high|medium|low", help: "How bad it is", required: true),
-            OptionSpec(name: "type", value: "TYPE", help: "What happened, snake_case (e.g. cardiac_arrest)", required: true),
+            OptionSpec(name: "lat", value: "LAT", help: "Latitude (-90..90)"),
+            OptionSpec(name: "lon", value: "LON", help: "Longitude (-180..180)"),
+            OptionSpec(name: "severity", value: "critical|high|medium|low", help: "How bad it is"),
+            OptionSpec(name: "type", value: "TYPE", help: "What happened, snake_case (e.g. cardiac_arrest)"),
             OptionSpec(name: "address", value: "TEXT", help: "Where, in words"),
             OptionSpec(name: "victim-age", value: "N", help: "Victim's age in years"),
             OptionSpec(name: "victim-gender", value: "male|female", help: "Victim's gender"),
             OptionSpec(name: "reporter", value: "TEXT", help: "Who reports it (volunteer id or name)"),
+            OptionSpec(name: "file", value: "FILE", help: "Read the report from a JSON document instead of flags (- for stdin)"),
             OptionSpec(name: "json", value: nil, help: "Print the result as JSON"),
-        ]
+        ],
+        details: "Give either --lat, --lon, --severity and --type (and any of the optional flags), or --file with a\ndocument in the form of Schemas/panic.schema.json (example: Schemas/examples/panic.json)."
     ) { invocation in
-        guard let lat = try invocation.double("lat"), let lon = try invocation.double("lon"),
-            let severity = try invocation.choice("severity", Severity.self)
-        else { return 2 }
-        let report = PanicReport(
-            latitude: lat, longitude: lon, address: invocation.value("address"), severity: severity, type: invocation.required("type"),
-            victimAge: try invocation.int("victim-age"), victimGender: try invocation.choice("victim-gender", Gender.self),
-            reporter: invocation.value("reporter"))
+        let report: PanicReport
+        if let path = invocation.value("file") {
+            let given = ["lat", "lon", "severity", "type", "address", "victim-age", "victim-gender", "reporter"].filter { invocation.value($0) != nil }
+            guard given.isEmpty else { throw UsageError(message: "--file cannot be combined with --\(given[0])", command: nil) }
+            report = try PanicReport(json: try readDocument(path))
+        } else {
+            for name in ["lat", "lon", "severity", "type"] where invocation.value(name) == nil {
+                throw UsageError(message: "--\(name) is required (or give the report with --file)", command: nil)
+            }
+            report = PanicReport(
+                latitude: try invocation.double("lat") ?? 0, longitude: try invocation.double("lon") ?? 0,
+                address: invocation.value("address"), severity: try invocation.choice("severity", Severity.self) ?? .critical,
+                type: invocation.required("type"), victimAge: try invocation.int("victim-age"),
+                victimGender: try invocation.choice("victim-gender", Gender.self), reporter: invocation.value("reporter"))
+        }
         let recorded = try openClient(invocation).recordPanic(report)
         if invocation.has("json") {
             Output.json(.obj([
@@ -66,4 +69,11 @@ enum RecordCommands {
         }
         return 0
     }
+}
+
+/// A document's text from a file, or from standard input for `-`.
+func readDocument(_ path: String) throws -> String {
+    if path == "-" { return String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self) }
+    guard let data = FileManager.default.contents(atPath: path) else { throw FieldError("file", "cannot read \(path)") }
+    return String(decoding: data, as: UTF8.self)
 }

@@ -48,13 +48,34 @@ public struct PanicReport: Sendable, Equatable {
         self.reportedAt = reportedAt
     }
 
+    /// Parses the JSON form (`Schemas/panic.schema.json`); a bad field is named by its key.
+    public init(json text: String) throws {
+        let doc = try DocumentFields(try JSON.parseDocument(text))
+        try doc.only(["$schema", "reported_at", "latitude", "longitude", "address", "severity", "type", "victim_age", "victim_gender", "reporter"])
+        func choice<T: RawRepresentable & CaseIterable>(_ key: String, _: T.Type) throws -> T? where T.RawValue == String {
+            guard let text = try doc.optionalString(key) else { return nil }
+            guard let value = T(rawValue: text) else {
+                throw FieldError(key, "must be one of \(T.allCases.map(\.rawValue).joined(separator: ", ")), got \"\(text)\"")
+            }
+            return value
+        }
+        guard let severity = try choice("severity", Severity.self) else { throw FieldError("severity", "is required") }
+        let age = try doc.optionalNumber("victim_age")
+        if let age, age.rounded() != age { throw FieldError("victim_age", "must be a whole number of years") }
+        self.init(
+            latitude: try doc.number("latitude"), longitude: try doc.number("longitude"), address: try doc.optionalString("address"),
+            severity: severity, type: try doc.string("type"), victimAge: age.map { Int($0) },
+            victimGender: try choice("victim_gender", Gender.self), reporter: try doc.optionalString("reporter"),
+            reportedAt: try doc.optionalDateTime("reported_at"))
+    }
+
     func validate(now: Date) throws {
-        guard latitude.isFinite, (-90...90).contains(latitude) else { throw FieldError("lat", "must be between -90 and 90") }
-        guard longitude.isFinite, (-180...180).contains(longitude) else { throw FieldError("lon", "must be between -180 and 180") }
+        guard latitude.isFinite, (-90...90).contains(latitude) else { throw FieldError("latitude", "must be between -90 and 90") }
+        guard longitude.isFinite, (-180...180).contains(longitude) else { throw FieldError("longitude", "must be between -180 and 180") }
         guard type.range(of: #"^[a-z][a-z0-9_]{0,63}$"#, options: .regularExpression) != nil else {
             throw FieldError("type", "must be snake_case letters and digits (e.g. cardiac_arrest), got \"\(type)\"")
         }
-        if let victimAge, !(0...150).contains(victimAge) { throw FieldError("victim-age", "must be between 0 and 150") }
-        if let reportedAt { try SatusehatRules.checkDateTime(reportedAt, field: "reported-at", now: now, enforceEarliest: false) }
+        if let victimAge, !(0...150).contains(victimAge) { throw FieldError("victim_age", "must be between 0 and 150") }
+        if let reportedAt { try SatusehatRules.checkDateTime(reportedAt, field: "reported_at", now: now, enforceEarliest: false) }
     }
 }

@@ -1,0 +1,232 @@
+-- The SehatSync store schema: what the migrations in
+-- Sources/SehatSync/Storage/StoreSchema.swift produce on an empty database.
+-- A test (StoreSchemaTests) applies this file and the migrations to two empty databases
+-- and asserts that their schemas are equal; update both together.
+
+CREATE TABLE schema_migrations (
+    version INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    applied_at TEXT NOT NULL
+);
+
+CREATE TABLE config (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    org_id TEXT NOT NULL,
+    client_id TEXT NOT NULL,
+    client_secret_file TEXT NOT NULL,
+    profile TEXT NOT NULL CHECK (profile IN ('satusehat', 'fhir')),
+    base_url TEXT NOT NULL,
+    auth_url TEXT NOT NULL,
+    emergency_url TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+
+CREATE TABLE resources (
+    local_id TEXT PRIMARY KEY,
+    resource_type TEXT NOT NULL,
+    identifier_system TEXT NOT NULL,
+    identifier_value TEXT NOT NULL,
+    json TEXT NOT NULL CHECK (json_valid(json)),
+    server_id TEXT,
+    encounter_id TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    UNIQUE (resource_type, identifier_system, identifier_value)
+);
+
+CREATE INDEX resources_by_encounter ON resources(encounter_id) WHERE encounter_id IS NOT NULL;
+
+CREATE TABLE locations (
+    local_id TEXT PRIMARY KEY REFERENCES resources(local_id),
+    code TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+
+CREATE TABLE practitioners (
+    local_id TEXT PRIMARY KEY REFERENCES resources(local_id),
+    nik TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    ihs_id TEXT,
+    created_at TEXT NOT NULL
+);
+
+CREATE TABLE patients (
+    local_id TEXT PRIMARY KEY REFERENCES resources(local_id),
+    nik TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    gender TEXT NOT NULL CHECK (gender IN ('male', 'female')),
+    birth_date TEXT NOT NULL,
+    ihs_id TEXT,
+    consent_scope TEXT NOT NULL CHECK (consent_scope IN ('all', 'encounter_only', 'none')),
+    consent_valid_from TEXT NOT NULL,
+    consent_valid_until TEXT,
+    consent_revoked_at TEXT,
+    created_at TEXT NOT NULL
+);
+
+CREATE TABLE encounters (
+    local_id TEXT PRIMARY KEY REFERENCES resources(local_id),
+    encounter_id TEXT NOT NULL GENERATED ALWAYS AS (local_id) VIRTUAL,
+    number TEXT NOT NULL UNIQUE,
+    patient_id TEXT NOT NULL REFERENCES patients(local_id),
+    practitioner_id TEXT NOT NULL REFERENCES practitioners(local_id),
+    location_id TEXT NOT NULL REFERENCES locations(local_id),
+    class TEXT NOT NULL CHECK (class IN ('AMB', 'EMER', 'IMP', 'HH', 'TELE')),
+    arrived_at TEXT NOT NULL,
+    in_progress_at TEXT NOT NULL,
+    finished_at TEXT NOT NULL CHECK (finished_at > arrived_at),
+    created_at TEXT NOT NULL
+);
+
+CREATE INDEX encounters_by_patient ON encounters(patient_id);
+
+CREATE TABLE vitals (
+    local_id TEXT PRIMARY KEY REFERENCES resources(local_id),
+    encounter_id TEXT NOT NULL REFERENCES encounters(local_id),
+    loinc TEXT NOT NULL,
+    display TEXT NOT NULL,
+    value REAL NOT NULL,
+    unit TEXT NOT NULL,
+    measured_at TEXT NOT NULL
+);
+
+CREATE INDEX vitals_by_encounter ON vitals(encounter_id);
+
+CREATE TABLE diagnoses (
+    local_id TEXT PRIMARY KEY REFERENCES resources(local_id),
+    encounter_id TEXT NOT NULL REFERENCES encounters(local_id),
+    icd10 TEXT NOT NULL,
+    display TEXT NOT NULL,
+    clinical_status TEXT NOT NULL,
+    rank INTEGER NOT NULL
+);
+
+CREATE INDEX diagnoses_by_encounter ON diagnoses(encounter_id);
+
+CREATE TABLE procedures (
+    local_id TEXT PRIMARY KEY REFERENCES resources(local_id),
+    encounter_id TEXT NOT NULL REFERENCES encounters(local_id),
+    icd9cm TEXT NOT NULL,
+    display TEXT NOT NULL,
+    performed_start TEXT NOT NULL,
+    performed_end TEXT NOT NULL
+);
+
+CREATE INDEX procedures_by_encounter ON procedures(encounter_id);
+
+CREATE TABLE prescriptions (
+    local_id TEXT PRIMARY KEY REFERENCES resources(local_id),
+    medication_id TEXT NOT NULL REFERENCES resources(local_id),
+    encounter_id TEXT NOT NULL REFERENCES encounters(local_id),
+    kfa_code TEXT NOT NULL,
+    display TEXT NOT NULL,
+    dosage TEXT NOT NULL,
+    quantity REAL NOT NULL CHECK (quantity > 0),
+    unit TEXT NOT NULL
+);
+
+CREATE INDEX prescriptions_by_encounter ON prescriptions(encounter_id);
+
+CREATE TABLE dispenses (
+    local_id TEXT PRIMARY KEY REFERENCES resources(local_id),
+    prescription_id TEXT NOT NULL REFERENCES prescriptions(local_id),
+    encounter_id TEXT NOT NULL REFERENCES encounters(local_id),
+    quantity REAL NOT NULL CHECK (quantity > 0),
+    unit TEXT NOT NULL,
+    dispensed_at TEXT NOT NULL
+);
+
+CREATE INDEX dispenses_by_encounter ON dispenses(encounter_id);
+
+CREATE TABLE lab_orders (
+    local_id TEXT PRIMARY KEY REFERENCES resources(local_id),
+    encounter_id TEXT NOT NULL REFERENCES encounters(local_id),
+    loinc TEXT NOT NULL,
+    display TEXT NOT NULL,
+    ordered_at TEXT NOT NULL
+);
+
+CREATE INDEX lab_orders_by_encounter ON lab_orders(encounter_id);
+
+CREATE TABLE lab_results (
+    local_id TEXT PRIMARY KEY REFERENCES resources(local_id),
+    order_id TEXT NOT NULL REFERENCES lab_orders(local_id),
+    report_id TEXT NOT NULL REFERENCES resources(local_id),
+    encounter_id TEXT NOT NULL REFERENCES encounters(local_id),
+    value REAL NOT NULL,
+    unit TEXT NOT NULL,
+    conclusion TEXT,
+    resulted_at TEXT NOT NULL
+);
+
+CREATE INDEX lab_results_by_encounter ON lab_results(encounter_id);
+
+CREATE TABLE summaries (
+    local_id TEXT PRIMARY KEY REFERENCES resources(local_id),
+    encounter_id TEXT NOT NULL UNIQUE REFERENCES encounters(local_id),
+    title TEXT NOT NULL,
+    text TEXT NOT NULL,
+    written_at TEXT NOT NULL
+);
+
+CREATE TABLE panic_reports (
+    emergency_id TEXT PRIMARY KEY,
+    event_id TEXT NOT NULL UNIQUE,
+    reported_at TEXT NOT NULL,
+    latitude REAL NOT NULL CHECK (latitude BETWEEN -90 AND 90),
+    longitude REAL NOT NULL CHECK (longitude BETWEEN -180 AND 180),
+    address TEXT,
+    severity TEXT NOT NULL CHECK (severity IN ('critical', 'high', 'medium', 'low')),
+    type TEXT NOT NULL,
+    victim_age INTEGER CHECK (victim_age BETWEEN 0 AND 150),
+    victim_gender TEXT CHECK (victim_gender IN ('male', 'female')),
+    reporter TEXT,
+    status TEXT NOT NULL DEFAULT 'reported',
+    created_at TEXT NOT NULL
+);
+
+CREATE TABLE outbox (
+    id INTEGER PRIMARY KEY,
+    lane TEXT NOT NULL CHECK (lane IN ('clinic', 'emergency')),
+    lane_rank INTEGER NOT NULL GENERATED ALWAYS AS (CASE lane WHEN 'emergency' THEN 0 ELSE 1 END) VIRTUAL,
+    queue TEXT NOT NULL,
+    target TEXT NOT NULL CHECK (target IN ('satusehat', 'emergency')),
+    operation TEXT NOT NULL CHECK (operation IN ('create', 'update', 'lookup', 'notify')),
+    resource_type TEXT,
+    resource_id TEXT REFERENCES resources(local_id),
+    report_id TEXT REFERENCES panic_reports(emergency_id),
+    encounter_id TEXT,
+    payload TEXT CHECK (payload IS NULL OR json_valid(payload)),
+    priority INTEGER NOT NULL,
+    status TEXT NOT NULL DEFAULT 'pending'
+        CHECK (status IN ('pending', 'processing', 'completed', 'failed', 'dead', 'held')),
+    unresolved_deps INTEGER NOT NULL DEFAULT 0 CHECK (unresolved_deps >= 0),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    max_retries INTEGER NOT NULL,
+    next_attempt_at INTEGER NOT NULL DEFAULT 0,
+    held_reason TEXT,
+    last_error TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    completed_at TEXT,
+    CHECK (resource_id IS NOT NULL OR report_id IS NOT NULL)
+);
+
+CREATE INDEX outbox_ready ON outbox(lane_rank, priority, id) WHERE status = 'pending' AND unresolved_deps = 0;
+
+CREATE INDEX outbox_by_lane_status ON outbox(lane, status);
+
+CREATE INDEX outbox_by_resource ON outbox(resource_id) WHERE resource_id IS NOT NULL;
+
+CREATE INDEX outbox_by_encounter ON outbox(encounter_id) WHERE encounter_id IS NOT NULL;
+
+CREATE TABLE outbox_deps (
+    item_id INTEGER NOT NULL REFERENCES outbox(id),
+    depends_on INTEGER NOT NULL REFERENCES outbox(id),
+    PRIMARY KEY (item_id, depends_on),
+    CHECK (item_id <> depends_on)
+) WITHOUT ROWID;
+
+CREATE INDEX outbox_deps_reverse ON outbox_deps(depends_on, item_id);

@@ -1,0 +1,43 @@
+import XCTest
+
+@testable import SehatFHIR
+
+final class ReferenceTests: XCTestCase {
+    func testClassifiesReferenceForms() {
+        XCTAssertEqual(FHIRReference("Patient/P02478375538"), .relative(type: "Patient", id: "P02478375538"))
+        XCTAssertEqual(FHIRReference("Encounter/abc/_history/2"), .relative(type: "Encounter", id: "abc"))
+        XCTAssertEqual(FHIRReference("urn:uuid:9f1c"), .urn("urn:uuid:9f1c"))
+        XCTAssertEqual(FHIRReference("Practitioner?identifier=http://hl7.org/fhir/sid/us-npi|9999962229"),
+                       .conditional(type: "Practitioner", query: "identifier=http://hl7.org/fhir/sid/us-npi|9999962229"))
+        XCTAssertEqual(FHIRReference("https://example.org/fhir/Patient/1"), .other("https://example.org/fhir/Patient/1"))
+        XCTAssertEqual(FHIRReference("#contained"), .other("#contained"))
+        XCTAssertEqual(FHIRReference("patient/1"), .other("patient/1"))
+    }
+
+    func testConditionalIdentifierIsDecoded() {
+        let ref = FHIRReference("Organization?identifier=https%3A%2F%2Fgithub.com%2Fsynthetichealth%2Fsynthea%7C12c9")
+        XCTAssertEqual(ref.conditionalIdentifier?.system, "https://github.com/synthetichealth/synthea")
+        XCTAssertEqual(ref.conditionalIdentifier?.value, "12c9")
+    }
+
+    func testScansEveryReferenceWithItsPath() throws {
+        let json = try JSON.parse(#"""
+            {"resourceType":"DiagnosticReport","subject":{"reference":"Patient/p"},"result":[{"reference":"Observation/a"},{"reference":"Observation/b"}],
+             "contained":[{"resourceType":"Observation","subject":{"reference":"Patient/inner"}}],"code":{"text":"reference"}}
+            """#)
+        XCTAssertEqual(json.references().map(\.path), ["subject.reference", "result[0].reference", "result[1].reference"])
+        XCTAssertEqual(json.references().last?.reference, .relative(type: "Observation", id: "b"))
+    }
+
+    func testRewritesACopyOnly() throws {
+        let stored = try JSON.parse(#"{"subject":{"reference":"Patient/local-1","display":"Budi"},"basedOn":[{"reference":"ServiceRequest/local-2"}]}"#)
+        let sent = stored.rewritingReferences { ref in
+            if case .relative(let type, let id) = ref, id.hasPrefix("local-") { return "\(type)/server-\(id.dropFirst(6))" }
+            return nil
+        }
+        XCTAssertEqual(sent.value(at: "subject.reference")?.stringValue, "Patient/server-1")
+        XCTAssertEqual(sent.value(at: "subject.display")?.stringValue, "Budi")
+        XCTAssertEqual(sent["basedOn"]?[0]?["reference"]?.stringValue, "ServiceRequest/server-2")
+        XCTAssertEqual(stored.value(at: "subject.reference")?.stringValue, "Patient/local-1")
+    }
+}
