@@ -1,0 +1,49 @@
+import Foundation
+import SehatStore
+import XCTest
+
+@testable import SehatSync
+
+final class RegistryRecorderTests: XCTestCase {
+    func testSatusehatLooksUpPeopleAndAFHIRServerCreatesThem() throws {
+        let satusehat = try TestClinic()
+        defer { satusehat.remove() }
+        let fhir = try TestClinic(profile: .fhir)
+        defer { fhir.remove() }
+        func operations(_ clinic: TestClinic) throws -> [String: Set<SehatSync.Operation>] {
+            Dictionary(grouping: try clinic.client.outboxItems(), by: { $0.resourceType ?? "" }).mapValues { Set($0.map(\.operation)) }
+        }
+        XCTAssertEqual(try operations(satusehat), ["Location": [.create], "Practitioner": [.lookup], "Patient": [.lookup]])
+        XCTAssertEqual(try operations(fhir), ["Location": [.create], "Practitioner": [.create], "Patient": [.create]])
+    }
+
+    func testDuplicatesAndBadInputAreRefusedWithoutWriting() throws {
+        let clinic = try TestClinic()
+        defer { clinic.remove() }
+        let before = try clinic.tableCounts()
+        func field(_ body: () throws -> Void) -> String? {
+            do { try body(); return nil } catch { return (error as? FieldError)?.field ?? "\(error)" }
+        }
+        XCTAssertEqual(field { try clinic.client.addPatient(clinic.patients[0]) }, "nik")
+        XCTAssertEqual(field { try clinic.client.addPatient(PatientInput(nik: "12", name: "A", gender: .male, birthDate: "1990-01-01")) }, "nik")
+        XCTAssertEqual(field { try clinic.client.addPatient(PatientInput(nik: "3171000000000009", name: " ", gender: .male, birthDate: "1990-01-01")) }, "name")
+        XCTAssertEqual(field { try clinic.client.addPatient(PatientInput(nik: "3171000000000009", name: "A", gender: .male, birthDate: "1990-02-30")) }, "birth-date")
+        XCTAssertEqual(field { try clinic.client.addPatient(PatientInput(nik: "3171000000000009", name: "A", gender: .male, birthDate: "2027-01-01")) }, "birth-date")
+        XCTAssertEqual(field { try clinic.client.addPractitioner(nik: SampleClinic.practitioners[0].0, name: "Again") }, "nik")
+        XCTAssertEqual(field { try clinic.client.addLocation(code: "POLI-UMUM", name: "Again") }, "code")
+        XCTAssertEqual(field { try clinic.client.addLocation(code: "poli umum", name: "Spaces") }, "code")
+        XCTAssertEqual(try clinic.tableCounts(), before)
+    }
+
+    func testConsentIsStoredWithThePatient() throws {
+        let clinic = try TestClinic()
+        defer { clinic.remove() }
+        let until = TestClinic.now.addingTimeInterval(86_400 * 365)
+        try clinic.client.addPatient(PatientInput(nik: "3171000000000009", name: "Ani", gender: .female, birthDate: "2001-05-05", consent: .none, consentValidUntil: until))
+        let row = try clinic.client.database.read { try $0.queryFirst("SELECT * FROM patients WHERE nik = '3171000000000009'") }
+        XCTAssertEqual(row?["consent_scope"], "none")
+        XCTAssertEqual(row?["consent_valid_from"].string, FHIRDateTime.format(TestClinic.now))
+        XCTAssertEqual(row?["consent_valid_until"].string, FHIRDateTime.format(until))
+        XCTAssertEqual(row?["consent_revoked_at"], .null)
+    }
+}
