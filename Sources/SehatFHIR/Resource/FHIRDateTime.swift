@@ -87,7 +87,11 @@ public enum FHIRDateTime {
             days -= 1
         }
         let (y, m, d) = civilFromDays(days)
-        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d+00:00", y, m, d, rest / 3600, rest % 3600 / 60, rest % 60)
+        func pad(_ value: Int, _ width: Int) -> String {
+            let digits = String(value)
+            return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
+        }
+        return "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))T\(pad(rest / 3600, 2)):\(pad(rest % 3600 / 60, 2)):\(pad(rest % 60, 2))+00:00"
     }
 
     /// `2025-12-26` (the UTC calendar date).

@@ -14,20 +14,38 @@ public enum FHIRReference: Sendable, Hashable, CustomStringConvertible {
     case other(String)
 
     public init(_ text: String) {
-        if text.hasPrefix("urn:") {
+        let utf8 = text.utf8
+        if utf8.starts(with: "urn:".utf8) {
             self = .urn(text)
-        } else if let question = text.firstIndex(of: "?"), FHIRReference.isTypeName(text[..<question]) {
+            return
+        }
+        // Scan once for the first '?' and the '/' separators (hot: every reference of every record).
+        var slashes: [String.Index] = []
+        var question: String.Index?
+        var i = utf8.startIndex
+        while i != utf8.endIndex {
+            let byte = utf8[i]
+            if byte == UInt8(ascii: "?") { question = i; break }
+            if byte == UInt8(ascii: "/") {
+                slashes.append(i)
+                if slashes.count > 3 { break }
+            }
+            i = utf8.index(after: i)
+        }
+        if let question, slashes.isEmpty, FHIRReference.isTypeName(text[..<question]) {
             self = .conditional(type: String(text[..<question]), query: String(text[text.index(after: question)...]))
-        } else {
-            let parts = text.split(separator: "/", omittingEmptySubsequences: false)
-            if parts.count == 2 || (parts.count == 4 && parts[2] == "_history"),
-                FHIRReference.isTypeName(parts[0]), !parts[1].isEmpty
-            {
-                self = .relative(type: String(parts[0]), id: String(parts[1]))
-            } else {
-                self = .other(text)
+            return
+        }
+        if question == nil, slashes.count == 1 || (slashes.count == 3 && text[text.index(after: slashes[1])..<slashes[2]] == "_history") {
+            let type = text[..<slashes[0]]
+            let idEnd = slashes.count == 1 ? text.endIndex : slashes[1]
+            let id = text[text.index(after: slashes[0])..<idEnd]
+            if !id.isEmpty, FHIRReference.isTypeName(type) {
+                self = .relative(type: String(type), id: String(id))
+                return
             }
         }
+        self = .other(text)
     }
 
     public var description: String {
@@ -51,8 +69,8 @@ public enum FHIRReference: Sendable, Hashable, CustomStringConvertible {
     }
 
     static func isTypeName(_ text: Substring) -> Bool {
-        guard let first = text.unicodeScalars.first, ("A"..."Z").contains(first) else { return false }
-        return text.unicodeScalars.allSatisfy { ("A"..."Z").contains($0) || ("a"..."z").contains($0) }
+        guard let first = text.utf8.first, (65...90).contains(first) else { return false }
+        return text.utf8.allSatisfy { (65...90).contains($0) || (97...122).contains($0) }
     }
 }
 
@@ -88,23 +106,52 @@ extension JSON {
     ///     observation.references().map(\.path)  // ["subject.reference", "encounter.reference"]
     public func references() -> [ReferenceSite] {
         var sites: [ReferenceSite] = []
-        collectReferences(path: "", into: &sites)
+        var path: [PathStep] = []
+        collectReferences(path: &path, into: &sites)
         return sites
     }
 
-    private func collectReferences(path: String, into sites: inout [ReferenceSite]) {
+    /// One step into a document; joined into a path string only where a reference is found.
+    private enum PathStep {
+        case key(String)
+        case index(Int)
+    }
+
+    private static func render(_ path: [PathStep]) -> String {
+        var text = ""
+        for step in path {
+            switch step {
+            case .key(let key): text += text.isEmpty ? key : "." + key
+            case .index(let i): text += "[\(i)]"
+            }
+        }
+        return text
+    }
+
+    private func collectReferences(path: inout [PathStep], into sites: inout [ReferenceSite]) {
         switch self {
         case .object(let members):
             for member in members {
-                let childPath = path.isEmpty ? member.key : "\(path).\(member.key)"
                 if member.key == "reference", case .string(let text) = member.value {
-                    sites.append(ReferenceSite(path: childPath, reference: FHIRReference(text)))
+                    path.append(.key(member.key))
+                    sites.append(ReferenceSite(path: JSON.render(path), reference: FHIRReference(text)))
+                    path.removeLast()
                 } else if member.key != "contained" {  // contained resources resolve locally
-                    member.value.collectReferences(path: childPath, into: &sites)
+                    switch member.value {
+                    case .object, .array:
+                        path.append(.key(member.key))
+                        member.value.collectReferences(path: &path, into: &sites)
+                        path.removeLast()
+                    default: break
+                    }
                 }
             }
         case .array(let items):
-            for (i, item) in items.enumerated() { item.collectReferences(path: "\(path)[\(i)]", into: &sites) }
+            for (i, item) in items.enumerated() {
+                path.append(.index(i))
+                item.collectReferences(path: &path, into: &sites)
+                path.removeLast()
+            }
         default: break
         }
     }

@@ -2,8 +2,9 @@ import Foundation
 import SehatStore
 
 /// `sehat bench write`: records encounters through the public API with full durability,
-/// then writes the very same rows with plain prepared statements, one transaction per
-/// encounter, into a copy of the same database (the baseline), and compares the two.
+/// and writes the very same rows with plain prepared statements, one transaction per
+/// encounter, into a copy of the same database (the baseline), the two sides alternating
+/// in chunks of 50 encounters; then compares them.
 public enum WriteBenchmark {
     public struct Result: Sendable {
         public let encounters: Int
@@ -33,62 +34,63 @@ public enum WriteBenchmark {
         try client.database.withoutTransaction { try $0.executeScript("PRAGMA wal_checkpoint(TRUNCATE)") }
         try FileManager.default.copyItem(atPath: sdkPath, toPath: baselinePath)
 
-        // The SDK: validate, build FHIR, store rows, derive outbox edges; one durable transaction each.
+        // The two sides alternate in chunks, so both meet the same disk and machine conditions.
+        let baselineDB = try Database(path: baselinePath)
         let now = client.clock.now()
         var sdkSamples: [Double] = []
-        var encounterIDs: [String] = []
+        var baselineSamples: [Double] = []
         var resources = 0
-        for i in 0..<encounters {
-            let doc = SampleClinic.visit(number: "BENCH-\(i)", patient: patients[i % patients.count], finishedBefore: now, offsetMinutes: i % 600)
-            var recorded: RecordedEncounter?
-            sdkSamples.append(try measure { recorded = try client.recordEncounter(doc) })
-            encounterIDs.append(recorded!.encounterID)
-            resources = recorded!.resourceIDs.count
-            if (i + 1) % max(1, encounters / 10) == 0 { progress("sdk: \(i + 1)/\(encounters) encounters") }
-        }
-
-        // The same rows, read back once (not timed) …
-        let groups: [[(String, [SQLValue])]] = try client.database.read { conn in
-            var statements: [String: String] = [:]
-            return try encounterIDs.map { id in
-                var rows: [(String, [SQLValue])] = []
-                for table in tables {
-                    for row in try conn.query("SELECT * FROM \(table) WHERE encounter_id = ? ORDER BY rowid", [.text(id)]) {
-                        let columns = try insertableColumns(conn, table)
-                        let sql = statements[table] ?? "INSERT INTO \(table)(\(columns.joined(separator: ", "))) VALUES (\(columns.map { _ in "?" }.joined(separator: ", ")))"
-                        statements[table] = sql
-                        rows.append((sql, columns.map { row[$0] }))
+        var rowCount = 0
+        for chunkStart in stride(from: 0, to: encounters, by: chunkSize) {
+            // The SDK: validate, build FHIR, store rows, derive outbox edges; one durable transaction each.
+            var encounterIDs: [String] = []
+            for i in chunkStart..<min(encounters, chunkStart + chunkSize) {
+                let doc = SampleClinic.visit(number: "BENCH-\(i)", patient: patients[i % patients.count], finishedBefore: now, offsetMinutes: i % 600)
+                var recorded: RecordedEncounter?
+                sdkSamples.append(try measure { recorded = try client.recordEncounter(doc) })
+                encounterIDs.append(recorded!.encounterID)
+                resources = recorded!.resourceIDs.count
+            }
+            // The very same rows, read back (not timed) …
+            let groups = try client.database.read { conn in try encounterIDs.map { try rows(of: $0, conn) } }
+            rowCount += groups.reduce(0) { $0 + $1.count }
+            // … and written with plain prepared statements, one transaction per encounter.
+            baselineSamples += try baselineDB.withoutTransaction { conn in
+                let begin = try conn.prepare("BEGIN IMMEDIATE")
+                let commit = try conn.prepare("COMMIT")
+                return try groups.map { group in
+                    try measure {
+                        try begin.run()
+                        for (sql, values) in group { try conn.prepare(sql).run(values) }
+                        try commit.run()
                     }
                 }
-                for row in try conn.query(
-                    "SELECT d.item_id, d.depends_on FROM outbox_deps d JOIN outbox o ON o.id = d.item_id WHERE o.encounter_id = ? ORDER BY d.item_id, d.depends_on",
-                    [.text(id)])
-                {
-                    rows.append(("INSERT INTO outbox_deps(item_id, depends_on) VALUES (?, ?)", row.values))
-                }
-                return rows
             }
+            progress("\(sdkSamples.count)/\(encounters) encounters on each side")
         }
-
-        // … then written with plain prepared statements, one transaction per encounter.
-        let baselineDB = try Database(path: baselinePath)
-        let baselineSamples: [Double] = try baselineDB.withoutTransaction { conn in
-            let begin = try conn.prepare("BEGIN IMMEDIATE")
-            let commit = try conn.prepare("COMMIT")
-            var samples: [Double] = []
-            for group in groups {
-                samples.append(try measure {
-                    try begin.run()
-                    for (sql, values) in group { try conn.prepare(sql).run(values) }
-                    try commit.run()
-                })
-            }
-            return samples
-        }
-        progress("baseline: \(groups.count)/\(encounters) encounters")
-        let rows = Double(groups.reduce(0) { $0 + $1.count }) / Double(max(1, groups.count))
-        return Result(encounters: encounters, resourcesPerEncounter: resources, rowsPerEncounter: rows,
+        return Result(encounters: encounters, resourcesPerEncounter: resources, rowsPerEncounter: Double(rowCount) / Double(max(1, encounters)),
                       sdk: LatencyStats(samples: sdkSamples), baseline: LatencyStats(samples: baselineSamples))
+    }
+
+    static let chunkSize = 50
+
+    /// Every row one encounter wrote, as INSERT statements with their values, parents first.
+    static func rows(of encounterID: String, _ conn: Connection) throws -> [(String, [SQLValue])] {
+        var rows: [(String, [SQLValue])] = []
+        for table in tables {
+            let columns = try insertableColumns(conn, table)
+            let sql = "INSERT INTO \(table)(\(columns.joined(separator: ", "))) VALUES (\(columns.map { _ in "?" }.joined(separator: ", ")))"
+            for row in try conn.query("SELECT * FROM \(table) WHERE encounter_id = ? ORDER BY rowid", [.text(encounterID)]) {
+                rows.append((sql, columns.map { row[$0] }))
+            }
+        }
+        for row in try conn.query(
+            "SELECT d.item_id, d.depends_on FROM outbox_deps d JOIN outbox o ON o.id = d.item_id WHERE o.encounter_id = ? ORDER BY d.item_id, d.depends_on",
+            [.text(encounterID)])
+        {
+            rows.append(("INSERT INTO outbox_deps(item_id, depends_on) VALUES (?, ?)", row.values))
+        }
+        return rows
     }
 
     /// Columns that can be inserted (generated columns are left out).

@@ -33,22 +33,23 @@ struct OutboxWriter {
     /// Inserts `item` and its edges; returns its id (the outbox sequence number).
     @discardableResult
     func enqueue(_ item: NewOutboxItem, resourceJSON: JSON?) throws -> Int64 {
-        var dependencies: [Int64] = []
-        let body = item.payload ?? resourceJSON
-        for site in body?.references() ?? [] {
-            guard case .relative(_, let id) = site.reference, id != item.resourceID,
-                let establishing = try establishingItem(forResource: id)
-            else { continue }
-            dependencies.append(establishing)
+        var referenced: [String] = []
+        for site in (item.payload ?? resourceJSON)?.references() ?? [] {
+            if case .relative(_, let id) = site.reference, id != item.resourceID, !referenced.contains(id) { referenced.append(id) }
         }
-        if item.operation == .update, let own = item.resourceID, let establishing = try establishingItem(forResource: own) {
-            dependencies.append(establishing)
+        if item.operation == .update, let own = item.resourceID { referenced.append(own) }
+        // Each dependency with whether it is still unresolved (not completed).
+        var dependencies: [(id: Int64, open: Bool)] = []
+        for id in referenced {
+            if let establishing = try establishingItem(forResource: id), !dependencies.contains(where: { $0.id == establishing.id }) {
+                dependencies.append(establishing)
+            }
         }
-        dependencies += item.extraDependencies
-        var seen = Set<Int64>()
-        dependencies = dependencies.filter { seen.insert($0).inserted }
-
-        let unresolved = try countUnresolved(dependencies)
+        for id in item.extraDependencies where !dependencies.contains(where: { $0.id == id }) {
+            let status = try connection.scalar("SELECT status FROM outbox WHERE id = ?", [.integer(id)]).string
+            dependencies.append((id, status != ItemStatus.completed.rawValue))
+        }
+        let unresolved = dependencies.filter(\.open).count
         let stamp = FHIRDateTime.format(now)
         try connection.execute(
             """
@@ -65,25 +66,18 @@ struct OutboxWriter {
         )
         let id = connection.lastInsertRowID
         for dependency in dependencies {
-            try connection.execute("INSERT INTO outbox_deps(item_id, depends_on) VALUES (?, ?)", [.integer(id), .integer(dependency)])
+            try connection.execute("INSERT INTO outbox_deps(item_id, depends_on) VALUES (?, ?)", [.integer(id), .integer(dependency.id)])
         }
         return id
     }
 
     /// The item that makes a local resource exist on the server: its first create or lookup.
     /// Nil when the id is not a local resource (a server id, such as `Organization/{orgId}`).
-    func establishingItem(forResource localID: String) throws -> Int64? {
-        try connection.scalar(
-            "SELECT id FROM outbox WHERE resource_id = ? AND operation IN ('create', 'lookup') ORDER BY id LIMIT 1",
-            [.text(localID)]
-        ).int64
-    }
-
-    private func countUnresolved(_ ids: [Int64]) throws -> Int {
-        var unresolved = 0
-        for id in ids where try connection.scalar("SELECT status FROM outbox WHERE id = ?", [.integer(id)]).string != ItemStatus.completed.rawValue {
-            unresolved += 1
-        }
-        return unresolved
+    func establishingItem(forResource localID: String) throws -> (id: Int64, open: Bool)? {
+        guard let row = try connection.queryFirst(
+            "SELECT id, status FROM outbox WHERE resource_id = ? AND operation IN ('create', 'lookup') ORDER BY id LIMIT 1",
+            [.text(localID)]), let id = row[0].int64
+        else { return nil }
+        return (id, row[1].string != ItemStatus.completed.rawValue)
     }
 }

@@ -1,0 +1,156 @@
+import Foundation
+import SehatFHIR
+import XCTest
+
+final class HostCommandTests: XCTestCase {
+    var sehat: SehatProcess!
+
+    override func setUpWithError() throws { sehat = try SehatProcess() }
+    override func tearDown() { sehat.remove() }
+
+    static let commands = [
+        ["init"], ["location", "add"], ["practitioner", "add"], ["patient", "add"], ["encounter", "record"], ["panic"], ["outbox"],
+        ["demo"], ["bench", "write"], ["bench", "ready"],
+    ]
+
+    /// Sets up a clinic in the scratch folder: the organization, POLI-UMUM, one practitioner, one patient.
+    private func setUpClinic() throws {
+        try "the-secret-value\n".write(toFile: sehat.directory + "/secret.txt", atomically: true, encoding: .utf8)
+        let steps: [[String]] = [
+            ["init", "--org-id", "10000004", "--client-id", "clinic-a", "--client-secret-file", "secret.txt"],
+            ["location", "add", "--code", "POLI-UMUM", "--name", "Poli Umum"],
+            ["practitioner", "add", "--nik", "3171021505800003", "--name", "dr. Siti Rahmawati"],
+            ["patient", "add", "--nik", "3171022309900001", "--name", "Budi Santoso", "--gender", "male", "--birth-date", "1990-09-23"],
+        ]
+        for step in steps {
+            let result = try sehat.run(step)
+            XCTAssertEqual(result.status, 0, "\(step): \(result.stderr)")
+            XCTAssertFalse(result.stdout.contains("the-secret-value"))
+        }
+    }
+
+    private func example() throws -> String {
+        try String(contentsOf: SehatProcess.repositoryRoot.appendingPathComponent("Schemas/examples/encounter.json"), encoding: .utf8)
+    }
+
+    func testEveryCommandHasTruthfulHelp() throws {
+        let overview = try sehat.run(["--help"])
+        XCTAssertEqual(overview.status, 0)
+        for words in HostCommandTests.commands {
+            XCTAssertTrue(overview.stdout.contains(words.joined(separator: " ")), "overview lacks \(words)")
+            let help = try sehat.run(words + ["--help"])
+            XCTAssertEqual(help.status, 0, "\(words)")
+            XCTAssertTrue(help.stdout.contains("Usage: sehat [--db PATH] \(words.joined(separator: " "))"), help.stdout)
+            XCTAssertEqual(help.stderr, "")
+        }
+        XCTAssertTrue(try sehat.run(["location", "--help"]).stdout.contains("sehat location add"))
+        XCTAssertTrue(try sehat.run(["help", "panic"]).stdout.contains("--severity critical|high|medium|low"))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: sehat.directory + "/sehat.db"), "help must not create a database")
+    }
+
+    func testRecordingFlowEndToEnd() throws {
+        try setUpClinic()
+        let recorded = try sehat.run(["encounter", "record", "--file", "-", "--json"], stdin: try example())
+        XCTAssertEqual(recorded.status, 0, recorded.stderr)
+        let ids = try JSON.parse(recorded.stdout)
+        XCTAssertEqual(ids["number"], "ENC-20251226-0001")
+        XCTAssertEqual(ids["resources"]?.arrayValue?.count, 14)
+        XCTAssertEqual(ids["outbox_items"]?.arrayValue?.count, 15)
+
+        let panic = try sehat.run(["panic", "--lat", "-6.2088", "--lon", "106.8456", "--severity", "critical", "--type", "cardiac_arrest", "--victim-age", "45"])
+        XCTAssertEqual(panic.status, 0, panic.stderr)
+        XCTAssertEqual(panic.stdout.trimmingCharacters(in: .whitespacesAndNewlines).count, 36, "prints the emergency id")
+
+        let outbox = try JSON.parse(try sehat.run(["outbox", "--json"]).stdout)
+        let counts = outbox["counts"]?.arrayValue?.map { "\($0["lane"]!.stringValue!)/\($0["status"]!.stringValue!)=\($0["count"]!.intValue!)" }
+        XCTAssertEqual(counts, ["clinic/pending=18", "emergency/pending=1"])
+        let items = outbox["items"]?.arrayValue ?? []
+        XCTAssertEqual(items.first?["lane"], "emergency", "the panic report is listed first")
+        XCTAssertEqual(try JSON.parse(try sehat.run(["outbox", "--json", "--lane", "emergency"]).stdout)["items"]?.arrayValue?.count, 1)
+        let human = try sehat.run(["outbox", "--status", "pending", "--limit", "5"])
+        XCTAssertTrue(human.stdout.contains("notification.emergency.critical"))
+        XCTAssertTrue(human.stderr.contains("(5 of 19 items shown; use --limit)"))
+        XCTAssertEqual(try sehat.tableCounts()["encounters"], 1)
+    }
+
+    func testDatabaseComesFromFlagThenEnvironment() throws {
+        try "s\n".write(toFile: sehat.directory + "/secret.txt", atomically: true, encoding: .utf8)
+        let initArgs = ["init", "--org-id", "1", "--client-id", "c", "--client-secret-file", "secret.txt"]
+        XCTAssertEqual(try sehat.run(["--db", "flag.db"] + initArgs).status, 0)
+        XCTAssertEqual(try sehat.run(initArgs, environment: ["SEHAT_DB": sehat.directory + "/env.db"]).status, 0)
+        for file in ["flag.db", "env.db"] { XCTAssertTrue(FileManager.default.fileExists(atPath: sehat.directory + "/" + file), file) }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: sehat.directory + "/sehat.db"))
+    }
+
+    /// Each refused input names the field and the reason, exits non-zero, and writes nothing.
+    func testBadInputIsRefusedClearlyAndWritesNothing() throws {
+        try setUpClinic()
+        let good = try JSON.parse(try example())
+        func with(_ edit: (inout JSON) -> Void) -> String {
+            var doc = good
+            edit(&doc)
+            return doc.prettyText
+        }
+        let documents: [(String, String, [String])] = [
+            ("unknown patient NIK", with { $0["patient_nik"] = "3171999999999999" }, ["patient_nik", "no patient with NIK 317199******9999"]),
+            ("malformed NIK", with { $0["patient_nik"] = "31710223099" }, ["patient_nik", "a NIK is 16 digits"]),
+            ("finished before arrived", with { $0["finished_at"] = "2025-12-26T08:00:00+07:00"; $0["in_progress_at"] = nil },
+             ["finished_at", "is not after arrived_at"]),
+            ("future date-time", with { $0["finished_at"] = "2099-01-01T00:00:00Z" }, ["finished_at", "is in the future"]),
+            ("bad ICD-10", with { $0["diagnoses"] = [.obj(["icd10": "J6-9", "display": "x"])] }, ["diagnoses[0].icd10", "is not an ICD-10 code"]),
+            ("invalid JSON", "{\n  \"patient_nik\": \"3171022309900001\",\n  \"vitals\": [1,,2]\n}", ["invalid JSON at line 3, column 16"]),
+            ("unknown field", with { $0["patient_name"] = "Budi" }, ["patient_name", "is not a known field"]),
+        ]
+        let before = try sehat.tableCounts()
+        for (name, document, expected) in documents {
+            let result = try sehat.run(["encounter", "record", "--file", "-"], stdin: document)
+            XCTAssertEqual(result.status, 1, name)
+            XCTAssertEqual(result.stdout, "", name)
+            for text in expected { XCTAssertTrue(result.stderr.contains(text), "\(name): \(result.stderr)") }
+            XCTAssertEqual(try sehat.tableCounts(), before, name)
+        }
+        let commands: [(String, [String], Int32, String)] = [
+            ("malformed NIK", ["patient", "add", "--nik", "12345", "--name", "A", "--gender", "male", "--birth-date", "1990-01-01"], 1, "nik: a NIK is 16 digits"),
+            ("bad gender", ["patient", "add", "--nik", "3171000000000009", "--name", "A", "--gender", "x", "--birth-date", "1990-01-01"], 2, "--gender must be one of male|female"),
+            ("missing option", ["location", "add", "--code", "X"], 2, "--name is required"),
+            ("unknown option", ["outbox", "--colour"], 2, "unknown option --colour"),
+            ("missing file", ["encounter", "record", "--file", "nope.json"], 1, "file: cannot read nope.json"),
+            ("bad latitude", ["panic", "--lat", "-95", "--lon", "106", "--severity", "low", "--type", "fall"], 1, "latitude: must be between -90 and 90"),
+            ("not a number", ["panic", "--lat", "south", "--lon", "106", "--severity", "low", "--type", "fall"], 2, "--lat must be a number"),
+            ("unknown command", ["sync"], 2, "unknown command `sync`"),
+            ("plain http", ["init", "--org-id", "1", "--client-id", "c", "--client-secret-file", "secret.txt", "--base-url", "http://example.org/fhir"], 1,
+             "base-url: must use https"),
+        ]
+        for (name, arguments, status, message) in commands {
+            let result = try sehat.run(arguments)
+            XCTAssertEqual(result.status, status, "\(name): \(result.stderr)")
+            XCTAssertTrue(result.stderr.contains("sehat: error: " + message), "\(name): \(result.stderr)")
+            XCTAssertEqual(try sehat.tableCounts(), before, name)
+        }
+    }
+
+    func testDemoRecordsAMorningOffline() throws {
+        let result = try sehat.run(["demo", "--json"], timeout: 120)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stdout.contains("recorded encounter ENC-0003"))
+        let json = try JSON.parse(String(result.stdout[result.stdout.range(of: "{\n")!.lowerBound...].prefix { _ in true }
+            .components(separatedBy: "\n\nInspect")[0]))
+        XCTAssertEqual(json["items"]?[0]?["lane"], "emergency")
+        XCTAssertEqual(json["counts"]?.arrayValue?.map { $0["count"]?.intValue ?? 0 }.reduce(0, +), 44)
+        let path = result.stdout.components(separatedBy: "database: ")[1].components(separatedBy: "  ")[0]
+        try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent)
+    }
+
+    func testBenchmarksRunAndReportBesideTheirBaselines() throws {
+        let write = try sehat.run(["bench", "write", "--encounters", "20", "--dir", sehat.directory + "/bench", "--json"], timeout: 120)
+        XCTAssertEqual(write.status, 0, write.stderr)
+        let figures = try JSON.parse(write.stdout)
+        XCTAssertEqual(figures["resources_per_encounter"], 10)
+        XCTAssertEqual(figures.value(at: "sdk.count"), 20)
+        XCTAssertEqual(figures.value(at: "baseline.count"), 20)
+        XCTAssertGreaterThan(figures["ratio"]?.doubleValue ?? 0, 0)
+        let ready = try sehat.run(["bench", "ready", "--items", "20000", "--dir", sehat.directory + "/bench", "--json"], timeout: 120)
+        XCTAssertEqual(ready.status, 0, ready.stderr)
+        XCTAssertTrue(try JSON.parse(ready.stdout)["plan"]?.stringValue?.contains("USING INDEX outbox_ready") == true)
+    }
+}

@@ -1,0 +1,93 @@
+import Foundation
+import SehatStore
+import Synchronization
+import XCTest
+
+/// Runs the built `sehat` executable in a scratch folder, bounded in time.
+struct SehatProcess {
+    struct Result {
+        let status: Int32
+        let stdout: String
+        let stderr: String
+    }
+
+    let directory: String
+
+    static var executable: URL {
+        let candidates = [
+            Bundle.main.bundleURL, URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent(),
+            Bundle(for: Marker.self).bundleURL.deletingLastPathComponent(),
+        ]
+        for folder in candidates where FileManager.default.isExecutableFile(atPath: folder.appendingPathComponent("sehat").path) {
+            return folder.appendingPathComponent("sehat")
+        }
+        return candidates[0].appendingPathComponent("sehat")
+    }
+
+    private final class Marker {}
+
+    static var repositoryRoot: URL {
+        var url = URL(fileURLWithPath: #filePath)
+        while !FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { url.deleteLastPathComponent() }
+        return url
+    }
+
+    init(name: String = #function) throws {
+        directory = NSTemporaryDirectory() + "sehat-cli-\(name.filter(\.isLetter))-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    }
+
+    func remove() { try? FileManager.default.removeItem(atPath: directory) }
+
+    /// Runs `sehat ARGS` with `stdin`, killing it after `timeout` seconds.
+    @discardableResult
+    func run(_ arguments: [String], stdin: String? = nil, environment: [String: String] = [:], timeout: TimeInterval = 60) throws -> Result {
+        let process = Process()
+        process.executableURL = SehatProcess.executable
+        process.arguments = arguments
+        process.currentDirectoryURL = URL(fileURLWithPath: directory)
+        var env = ProcessInfo.processInfo.environment
+        env.removeValue(forKey: "SEHAT_DB")
+        env.merge(environment) { $1 }
+        process.environment = env
+        let out = Pipe(), err = Pipe(), input = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = input
+        let finished = DispatchSemaphore(value: 0)
+        process.terminationHandler = { _ in finished.signal() }
+        try process.run()
+        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
+        try input.fileHandleForWriting.close()
+        // Drain both pipes while the child runs, so a large output cannot block it.
+        let group = DispatchGroup()
+        let collected = Mutex<[Int: Data]>([:])
+        for (index, pipe) in [out, err].enumerated() {
+            DispatchQueue.global().async(group: group) {
+                let data = pipe.fileHandleForReading.readDataToEndOfFile()
+                collected.withLock { $0[index] = data }
+            }
+        }
+        if finished.wait(timeout: .now() + timeout) == .timedOut {
+            process.terminate()
+            XCTFail("sehat \(arguments.joined(separator: " ")) did not finish in \(timeout) s")
+            finished.wait()
+        }
+        group.wait()
+        let (outData, errData) = collected.withLock { ($0[0] ?? Data(), $0[1] ?? Data()) }
+        return Result(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+                      stderr: String(decoding: errData, as: UTF8.self))
+    }
+
+    /// Row counts of every table of the database in the scratch folder.
+    func tableCounts(_ file: String = "sehat.db") throws -> [String: Int] {
+        let db = try Database(path: directory + "/" + file)
+        return try db.read { conn in
+            var counts: [String: Int] = [:]
+            for name in try conn.query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").compactMap({ $0[0].string }) {
+                counts[name] = try conn.scalar("SELECT count(*) FROM \(name)").int
+            }
+            return counts
+        }
+    }
+}
