@@ -78,19 +78,7 @@ public struct EncounterBuilder: Sendable {
 
     /// A vital-sign Observation (LOINC code, UCUM quantity).
     public func vital(identifier value: String, loinc: String, display: String, value quantity: Double, unit: String, at: Date) -> JSON {
-        .obj([
-            "resourceType": "Observation",
-            "identifier": [identifier("observation", value).json],
-            "status": "final",
-            "category": [.concept("http://terminology.hl7.org/CodeSystem/observation-category", "vital-signs", "Vital Signs")],
-            "code": .concept(Systems.loinc, loinc, display),
-            "subject": subject,
-            "performer": [practitioner.json],
-            "encounter": encounterRef,
-            "effectiveDateTime": time(at),
-            "issued": time(at),
-            "valueQuantity": .quantity(quantity, unit: unit),
-        ])
+        observation(identifier: value, category: ("vital-signs", "Vital Signs"), loinc: loinc, display: display, value: quantity, unit: unit, at: at, order: nil)
     }
 
     /// A diagnosis as an encounter-diagnosis Condition (ICD-10).
@@ -187,20 +175,27 @@ public struct EncounterBuilder: Sendable {
         ])
     }
 
-    /// A laboratory result value.
+    /// A laboratory result value, based on its order.
     public func labObservation(identifier value: String, loinc: String, display: String, value quantity: Double, unit: String, at: Date, order: Link) -> JSON {
+        observation(identifier: value, category: ("laboratory", "Laboratory"), loinc: loinc, display: display, value: quantity, unit: unit, at: at, order: order)
+    }
+
+    private func observation(
+        identifier value: String, category: (code: String, display: String), loinc: String, display: String, value quantity: Double,
+        unit: String, at: Date, order: Link?
+    ) -> JSON {
         .obj([
             "resourceType": "Observation",
             "identifier": [identifier("observation", value).json],
             "status": "final",
-            "category": [.concept("http://terminology.hl7.org/CodeSystem/observation-category", "laboratory", "Laboratory")],
+            "category": [.concept("http://terminology.hl7.org/CodeSystem/observation-category", category.code, category.display)],
             "code": .concept(Systems.loinc, loinc, display),
             "subject": subject,
             "performer": [practitioner.json],
             "encounter": encounterRef,
             "effectiveDateTime": time(at),
             "issued": time(at),
-            "basedOn": [.obj(["reference": .string(order.reference)])],
+            "basedOn": order.map { [.obj(["reference": .string($0.reference)])] },
             "valueQuantity": .quantity(quantity, unit: unit),
         ])
     }

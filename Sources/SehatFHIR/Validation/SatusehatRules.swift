@@ -23,30 +23,26 @@ public enum SatusehatRules {
 
     /// ICD-10: a letter, two digits, then optionally a dot and one to four characters (`J06.9`, `A09`).
     public static func checkICD10(_ code: String, field: String) throws {
-        guard matches(code, #"^[A-TV-Z][0-9]{2}(\.[0-9A-Z]{1,4})?$"#) else {
-            throw FieldError(field, "\"\(code)\" is not an ICD-10 code (expected a letter and two digits, e.g. J06.9)")
-        }
+        try check(code, #"^[A-TV-Z][0-9]{2}(\.[0-9A-Z]{1,4})?$"#, field, "an ICD-10 code (expected a letter and two digits, e.g. J06.9)")
     }
 
     /// ICD-9-CM procedure codes: two digits, optionally a dot and one or two digits (`89.52`).
     public static func checkICD9CM(_ code: String, field: String) throws {
-        guard matches(code, #"^[0-9]{2}(\.[0-9]{1,2})?$"#) else {
-            throw FieldError(field, "\"\(code)\" is not an ICD-9-CM procedure code (e.g. 89.52)")
-        }
+        try check(code, #"^[0-9]{2}(\.[0-9]{1,2})?$"#, field, "an ICD-9-CM procedure code (e.g. 89.52)")
     }
 
     /// LOINC: digits, a dash, one check digit (`8480-6`).
     public static func checkLOINC(_ code: String, field: String) throws {
-        guard matches(code, #"^[0-9]{1,7}-[0-9]$"#) else {
-            throw FieldError(field, "\"\(code)\" is not a LOINC code (e.g. 8480-6)")
-        }
+        try check(code, #"^[0-9]{1,7}-[0-9]$"#, field, "a LOINC code (e.g. 8480-6)")
     }
 
     /// KFA drug codes are numeric (`93001019`).
     public static func checkKFA(_ code: String, field: String) throws {
-        guard matches(code, #"^[0-9]{6,12}$"#) else {
-            throw FieldError(field, "\"\(code)\" is not a KFA code (6 to 12 digits, e.g. 93001019)")
-        }
+        try check(code, #"^[0-9]{6,12}$"#, field, "a KFA code (6 to 12 digits, e.g. 93001019)")
+    }
+
+    private static func check(_ code: String, _ pattern: String, _ field: String, _ what: String) throws {
+        guard matches(code, pattern) else { throw FieldError(field, "\"\(code)\" is not \(what)") }
     }
 
     /// A clinical date-time may not be in the future and, for SATUSEHAT, not before 2022-08-31.
