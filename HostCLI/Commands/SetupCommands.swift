@@ -55,21 +55,23 @@ enum SetupCommands {
 
     static let practitionerAdd = Command(
         words: ["practitioner", "add"],
-        summary: "Register a practitioner by NIK and queue the lookup of their IHS number.",
+        summary: "Register a practitioner by NIK and queue the lookup of their IHS number (unless given).",
         options: [
             OptionSpec(name: "nik", value: "NIK", help: "16-digit NIK", required: true),
             OptionSpec(name: "name", value: "NAME", help: "Full name", required: true),
+            OptionSpec(name: "ihs-id", value: "ID", help: "Their SATUSEHAT (IHS) id, when known: then no lookup is queued"),
             OptionSpec(name: "json", value: nil, help: "Print the result as JSON"),
         ]
     ) { invocation in
-        let id = try openClient(invocation).addPractitioner(nik: invocation.required("nik"), name: invocation.required("name"))
+        let id = try openClient(invocation).addPractitioner(
+            nik: invocation.required("nik"), name: invocation.required("name"), ihsID: invocation.value("ihs-id"))
         printID(invocation, "practitioner_id", id)
         return 0
     }
 
     static let patientAdd = Command(
         words: ["patient", "add"],
-        summary: "Register a patient by NIK, with their consent, and queue the lookup of their IHS id.",
+        summary: "Register a patient by NIK, with their consent, and queue the lookup of their IHS id (unless given).",
         options: [
             OptionSpec(name: "nik", value: "NIK", help: "16-digit NIK", required: true),
             OptionSpec(name: "name", value: "NAME", help: "Full name", required: true),
@@ -77,6 +79,7 @@ enum SetupCommands {
             OptionSpec(name: "birth-date", value: "YYYY-MM-DD", help: "Date of birth", required: true),
             OptionSpec(name: "consent", value: "all|encounter_only|none", help: "What may leave the device (default: all)"),
             OptionSpec(name: "consent-until", value: "DATETIME", help: "Consent valid until (ISO 8601 with offset)"),
+            OptionSpec(name: "ihs-id", value: "ID", help: "Their SATUSEHAT (IHS) patient id, when known: then no lookup is queued"),
             OptionSpec(name: "json", value: nil, help: "Print the result as JSON"),
         ]
     ) { invocation in
@@ -90,7 +93,7 @@ enum SetupCommands {
         let input = PatientInput(
             nik: invocation.required("nik"), name: invocation.required("name"), gender: gender,
             birthDate: invocation.required("birth-date"), consent: try invocation.choice("consent", ConsentScope.self) ?? .all,
-            consentValidUntil: until)
+            consentValidUntil: until, ihsID: invocation.value("ihs-id"))
         printID(invocation, "patient_id", try openClient(invocation).addPatient(input))
         return 0
     }

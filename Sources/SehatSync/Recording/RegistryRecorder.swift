@@ -29,9 +29,10 @@ struct RegistryRecorder {
         return id
     }
 
-    func addPractitioner(nik: String, name: String) throws -> String {
+    func addPractitioner(nik: String, name: String, ihsID: String?) throws -> String {
         try SatusehatRules.checkNIK(nik, field: "nik")
         try checkName(name)
+        try checkServerID(ihsID, field: "ihs-id")
         if let existing = try context.connection.scalar("SELECT local_id FROM practitioners WHERE nik = ?", [.text(nik)]).string {
             throw FieldError("nik", "a practitioner with NIK \(maskNIK(nik)) is already registered (local id \(existing))")
         }
@@ -39,10 +40,10 @@ struct RegistryRecorder {
         let json = builder.practitioner(nik: nik, name: name)
         try context.insertResource(localID: id, identifier: BusinessIdentifier(system: Systems.nik, value: nik), json: json)
         try context.connection.execute(
-            "INSERT INTO practitioners(local_id, nik, name, created_at) VALUES (?, ?, ?, ?)",
-            [.text(id), .text(nik), .text(name), .text(context.stamp)]
+            "INSERT INTO practitioners(local_id, nik, name, ihs_id, created_at) VALUES (?, ?, ?, ?, ?)",
+            [.text(id), .text(nik), .text(name), SQLValue(ihsID), .text(context.stamp)]
         )
-        try enqueue(id: id, type: "Practitioner", operation: identityOperation, priority: ClinicPriority.prerequisite, json: json)
+        try establishIdentity(id: id, type: "Practitioner", knownServerID: ihsID, priority: ClinicPriority.prerequisite, json: json)
         return id
     }
 
@@ -55,17 +56,28 @@ struct RegistryRecorder {
         try context.insertResource(localID: id, identifier: BusinessIdentifier(system: Systems.nik, value: input.nik), json: json)
         try context.connection.execute(
             """
-            INSERT INTO patients(local_id, nik, name, gender, birth_date, consent_scope, consent_valid_from, consent_valid_until, created_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO patients(local_id, nik, name, gender, birth_date, ihs_id, consent_scope, consent_valid_from, consent_valid_until, created_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """,
             [
-                .text(id), .text(input.nik), .text(input.name), .text(input.gender.rawValue), .text(input.birthDate),
+                .text(id), .text(input.nik), .text(input.name), .text(input.gender.rawValue), .text(input.birthDate), SQLValue(input.ihsID),
                 .text(input.consent.rawValue), .text(context.stamp), SQLValue(input.consentValidUntil.map(FHIRDateTime.format)),
                 .text(context.stamp),
             ]
         )
-        try enqueue(id: id, type: "Patient", operation: identityOperation, priority: ClinicPriority.identity, json: json)
+        try establishIdentity(id: id, type: "Patient", knownServerID: input.ihsID, priority: ClinicPriority.identity, json: json)
         return id
+    }
+
+    /// A person whose server id is already known needs no request: the id is stored as the
+    /// resource's server id (references to it are rewritten directly). Otherwise it is
+    /// looked up (SATUSEHAT) or created (plain FHIR).
+    private func establishIdentity(id: String, type: String, knownServerID: String?, priority: Int, json: JSON) throws {
+        if let knownServerID {
+            try context.connection.execute("UPDATE resources SET server_id = ? WHERE local_id = ?", [.text(knownServerID), .text(id)])
+        } else {
+            try enqueue(id: id, type: type, operation: identityOperation, priority: priority, json: json)
+        }
     }
 
     /// SATUSEHAT knows every practitioner and patient by NIK already: look them up. A plain

@@ -27,8 +27,14 @@ public struct PatientInput: Sendable, Equatable {
     public var birthDate: String
     public var consent: ConsentScope
     public var consentValidUntil: Date?
+    /// The patient's SATUSEHAT (IHS) id when already known; then no lookup is queued.
+    public var ihsID: String?
 
-    public init(nik: String, name: String, gender: Gender, birthDate: String, consent: ConsentScope = .all, consentValidUntil: Date? = nil) {
+    public init(
+        nik: String, name: String, gender: Gender, birthDate: String, consent: ConsentScope = .all, consentValidUntil: Date? = nil,
+        ihsID: String? = nil
+    ) {
+        self.ihsID = ihsID
         self.nik = nik
         self.name = name
         self.gender = gender
@@ -47,7 +53,14 @@ public struct PatientInput: Sendable, Equatable {
         guard birthDate <= FHIRDateTime.formatDate(now) else { throw FieldError("birth-date", "\(birthDate) is in the future") }
         guard date.year >= 1880 else { throw FieldError("birth-date", "\(birthDate) is too far in the past") }
         if let until = consentValidUntil, until <= now { throw FieldError("consent-until", "is already past") }
+        try checkServerID(ihsID, field: "ihs-id")
     }
+}
+
+/// A server id given by a person: FHIR's id syntax (1-64 of A-Z a-z 0-9 - .).
+func checkServerID(_ id: String?, field: String) throws {
+    guard let id else { return }
+    guard ResourceRules.isValidID(id) else { throw FieldError(field, "\"\(id)\" is not a FHIR id (1-64 letters, digits, '-' or '.')") }
 }
 
 func checkName(_ name: String, field: String = "name") throws {

@@ -47,3 +47,26 @@ final class RegistryRecorderTests: XCTestCase {
         XCTAssertEqual(row?["consent_revoked_at"], .null)
     }
 }
+
+extension RegistryRecorderTests {
+    func testAKnownIHSIDNeedsNoLookupAndIsUsedDirectly() throws {
+        let clinic = try TestClinic()
+        defer { clinic.remove() }
+        let patient = PatientInput(nik: "3171000000000009", name: "Ani", gender: .female, birthDate: "2001-05-05", ihsID: "P02478375538")
+        let patientID = try clinic.client.addPatient(patient)
+        let doctorID = try clinic.client.addPractitioner(nik: "3171000000000010", name: "dr. Known", ihsID: "10009880728")
+        XCTAssertFalse(try clinic.client.outboxItems().contains { $0.resourceID == patientID || $0.resourceID == doctorID })
+        let serverIDs = try clinic.client.database.read { conn in
+            try conn.query("SELECT server_id FROM resources WHERE local_id IN (?, ?) ORDER BY resource_type", [.text(patientID), .text(doctorID)]).map { $0[0] }
+        }
+        XCTAssertEqual(serverIDs, ["P02478375538", "10009880728"])
+        var visit = SampleClinic.visit(number: "K1", patient: patient, finishedBefore: TestClinic.now)
+        visit.practitionerNIK = "3171000000000010"
+        let recorded = try clinic.client.recordEncounter(visit)
+        let encounter = try XCTUnwrap(try clinic.client.outboxItems().first { $0.id == recorded.outboxItemIDs[0] })
+        XCTAssertEqual(encounter.dependsOn.count, 1, "only the Location remains to be created")
+        XCTAssertThrowsError(try clinic.client.addPractitioner(nik: "3171000000000011", name: "x", ihsID: "not an id!")) {
+            XCTAssertEqual(($0 as? FieldError)?.field, "ihs-id")
+        }
+    }
+}
