@@ -68,7 +68,6 @@ CREATE TABLE patients (
 
 CREATE TABLE encounters (
     local_id TEXT PRIMARY KEY REFERENCES resources(local_id),
-    encounter_id TEXT NOT NULL GENERATED ALWAYS AS (local_id) VIRTUAL,
     number TEXT NOT NULL UNIQUE,
     patient_id TEXT NOT NULL REFERENCES patients(local_id),
     practitioner_id TEXT NOT NULL REFERENCES practitioners(local_id),

@@ -133,8 +133,10 @@ final class HostCommandTests: XCTestCase {
         let result = try sehat.run(["demo", "--json"], timeout: 120)
         XCTAssertEqual(result.status, 0, result.stderr)
         XCTAssertTrue(result.stdout.contains("recorded encounter ENC-0003"))
-        let json = try JSON.parse(String(result.stdout[result.stdout.range(of: "{\n")!.lowerBound...].prefix { _ in true }
-            .components(separatedBy: "\n\nInspect")[0]))
+        // The outbox JSON sits between the first line that opens an object and the last that closes one.
+        let start = try XCTUnwrap(result.stdout.range(of: "\n{\n")).lowerBound
+        let end = try XCTUnwrap(result.stdout.range(of: "\n}\n", options: .backwards)).upperBound
+        let json = try JSON.parse(String(result.stdout[start..<end]))
         XCTAssertEqual(json["items"]?[0]?["lane"], "emergency")
         XCTAssertEqual(json["counts"]?.arrayValue?.map { $0["count"]?.intValue ?? 0 }.reduce(0, +), 44)
         let path = result.stdout.components(separatedBy: "database: ")[1].components(separatedBy: "  ")[0]

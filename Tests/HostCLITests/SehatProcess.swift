@@ -1,6 +1,5 @@
 import Foundation
 import SehatStore
-import Synchronization
 import XCTest
 
 /// Runs the built `sehat` executable in a scratch folder, bounded in time.
@@ -61,7 +60,7 @@ struct SehatProcess {
         try input.fileHandleForWriting.close()
         // Drain both pipes while the child runs, so a large output cannot block it.
         let group = DispatchGroup()
-        let collected = Mutex<[Int: Data]>([:])
+        let collected = Locked<[Int: Data]>([:])
         for (index, pipe) in [out, err].enumerated() {
             DispatchQueue.global().async(group: group) {
                 let data = pipe.fileHandleForReading.readDataToEndOfFile()

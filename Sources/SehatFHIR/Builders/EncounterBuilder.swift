@@ -200,11 +200,16 @@ public struct EncounterBuilder: Sendable {
         ])
     }
 
+    /// A lab report's business identifier: SATUSEHAT's `…/diagnostic/{org}/lab` system.
+    public func labReportIdentifier(_ value: String) -> BusinessIdentifier {
+        BusinessIdentifier(system: Systems.business("diagnostic", org: orgID) + "/lab", value: value)
+    }
+
     /// The laboratory report that groups results for an order.
     public func diagnosticReport(identifier value: String, loinc: String, display: String, at: Date, order: Link, results: [Link], conclusion: String?) -> JSON {
         .obj([
             "resourceType": "DiagnosticReport",
-            "identifier": [BusinessIdentifier(system: Systems.business("diagnostic", org: orgID) + "/lab", value: value).json],
+            "identifier": [labReportIdentifier(value).json],
             "basedOn": [.obj(["reference": .string(order.reference)])],
             "status": "final",
             "category": [.concept("http://terminology.hl7.org/CodeSystem/v2-0074", "LAB", "Laboratory")],

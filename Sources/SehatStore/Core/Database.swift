@@ -1,6 +1,5 @@
 import CSQLite
 import Foundation
-import Synchronization
 
 /// A SQLite database file behind one serialized connection: every `read` and `write`
 /// runs alone, in order of arrival, so a writer never sees another's half-done work.
@@ -14,7 +13,7 @@ import Synchronization
 public final class Database: Sendable {
     /// The database file, or `:memory:`.
     public let path: String
-    private let connection: Mutex<Connection>
+    private let connection: Locked<Connection>
 
     /// The databases the current thread is inside (`read`/`write`), to turn reentrancy
     /// into an error rather than a deadlock.
@@ -33,7 +32,7 @@ public final class Database: Sendable {
             }
         }
         try conn.executeScript("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
-        connection = Mutex(conn)
+        connection = Locked(conn)
         try migrator?.migrate(self)
     }
 
@@ -61,7 +60,7 @@ public final class Database: Sendable {
         var inside = Database.entered
         inside.insert(me)
         return try Database.$entered.withValue(inside) {
-            try connection.withLock { conn throws -> T in try body(conn) }
+            try connection.withLock { conn in try body(conn) }
         }
     }
 

@@ -16,10 +16,12 @@ public enum WriteBenchmark {
         public var ratio: Double { baseline.totalSeconds > 0 ? sdk.totalSeconds / baseline.totalSeconds : 0 }
     }
 
-    /// The encounter-scoped tables, parents before children (foreign-key order).
+    /// The encounter-scoped tables and the column naming the encounter, parents before
+    /// children (foreign-key order).
     static let tables = [
-        "resources", "encounters", "vitals", "diagnoses", "procedures", "prescriptions", "dispenses", "lab_orders",
-        "lab_results", "summaries", "outbox",
+        ("resources", "encounter_id"), ("encounters", "local_id"), ("vitals", "encounter_id"), ("diagnoses", "encounter_id"),
+        ("procedures", "encounter_id"), ("prescriptions", "encounter_id"), ("dispenses", "encounter_id"),
+        ("lab_orders", "encounter_id"), ("lab_results", "encounter_id"), ("summaries", "encounter_id"), ("outbox", "encounter_id"),
     ]
 
     /// Runs the benchmark in `directory` (which it fills with two database files).
@@ -77,10 +79,10 @@ public enum WriteBenchmark {
     /// Every row one encounter wrote, as INSERT statements with their values, parents first.
     static func rows(of encounterID: String, _ conn: Connection) throws -> [(String, [SQLValue])] {
         var rows: [(String, [SQLValue])] = []
-        for table in tables {
+        for (table, key) in tables {
             let columns = try insertableColumns(conn, table)
             let sql = "INSERT INTO \(table)(\(columns.joined(separator: ", "))) VALUES (\(columns.map { _ in "?" }.joined(separator: ", ")))"
-            for row in try conn.query("SELECT * FROM \(table) WHERE encounter_id = ? ORDER BY rowid", [.text(encounterID)]) {
+            for row in try conn.query("SELECT * FROM \(table) WHERE \(key) = ? ORDER BY rowid", [.text(encounterID)]) {
                 rows.append((sql, columns.map { row[$0] }))
             }
         }

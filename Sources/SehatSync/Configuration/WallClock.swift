@@ -1,5 +1,5 @@
 import Foundation
-import Synchronization
+import SehatStore
 
 /// Where the SDK gets the time: tests inject a fixed or stepping clock.
 ///
@@ -19,9 +19,9 @@ public struct SystemClock: WallClock {
 ///     let clock = ManualClock(FHIRTime("2025-12-26T03:00:00Z"))
 ///     clock.advance(by: 60)
 public final class ManualClock: WallClock {
-    private let current: Mutex<Date>
+    private let current: Locked<Date>
 
-    public init(_ start: Date) { current = Mutex(start) }
+    public init(_ start: Date) { current = Locked(start) }
 
     public func now() -> Date { current.withLock { $0 } }
     public func set(_ date: Date) { current.withLock { $0 = date } }

@@ -145,8 +145,7 @@ struct EncounterRecorder {
             let report = b.diagnosticReport(
                 identifier: reportID, loinc: test.loinc, display: test.display, at: result.resultedAt, order: order,
                 results: [Link("Observation", observationID)], conclusion: result.conclusion)
-            try group.member(id: reportID, identifier: BusinessIdentifier(system: Systems.business("diagnostic", org: context.orgID) + "/lab", value: reportID),
-                             json: report, row: nil)
+            try group.member(id: reportID, identifier: b.labReportIdentifier(reportID), json: report, row: nil)
             try conn.execute(
                 "INSERT INTO lab_results(local_id, order_id, report_id, encounter_id, value, unit, conclusion, resulted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [.text(observationID), .text(orderID), .text(reportID), .text(encounterID), .real(result.value), .text(result.unit),

@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 import XCTest
 
 @testable import SehatStore
@@ -22,7 +21,7 @@ final class MigratorTests: XCTestCase {
     }
 
     func testReopenAppliesOnlyNewMigrations() throws {
-        let runs = Mutex<[Int]>([])
+        let runs = Locked<[Int]>([])
         func migration(_ version: Int) -> Migration {
             Migration(version: version, name: "m\(version)") { conn in
                 runs.withLock { $0.append(version) }
