@@ -132,6 +132,16 @@ final class EncounterRecorderTests: XCTestCase {
         doc = good; doc.encounterClass = "OUT"; cases.append(("class", doc))
         doc = good; doc.arrivedAt = try FHIRDateTime.parse("2022-01-01T00:00:00Z"); doc.inProgressAt = nil
         doc.lab = []; doc.prescriptions[0].dispensedAt = nil; cases.append(("arrived_at", doc))
+        doc = good; doc.inProgressAt = doc.finishedAt.addingTimeInterval(60); cases.append(("in_progress_at", doc))
+        doc = good; doc.vitals[0].measuredAt = doc.arrivedAt.addingTimeInterval(-60); cases.append(("vitals[0].measured_at", doc))
+        doc = good; doc.vitals[0].value = -1; cases.append(("vitals[0].value", doc))
+        doc = good; doc.vitals[0] = .init(loinc: "1234-5", value: 1, unit: "1"); cases.append(("vitals[0].display", doc))
+        doc = good; doc.diagnoses[0].clinicalStatus = "cured"; cases.append(("diagnoses[0].clinical_status", doc))
+        doc = good; doc.procedures[0].start = doc.finishedAt; doc.procedures[0].end = doc.arrivedAt; cases.append(("procedures[0].end", doc))
+        doc = good; doc.prescriptions[0].quantity = 0; cases.append(("prescriptions[0].quantity", doc))
+        doc = good; doc.prescriptions[0].dispensedAt = doc.arrivedAt.addingTimeInterval(-60); cases.append(("prescriptions[0].dispensed_at", doc))
+        doc = good; let ordered = doc.lab[0].orderedAt!; doc.lab[0].result?.resultedAt = ordered.addingTimeInterval(-60)
+        cases.append(("lab[0].result.resulted_at", doc))
         let before = try clinic.tableCounts()
         for (field, bad) in cases {
             XCTAssertThrowsError(try clinic.client.recordEncounter(bad), field) { error in

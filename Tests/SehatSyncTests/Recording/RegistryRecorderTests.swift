@@ -29,6 +29,8 @@ final class RegistryRecorderTests: XCTestCase {
         XCTAssertEqual(field { try clinic.client.addPatient(PatientInput(nik: "3171000000000009", name: " ", gender: .male, birthDate: "1990-01-01")) }, "name")
         XCTAssertEqual(field { try clinic.client.addPatient(PatientInput(nik: "3171000000000009", name: "A", gender: .male, birthDate: "1990-02-30")) }, "birth-date")
         XCTAssertEqual(field { try clinic.client.addPatient(PatientInput(nik: "3171000000000009", name: "A", gender: .male, birthDate: "2027-01-01")) }, "birth-date")
+        XCTAssertEqual(field { try clinic.client.addPatient(PatientInput(nik: "3171000000000009", name: "A", gender: .male, birthDate: "1990-01-01",
+                                                                         consentValidUntil: TestClinic.now.addingTimeInterval(-1))) }, "consent-until")
         XCTAssertEqual(field { try clinic.client.addPractitioner(nik: SampleClinic.practitioners[0].0, name: "Again") }, "nik")
         XCTAssertEqual(field { try clinic.client.addLocation(code: "POLI-UMUM", name: "Again") }, "code")
         XCTAssertEqual(field { try clinic.client.addLocation(code: "poli umum", name: "Spaces") }, "code")
