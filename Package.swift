@@ -7,6 +7,7 @@ let package = Package(
     name: "SehatSync",
     products: [
         .library(name: "SehatSync", targets: ["SehatSync"]),
+        .library(name: "SehatSandbox", targets: ["SehatSandbox"]),
         .executable(name: "sehat", targets: ["sehat"]),
     ],
     targets: [
@@ -19,10 +20,12 @@ let package = Package(
         .target(name: "SehatStore", dependencies: ["CSQLite"]),
         .target(name: "SehatFHIR"),
         .target(name: "SehatSync", dependencies: ["SehatStore", "SehatFHIR"]),
-        .executableTarget(name: "sehat", dependencies: ["SehatSync"], path: "HostCLI"),
+        .target(name: "SehatSandbox", dependencies: ["SehatStore", "SehatFHIR"]),
+        .executableTarget(name: "sehat", dependencies: ["SehatSync", "SehatSandbox"], path: "HostCLI"),
         .testTarget(name: "SehatStoreTests", dependencies: ["SehatStore", "CSQLite"]),
         .testTarget(name: "SehatFHIRTests", dependencies: ["SehatFHIR"]),
         .testTarget(name: "SehatSyncTests", dependencies: ["SehatSync", "SehatStore", "SehatFHIR"]),
+        .testTarget(name: "SehatSandboxTests", dependencies: ["SehatSandbox", "SehatFHIR"]),
         .testTarget(name: "HostCLITests", dependencies: ["sehat", "SehatStore"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,0 +1,348 @@
+import Foundation
+import SehatFHIR
+
+/// The `/fhir-r4/v1` API: authentication, faults, then create / read / update / search /
+/// transaction with SATUSEHAT's rules.
+extension SandboxState {
+    mutating func fhir(_ request: HTTPRequest, fault: FaultPlan.Decision) -> HTTPDisposition {
+        let requestID = request.headers["x-request-id"]
+        func record(_ status: Int?, _ fault: String) {
+            log.append(RequestRecord(method: request.method, path: request.path,
+                                     query: request.query.map { "\($0.name)=\($0.value)" }.joined(separator: "&"),
+                                     status: status, requestID: requestID, fault: fault))
+        }
+        let client: Sandbox.Client
+        switch authenticate(request) {
+        case .failure(let refusal):
+            record(refusal.response.status, "pass")
+            return .respond(refusal.response)
+        case .success(let found):
+            client = found
+        }
+        switch fault {
+        case .status(let status):
+            record(status, "status")
+            return .respond(SandboxState.faultResponse(status, retryAfter: faults.retryAfterSeconds))
+        case .drop:
+            record(nil, "drop")
+            return .drop
+        case .pass, .commitThenDrop:
+            break
+        }
+        let response = route(request, client: client)
+        if fault == .commitThenDrop {
+            record(response.status, "commit-drop")
+            return .drop
+        }
+        record(response.status, "pass")
+        return .respond(response)
+    }
+
+    private func authenticate(_ request: HTTPRequest) -> Result<Sandbox.Client, Refusal> {
+        func fault(_ text: String, _ code: String) -> Refusal {
+            Refusal(response: .json(401, #"{"fault":{"faultstring":"\#(text)","detail":{"errorcode":"keymanagement.service.\#(code)"}}}"#,
+                                        contentType: "application/json"))
+        }
+        guard let header = request.headers["authorization"], header.hasPrefix("Bearer ") else {
+            return .failure(fault("Invalid Access Token", "invalid_access_token"))
+        }
+        guard let token = tokens[String(header.dropFirst(7))], let client = clients[token.client] else {
+            return .failure(fault("Invalid Access Token", "invalid_access_token"))
+        }
+        guard now() < token.expires else { return .failure(fault("Access Token expired", "access_token_expired")) }
+        return .success(client)
+    }
+
+    static func faultResponse(_ status: Int, retryAfter: Int) -> HTTPResponse {
+        switch status {
+        case 429:
+            return .json(429, OperationOutcome.json([Issue(code: "throttled", text: "Too many requests")]).text,
+                         headers: [("Retry-After", String(retryAfter))])
+        case 500:
+            return .json(500, OperationOutcome.json([Issue(code: "exception", text: "Internal server error")]).text)
+        default:
+            return .text(status, HTTPResponse.reason(status))
+        }
+    }
+
+    // MARK: Routing
+
+    private mutating func route(_ request: HTTPRequest, client: Sandbox.Client) -> HTTPResponse {
+        let parts = request.path.dropFirst(SandboxState.fhirPrefix.count).split(separator: "/").map(String.init)
+        switch (request.method, parts.count) {
+        case ("POST", 0): return transaction(request.body, client: client)
+        case ("POST", 1): return create(parts[0], body: request.body, client: client)
+        case ("GET", 1): return search(parts[0], request.query)
+        case ("GET", 2), ("GET", 4): return read(parts[0], parts[1])
+        case ("PUT", 2): return update(parts[0], parts[1], body: request.body, client: client)
+        default: return outcome(405, [Issue(code: "not-supported", text: "\(request.method) \(request.path) is not supported")])
+        }
+    }
+
+    private func outcome(_ status: Int, _ issues: [Issue]) -> HTTPResponse { .json(status, OperationOutcome.json(issues).text) }
+
+    private func parse(_ body: [UInt8]) -> Result<JSON, Refusal> {
+        do {
+            return .success(try JSON.parse(bytes: body))
+        } catch {
+            return .failure(Refusal(response: outcome(400, [Issue(code: "structure", text: "\(error)")])))
+        }
+    }
+
+    private func read(_ type: String, _ id: String) -> HTTPResponse {
+        guard let stored = store.read(type, id) else { return outcome(404, [Issue(code: "not-found", text: "\(type)/\(id) not found")]) }
+        return .json(200, stored.json.text, headers: headers(type, id, stored))
+    }
+
+    private func headers(_ type: String, _ id: String, _ stored: SandboxStore.Stored) -> [(String, String)] {
+        [("Location", "\(rootURL)\(SandboxState.fhirPrefix)/\(type)/\(id)/_history/\(stored.version)"), ("ETag", "W/\"\(stored.version)\""),
+         ("Last-Modified", stored.json.value(at: "meta.lastUpdated")?.stringValue ?? "")]
+    }
+
+    // MARK: Create and update
+
+    private mutating func create(_ type: String, body: [UInt8], client: Sandbox.Client) -> HTTPResponse {
+        var json: JSON
+        switch parse(body) {
+        case .failure(let failure): return failure.response
+        case .success(let parsed): json = parsed
+        }
+        guard json["resourceType"]?.stringValue == type else {
+            return outcome(400, [Issue(code: "invalid", text: "resourceType must be \(type)", expression: "resourceType")])
+        }
+        let id = newID(for: type)
+        json["id"] = .string(id)
+        var issues: [Issue] = []
+        json = resolveConditional(json, issues: &issues)
+        issues += validate(json, type: type, client: client, replacing: nil, bundle: BundleContext())
+        guard issues.isEmpty else { return outcome(400, issues) }
+        let stored = SandboxStore.Stored(json: stamped(json, version: 1), version: 1)
+        store.put(type, id, stored.json, version: 1)
+        return .json(201, stored.json.text, headers: headers(type, id, stored))
+    }
+
+    private mutating func update(_ type: String, _ id: String, body: [UInt8], client: Sandbox.Client) -> HTTPResponse {
+        var json: JSON
+        switch parse(body) {
+        case .failure(let failure): return failure.response
+        case .success(let parsed): json = parsed
+        }
+        guard let old = store.read(type, id) else { return outcome(404, [Issue(code: "not-found", text: "\(type)/\(id) not found")]) }
+        guard json["resourceType"]?.stringValue == type, json["id"]?.stringValue == id else {
+            return outcome(400, [Issue(code: "invalid", text: "the body must be a \(type) with id \(id)", expression: "id")])
+        }
+        var issues: [Issue] = []
+        json = resolveConditional(json, issues: &issues)
+        issues += validate(json, type: type, client: client, replacing: old.json, bundle: BundleContext())
+        guard issues.isEmpty else { return outcome(400, issues) }
+        let stored = SandboxStore.Stored(json: stamped(json, version: old.version + 1), version: old.version + 1)
+        store.put(type, id, stored.json, version: stored.version)
+        return .json(200, stored.json.text, headers: headers(type, id, stored))
+    }
+
+    // MARK: Search
+
+    private func search(_ type: String, _ query: [(name: String, value: String)]) -> HTTPResponse {
+        var candidates: [String]? = nil
+        func narrow(_ ids: [String]) { candidates = candidates.map { current in current.filter(ids.contains) } ?? ids }
+        for (name, value) in query {
+            switch name {
+            case "identifier":
+                if let bar = value.firstIndex(of: "|") {
+                    narrow(store.ids(type: type, identifier: String(value[..<bar]), String(value[value.index(after: bar)...])))
+                } else {
+                    narrow(allIDs(type).filter { id in SandboxStore.identifiers(of: store.read(type, id)!.json).contains { $0.1 == value } })
+                }
+            case "_tag":
+                let bar = value.firstIndex(of: "|")
+                narrow(store.ids(type: type, tag: bar.map { String(value[..<$0]) } ?? "", bar.map { String(value[value.index(after: $0)...]) } ?? value))
+            case "_id":
+                narrow(store.exists(type, value) ? [value] : [])
+            case "subject", "patient", "encounter":
+                let element = name == "patient" ? "subject" : name
+                let wanted = value.contains("/") ? value : (name == "encounter" ? "Encounter/\(value)" : value)
+                narrow(allIDs(type).filter { id in
+                    guard let reference = store.read(type, id)!.json.value(at: "\(element).reference")?.stringValue else { return false }
+                    return reference == wanted || reference.hasSuffix("/\(value)")
+                })
+            case "_count", "_format":
+                continue
+            default:
+                return outcome(400, [Issue(code: "not-supported", text: "search parameter \(name) is not supported by the sandbox")])
+            }
+        }
+        let ids = candidates ?? allIDs(type)
+        let bundle = JSON.obj([
+            "resourceType": "Bundle", "type": "searchset", "total": .int(ids.count),
+            "link": [.obj(["relation": "self", "url": .string("\(rootURL)\(SandboxState.fhirPrefix)/\(type)")])],
+            "entry": ids.isEmpty ? nil : .array(ids.compactMap { id in
+                store.read(type, id).map { stored in
+                    .obj(["fullUrl": .string("\(rootURL)\(SandboxState.fhirPrefix)/\(type)/\(id)"), "resource": stored.json,
+                          "search": .obj(["mode": "match"])])
+                }
+            }),
+        ])
+        return .json(200, bundle.text)
+    }
+
+    private func allIDs(_ type: String) -> [String] {
+        store.creationOrder.filter { $0.type == type }.map(\.id)
+    }
+
+    // MARK: Transactions
+
+    private mutating func transaction(_ body: [UInt8], client: Sandbox.Client) -> HTTPResponse {
+        let bundle: JSON
+        switch parse(body) {
+        case .failure(let failure): return failure.response
+        case .success(let parsed): bundle = parsed
+        }
+        guard bundle["resourceType"]?.stringValue == "Bundle", bundle["type"]?.stringValue == "transaction" else {
+            return outcome(400, [Issue(code: "invalid", text: "POST to the base takes a Bundle of type transaction", expression: "Bundle.type")])
+        }
+        let entries = bundle["entry"]?.arrayValue ?? []
+        var context = BundleContext()
+        var planned: [(method: String, type: String, id: String, json: JSON)] = []
+        var issues: [Issue] = []
+        // Ids first, so that entries may reference each other by urn:uuid.
+        for (index, entry) in entries.enumerated() {
+            let method = entry.value(at: "request.method")?.stringValue ?? ""
+            let url = entry.value(at: "request.url")?.stringValue ?? ""
+            let path = url.split(separator: "?")[0].split(separator: "/").map(String.init)
+            guard let resource = entry["resource"], let type = resource["resourceType"]?.stringValue else {
+                issues.append(Issue(code: "invalid", text: "entry \(index) has no resource", expression: "Bundle.entry[\(index)]"))
+                continue
+            }
+            let id: String
+            switch (method, path.count) {
+            case ("POST", 1) where path[0] == type: id = newID(for: type)
+            case ("PUT", 2) where path[0] == type: id = path[1]
+            default:
+                issues.append(Issue(code: "not-supported", text: "entry \(index): \(method) \(url) is not supported in a transaction",
+                                    expression: "Bundle.entry[\(index)].request"))
+                continue
+            }
+            if let fullUrl = entry["fullUrl"]?.stringValue { context.urls[fullUrl] = "\(type)/\(id)" }
+            context.known.insert("\(type)/\(id)")
+            planned.append((method, type, id, resource))
+        }
+        guard issues.isEmpty else { return outcome(400, issues) }
+        var resolved: [(method: String, type: String, id: String, json: JSON)] = []
+        for (index, entry) in planned.enumerated() {
+            var json = entry.json
+            json["id"] = .string(entry.id)
+            var entryIssues: [Issue] = []
+            json = json.rewritingReferences { reference in
+                guard case .urn(let urn) = reference else { return nil }
+                guard let target = context.urls[urn] else {
+                    entryIssues.append(Issue(code: "not-found", text: "\(urn) is not the fullUrl of any entry", expression: "Bundle.entry[\(index)]"))
+                    return nil
+                }
+                return target
+            }
+            json = resolveConditional(json, issues: &entryIssues)
+            let old = entry.method == "PUT" ? store.read(entry.type, entry.id)?.json : nil
+            if entry.method == "PUT", old == nil {
+                entryIssues.append(Issue(code: "not-found", text: "\(entry.type)/\(entry.id) not found"))
+            }
+            entryIssues += validate(json, type: entry.type, client: client, replacing: old, bundle: context)
+            issues += entryIssues.map { issue in
+                var issue = issue
+                issue.expression = "Bundle.entry[\(index)].resource" + (issue.expression.map { "." + $0 } ?? "")
+                return issue
+            }
+            for (system, value) in SandboxStore.identifiers(of: json) { context.identifiers.insert("\(entry.type)|\(system)|\(value)") }
+            resolved.append((entry.method, entry.type, entry.id, json))
+        }
+        // Atomic: one bad entry rejects the whole bundle, with a top-level OperationOutcome.
+        guard issues.isEmpty else { return outcome(400, issues) }
+        var responses: [JSON] = []
+        for entry in resolved {
+            let version = (store.read(entry.type, entry.id)?.version ?? 0) + 1
+            let json = stamped(entry.json, version: version)
+            store.put(entry.type, entry.id, json, version: version)
+            responses.append(.obj([
+                "response": .obj([
+                    "status": .string(entry.method == "POST" ? "201 Created" : "200 OK"),
+                    "location": .string("\(entry.type)/\(entry.id)/_history/\(version)"), "etag": .string("W/\"\(version)\""),
+                    "lastModified": json.value(at: "meta.lastUpdated") ?? .null,
+                    "resourceType": .string(entry.type), "resourceID": .string(entry.id),
+                ]),
+            ]))
+        }
+        return .json(200, JSON.obj(["resourceType": "Bundle", "type": "transaction-response", "entry": .array(responses)]).text)
+    }
+
+    // MARK: Rules
+
+    /// Resolves `Type?identifier=system|value` references by search (exactly one match).
+    private func resolveConditional(_ json: JSON, issues: inout [Issue]) -> JSON {
+        json.rewritingReferences { reference in
+            guard case .conditional(let type, _) = reference else { return nil }
+            guard let (system, value) = reference.conditionalIdentifier else {
+                issues.append(Issue(code: "not-supported", text: "conditional reference \(reference) must search by identifier"))
+                return nil
+            }
+            let matches = store.ids(type: type, identifier: system, value)
+            guard matches.count == 1 else {
+                issues.append(Issue(code: matches.isEmpty ? "not-found" : "multiple-matches",
+                                    text: "conditional reference \(reference) matched \(matches.count) resources"))
+                return nil
+            }
+            return "\(type)/\(matches[0])"
+        }
+    }
+
+    /// Every rule a stored resource must pass; `replacing` is the current version on update.
+    private func validate(_ json: JSON, type: String, client: Sandbox.Client, replacing old: JSON?, bundle: BundleContext) -> [Issue] {
+        var issues: [Issue] = []
+        let id = json["id"]?.stringValue ?? ""
+        for site in json.references() {
+            switch site.reference {
+            case .relative(let targetType, let targetID):
+                if !store.exists(targetType, targetID) && !bundle.known.contains("\(targetType)/\(targetID)") {
+                    issues.append(.rule(10_000, "Reference \(targetType)/\(targetID) does not exist", at: site.path, code: "not-found"))
+                }
+            case .urn(let urn):
+                issues.append(.rule(10_000, "\(urn) can only be used inside a transaction bundle", at: site.path, code: "not-found"))
+            case .conditional, .other:
+                break
+            }
+        }
+        guard mode == .satusehat else { return issues }
+        for problem in ResourceRules.issues(in: json, profile: .satusehat, now: now()) {
+            issues.append(.rule(10_001, "\(type).\(problem.field) \(problem.reason)", at: problem.field, code: "required"))
+        }
+        for (system, value) in SandboxStore.identifiers(of: json) {
+            if system.hasPrefix("http://sys-ids.kemkes.go.id/") {
+                let parts = system.dropFirst("http://sys-ids.kemkes.go.id/".count).split(separator: "/")
+                if parts.count >= 2, parts[1] != client.orgID {
+                    issues.append(.rule(10_117, "Wrong organization ID provided by system URL \(system)", at: "identifier", code: "value"))
+                }
+            }
+            let others = store.ids(type: type, identifier: system, value).filter { $0 != id }
+            if !others.isEmpty || bundle.identifiers.contains("\(type)|\(system)|\(value)") {
+                issues.append(Issue(code: "duplicate", text: "Found duplicate resource \(type) with identifier \(system)|\(value)", expression: "identifier"))
+            }
+        }
+        if type == "Encounter", old?["status"]?.stringValue == "finished", json["status"]?.stringValue != "finished" {
+            issues.append(.rule(10_002, "a finished Encounter cannot change status", at: "status", code: "business-rule"))
+        }
+        return issues
+    }
+}
+
+/// What a transaction bundle adds to the store's view while it is checked.
+struct BundleContext {
+    /// fullUrl → `Type/id`.
+    var urls: [String: String] = [:]
+    /// `Type/id` of every entry.
+    var known = Set<String>()
+    /// `Type|system|value` of entries checked so far (duplicates inside the bundle).
+    var identifiers = Set<String>()
+}
+
+/// An answer that ends a request early (bad token, unparseable body).
+struct Refusal: Error {
+    let response: HTTPResponse
+}

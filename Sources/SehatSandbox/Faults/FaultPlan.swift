@@ -1,0 +1,100 @@
+import Foundation
+
+/// The faults the sandbox injects into FHIR (and emergency) requests, set by `--faults`
+/// or `POST /admin/faults` with the same text:
+///
+///     500=0.05,502=0.05,503=0.05,429=0.05,drop=0.02,commit-drop=0.02,latency=50,retry-after=1
+///
+/// Rates are probabilities per request: `NNN` answers that status without processing
+/// (503 as text/plain, 429 with `Retry-After`); `drop` closes the connection without
+/// answering; `commit-drop` processes the request, commits it, then closes without
+/// answering; `latency` adds milliseconds before every answer.
+public struct FaultPlan: Sendable, Equatable, CustomStringConvertible {
+    public var statusRates: [Int: Double] = [:]
+    public var dropRate = 0.0
+    public var commitDropRate = 0.0
+    public var latencyMilliseconds = 0
+    public var retryAfterSeconds = 1
+
+    public init() {}
+
+    /// Parses the text form; throws naming the bad part.
+    public init(spec: String) throws {
+        for part in spec.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !part.isEmpty {
+            let pair = part.split(separator: "=", maxSplits: 1).map(String.init)
+            guard pair.count == 2, let number = Double(pair[1]), number >= 0 else {
+                throw FaultSpecError(part: part, reason: "expected NAME=NUMBER")
+            }
+            switch pair[0] {
+            case "drop": dropRate = try FaultPlan.rate(number, part)
+            case "commit-drop": commitDropRate = try FaultPlan.rate(number, part)
+            case "latency": latencyMilliseconds = Int(number)
+            case "retry-after": retryAfterSeconds = Int(number)
+            case let name:
+                guard let status = Int(name), [429, 500, 502, 503, 504].contains(status) else {
+                    throw FaultSpecError(part: part, reason: "unknown fault (use 429, 500, 502, 503, 504, drop, commit-drop, latency, retry-after)")
+                }
+                statusRates[status] = try FaultPlan.rate(number, part)
+            }
+        }
+        guard statusRates.values.reduce(0, +) + dropRate + commitDropRate <= 1 else {
+            throw FaultSpecError(part: spec, reason: "the rates add up to more than 1")
+        }
+    }
+
+    private static func rate(_ value: Double, _ part: String) throws -> Double {
+        guard value <= 1 else { throw FaultSpecError(part: part, reason: "a rate is between 0 and 1") }
+        return value
+    }
+
+    public var isQuiet: Bool { statusRates.values.allSatisfy { $0 == 0 } && dropRate == 0 && commitDropRate == 0 && latencyMilliseconds == 0 }
+
+    public var description: String {
+        var parts = statusRates.keys.sorted().map { "\($0)=\(statusRates[$0]!)" }
+        if dropRate > 0 { parts.append("drop=\(dropRate)") }
+        if commitDropRate > 0 { parts.append("commit-drop=\(commitDropRate)") }
+        if latencyMilliseconds > 0 { parts.append("latency=\(latencyMilliseconds)") }
+        if retryAfterSeconds != 1 { parts.append("retry-after=\(retryAfterSeconds)") }
+        return parts.isEmpty ? "none" : parts.joined(separator: ",")
+    }
+
+    /// What to do with one request, given a uniform random draw in [0, 1).
+    enum Decision: Equatable {
+        case pass
+        case status(Int)
+        case drop
+        case commitThenDrop
+    }
+
+    func decide(_ draw: Double) -> Decision {
+        var edge = 0.0
+        for status in statusRates.keys.sorted() {
+            edge += statusRates[status]!
+            if draw < edge { return .status(status) }
+        }
+        edge += dropRate
+        if draw < edge { return .drop }
+        edge += commitDropRate
+        if draw < edge { return .commitThenDrop }
+        return .pass
+    }
+}
+
+public struct FaultSpecError: Error, CustomStringConvertible {
+    public let part: String
+    public let reason: String
+    public var description: String { "faults: \"\(part)\": \(reason)" }
+}
+
+/// A small seeded generator (SplitMix64) so a fault run can be replayed.
+struct SeededGenerator: RandomNumberGenerator {
+    private var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

@@ -1,0 +1,116 @@
+import Foundation
+import SehatFHIR
+import SehatStore
+
+/// A stand-in for SATUSEHAT on 127.0.0.1, as faithful as SATUSEHAT.md allows: OAuth2 client
+/// credentials with string-valued fields and a lock-out after bad credentials; FHIR create,
+/// read, update, search and atomic transaction bundles under `/fhir-r4/v1`; the platform's
+/// rules (existing references, duplicate identifiers, RuleNumber 10117, Encounter fields,
+/// UTC date-times); fault injection; and an admin API for tests.
+///
+///     let sandbox = try Sandbox(configuration: .init())
+///     print(sandbox.fhirBaseURL)   // http://127.0.0.1:PORT/fhir-r4/v1
+///     sandbox.stop()
+public final class Sandbox: Sendable {
+    /// `satusehat` enforces SATUSEHAT's extra rules; `fhir` is a plain FHIR R4 server: same
+    /// auth, ids, references and transactions, no identifier-system, statusHistory or date
+    /// rules, and no duplicate rejection.
+    public enum Mode: String, Sendable, CaseIterable {
+        case satusehat
+        case fhir
+    }
+
+    /// A registered client: its credentials and the Organization they are bound to.
+    public struct Client: Sendable {
+        public var clientID: String
+        public var secret: String
+        public var orgID: String
+        public init(clientID: String, secret: String, orgID: String) {
+            (self.clientID, self.secret, self.orgID) = (clientID, secret, orgID)
+        }
+    }
+
+    public struct Configuration: Sendable {
+        public var mode: Mode = .satusehat
+        public var port: UInt16 = 0
+        public var clients = [Client(clientID: "sandbox-client", secret: "sandbox-secret", orgID: "10000004")]
+        /// Seconds a token lives (`expires_in`).
+        public var tokenTTL: Int = 3599
+        /// Seconds a client waits after bad credentials before it may ask again.
+        public var lockout: TimeInterval = 60
+        public var faults = FaultPlan()
+        /// Seed for the fault draws, so a run can be replayed.
+        public var randomSeed: UInt64 = 119
+        /// Resources present from the start (Patients and Practitioners by NIK, seed data).
+        public var resources: [JSON] = []
+        /// The sandbox's clock (date-time rules, token expiry, lock-outs).
+        public var now: @Sendable () -> Date = { Date() }
+        public init() {}
+    }
+
+    private let server: HTTPServer
+    private let state: Locked<SandboxState>
+    public let mode: Mode
+
+    public var port: UInt16 { server.port }
+    public var rootURL: String { "http://127.0.0.1:\(port)" }
+    public var fhirBaseURL: String { rootURL + SandboxState.fhirPrefix }
+    public var authURL: String { rootURL + SandboxState.tokenPath }
+
+    public init(configuration: Configuration) throws {
+        let state = Locked(try SandboxState(configuration: configuration))
+        self.state = state
+        self.mode = configuration.mode
+        server = try HTTPServer(port: configuration.port) { request in Sandbox.handle(request, state: state) }
+        let base = rootURL
+        state.withLock { $0.rootURL = base }
+    }
+
+    public func stop() { server.stop() }
+
+    // MARK: What tests and testers read and change
+
+    /// Every stored resource of a type (all types when nil), in creation order.
+    public func resources(ofType type: String? = nil) -> [JSON] {
+        state.withLock { $0.allResources(ofType: type) }
+    }
+
+    /// Resource counts by type.
+    public func counts() -> [String: Int] { state.withLock { $0.store.counts } }
+
+    /// Every request received, in order.
+    public func requestLog() -> [RequestRecord] { state.withLock { $0.log } }
+
+    public func setFaults(_ faults: FaultPlan) { state.withLock { $0.faults = faults } }
+    public func faults() -> FaultPlan { state.withLock { $0.faults } }
+
+    /// Expires every token now: the next FHIR call answers 401.
+    public func expireTokens() { state.withLock { $0.expireTokens() } }
+
+    /// Adds resources (keeping their ids when they have one).
+    public func seed(_ resources: [JSON]) throws { try state.withLock { try $0.seed(resources) } }
+
+    // MARK: Routing
+
+    static func handle(_ request: HTTPRequest, state: Locked<SandboxState>) -> HTTPDisposition {
+        if request.path.hasPrefix("/admin/") { return .respond(state.withLock { $0.admin(request) }) }
+        if request.path == SandboxState.tokenPath { return .respond(state.withLock { $0.token(request) }) }
+        guard request.path == SandboxState.fhirPrefix || request.path.hasPrefix(SandboxState.fhirPrefix + "/") else {
+            return .respond(.text(404, "no such endpoint: \(request.method) \(request.path)"))
+        }
+        let (decision, latency) = state.withLock { $0.drawFault() }
+        if latency > 0 { Thread.sleep(forTimeInterval: Double(latency) / 1000) }
+        return state.withLock { $0.fhir(request, fault: decision) }
+    }
+}
+
+/// One request as the sandbox saw it.
+public struct RequestRecord: Sendable {
+    public let method: String
+    public let path: String
+    public let query: String
+    public let status: Int?
+    public let requestID: String?
+    /// What the fault plan did: `pass`, `status`, `drop` or `commit-drop`.
+    public let fault: String
+}

@@ -1,0 +1,184 @@
+import Foundation
+import SehatFHIR
+
+/// Everything the sandbox knows, mutated only under its lock (one request at a time, which
+/// also makes every transaction bundle trivially atomic).
+struct SandboxState {
+    static let fhirPrefix = "/fhir-r4/v1"
+    static let tokenPath = "/oauth2/v1/accesstoken"
+
+    let mode: Sandbox.Mode
+    let clients: [String: Sandbox.Client]
+    let tokenTTL: Int
+    let lockout: TimeInterval
+    let now: @Sendable () -> Date
+    var faults: FaultPlan
+    var random: SeededGenerator
+    var rootURL = ""
+    var store = SandboxStore()
+    var tokens: [String: (client: String, expires: Date)] = [:]
+    var lockedUntil: [String: Date] = [:]
+    var log: [RequestRecord] = []
+
+    init(configuration: Sandbox.Configuration) throws {
+        mode = configuration.mode
+        clients = Dictionary(configuration.clients.map { ($0.clientID, $0) }, uniquingKeysWith: { $1 })
+        tokenTTL = configuration.tokenTTL
+        lockout = configuration.lockout
+        now = configuration.now
+        faults = configuration.faults
+        random = SeededGenerator(seed: configuration.randomSeed)
+        for org in Set(configuration.clients.map(\.orgID)) {
+            store.put("Organization", org, .obj(["resourceType": "Organization", "id": .string(org), "active": true,
+                                                 "name": .string("Organization \(org)")]), version: 1)
+        }
+        try seed(configuration.resources)
+    }
+
+    // MARK: Seeding and admin
+
+    mutating func seed(_ resources: [JSON]) throws {
+        for resource in resources {
+            guard let type = resource["resourceType"]?.stringValue else { throw SeedError(reason: "a seed resource has no resourceType") }
+            let id = resource["id"]?.stringValue ?? newID(for: type)
+            var json = resource
+            json["id"] = .string(id)
+            store.put(type, id, stamped(json, version: 1), version: 1)
+        }
+    }
+
+    func allResources(ofType type: String?) -> [JSON] {
+        store.creationOrder.filter { type == nil || $0.type == type }.compactMap { store.read($0.type, $0.id)?.json }
+    }
+
+    mutating func expireTokens() {
+        let past = now().addingTimeInterval(-1)
+        for key in tokens.keys { tokens[key]?.expires = past }
+    }
+
+    mutating func admin(_ request: HTTPRequest) -> HTTPResponse {
+        switch (request.method, request.path) {
+        case ("GET", "/admin/state"):
+            return .json(200, JSON.obj([
+                "mode": .string(mode.rawValue), "faults": .string(faults.description),
+                "counts": .object(store.counts.sorted { $0.key < $1.key }.map { JSON.Member($0.key, .int($0.value)) }),
+                "requests": .int(log.count),
+            ]).prettyText, contentType: "application/json")
+        case ("GET", "/admin/resources"):
+            return .json(200, JSON.array(allResources(ofType: request.queryValue("type"))).text, contentType: "application/json")
+        case ("GET", "/admin/requests"):
+            return .json(200, JSON.array(log.map { record in
+                .obj(["method": .string(record.method), "path": .string(record.path), "query": .string(record.query),
+                      "status": record.status.map(JSON.int) ?? .null, "request_id": record.requestID.map(JSON.string) ?? .null,
+                      "fault": .string(record.fault)])
+            }).text, contentType: "application/json")
+        case ("GET", "/admin/faults"):
+            return .text(200, faults.description)
+        case ("POST", "/admin/faults"):
+            do {
+                faults = try FaultPlan(spec: request.bodyText)
+                return .text(200, faults.description)
+            } catch {
+                return .text(400, "\(error)")
+            }
+        case ("POST", "/admin/expire-tokens"):
+            expireTokens()
+            return .text(200, "expired \(tokens.count) tokens")
+        case ("POST", "/admin/seed"):
+            do {
+                guard let list = try JSON.parse(bytes: request.body).arrayValue else { return .text(400, "expected a JSON array of resources") }
+                try seed(list)
+                return .text(200, "seeded \(list.count) resources")
+            } catch {
+                return .text(400, "\(error)")
+            }
+        default:
+            return .text(404, "admin endpoints: GET /admin/state, /admin/resources[?type=T], /admin/requests, /admin/faults; POST /admin/faults, /admin/expire-tokens, /admin/seed")
+        }
+    }
+
+    // MARK: OAuth2
+
+    mutating func token(_ request: HTTPRequest) -> HTTPResponse {
+        guard request.method == "POST", request.queryValue("grant_type") == "client_credentials" else {
+            return .json(400, OperationOutcome.json([Issue(code: "invalid", text: "grant_type must be client_credentials", severity: "invalid")]).text)
+        }
+        let form = Dictionary(request.bodyText.split(separator: "&").map { pair -> (String, String) in
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            return (String(parts[0]).queryDecoded, parts.count > 1 ? String(parts[1]).queryDecoded : "")
+        }, uniquingKeysWith: { $1 })
+        let clientID = form["client_id"] ?? ""
+        let time = now()
+        if let until = lockedUntil[clientID], time < until {
+            let wait = Int(until.timeIntervalSince(time).rounded(.up))
+            recordAuth(request, status: 429)
+            return .json(429, OperationOutcome.json([Issue(code: "throttled", text: "Too many failed attempts: try again in \(wait) s", severity: "invalid")]).text,
+                         headers: [("Retry-After", String(wait))])
+        }
+        guard let client = clients[clientID], client.secret == form["client_secret"] else {
+            lockedUntil[clientID] = time.addingTimeInterval(lockout)
+            recordAuth(request, status: 401)
+            return .json(401, OperationOutcome.json([Issue(code: "invalid", text: "Invalid client credentials", severity: "invalid")]).text)
+        }
+        let token = randomToken()
+        tokens[token] = (clientID, time.addingTimeInterval(TimeInterval(tokenTTL)))
+        recordAuth(request, status: 200)
+        return .json(200, JSON.obj([
+            "refresh_token_expires_in": "0", "api_product_list": "[api-satusehat-sandbox]", "organization_name": .string("Organization \(client.orgID)"),
+            "developer.email": "sandbox@localhost", "token_type": "BearerToken",
+            "issued_at": .string(String(Int64(time.timeIntervalSince1970 * 1000))), "client_id": .string(clientID),
+            "access_token": .string(token), "application_name": "sehat-sandbox", "scope": "", "expires_in": .string(String(tokenTTL)),
+            "refresh_count": "0", "status": "approved",
+        ]).text, contentType: "application/json")
+    }
+
+    private mutating func recordAuth(_ request: HTTPRequest, status: Int) {
+        log.append(RequestRecord(method: request.method, path: request.path, query: "", status: status,
+                                 requestID: request.headers["x-request-id"], fault: "pass"))
+    }
+
+    private mutating func randomToken() -> String {
+        (0..<4).map { _ in String(random.next(), radix: 36) }.joined()
+    }
+
+    // MARK: Faults
+
+    mutating func drawFault() -> (FaultPlan.Decision, Int) {
+        guard !faults.isQuiet else { return (.pass, 0) }
+        let draw = Double(random.next() >> 11) / Double(1 << 53)
+        return (faults.decide(draw), faults.latencyMilliseconds)
+    }
+
+    // MARK: Ids and metadata
+
+    mutating func newID(for type: String) -> String {
+        switch type {
+        case "Patient": return "P" + String(format: "%011llu", random.next() % 100_000_000_000)
+        case "Practitioner": return "1000" + String(format: "%07llu", random.next() % 10_000_000)
+        default:
+            var bytes = (0..<16).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+            bytes[6] = (bytes[6] & 0x0F) | 0x40
+            bytes[8] = (bytes[8] & 0x3F) | 0x80
+            let hex = bytes.map { String(format: "%02x", $0) }.joined()
+            let parts = [hex.prefix(8), hex.dropFirst(8).prefix(4), hex.dropFirst(12).prefix(4), hex.dropFirst(16).prefix(4), hex.dropFirst(20)]
+            return parts.joined(separator: "-")
+        }
+    }
+
+    /// The resource with `id` first and `meta.versionId` / `meta.lastUpdated` set (tags kept).
+    func stamped(_ json: JSON, version: Int) -> JSON {
+        var meta = json["meta"] ?? .object([])
+        meta["versionId"] = .string(String(version))
+        meta["lastUpdated"] = .string(FHIRDateTime.format(now()))
+        var members: [JSON.Member] = [JSON.Member("resourceType", json["resourceType"] ?? .null)]
+        if let id = json["id"] { members.append(JSON.Member("id", id)) }
+        members.append(JSON.Member("meta", meta))
+        members += (json.members ?? []).filter { !["resourceType", "id", "meta"].contains($0.key) }
+        return .object(members)
+    }
+}
+
+struct SeedError: Error, CustomStringConvertible {
+    let reason: String
+    var description: String { "seed: \(reason)" }
+}
