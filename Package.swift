@@ -24,7 +24,7 @@ let package = Package(
         .executableTarget(name: "sehat", dependencies: ["SehatSync", "SehatSandbox"], path: "HostCLI"),
         .testTarget(name: "SehatStoreTests", dependencies: ["SehatStore", "CSQLite"]),
         .testTarget(name: "SehatFHIRTests", dependencies: ["SehatFHIR"]),
-        .testTarget(name: "SehatSyncTests", dependencies: ["SehatSync", "SehatStore", "SehatFHIR"]),
+        .testTarget(name: "SehatSyncTests", dependencies: ["SehatSync", "SehatStore", "SehatFHIR", "SehatSandbox"]),
         .testTarget(name: "SehatSandboxTests", dependencies: ["SehatSandbox", "SehatFHIR"]),
         .testTarget(name: "HostCLITests", dependencies: ["sehat", "SehatStore"]),
     ],

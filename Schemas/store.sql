@@ -209,7 +209,7 @@ CREATE TABLE outbox (
     last_error TEXT,
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL,
-    completed_at TEXT,
+    completed_at TEXT, group_id TEXT, needs_check INTEGER NOT NULL DEFAULT 0, send_singly INTEGER NOT NULL DEFAULT 0,
     CHECK (resource_id IS NOT NULL OR report_id IS NOT NULL)
 );
 
@@ -229,3 +229,21 @@ CREATE TABLE outbox_deps (
 ) WITHOUT ROWID;
 
 CREATE INDEX outbox_deps_reverse ON outbox_deps(depends_on, item_id);
+
+CREATE INDEX outbox_by_group ON outbox(group_id, status) WHERE group_id IS NOT NULL;
+
+CREATE TABLE sync_log (
+    id INTEGER PRIMARY KEY,
+    item_id INTEGER NOT NULL REFERENCES outbox(id),
+    attempt INTEGER NOT NULL,
+    method TEXT NOT NULL,
+    url TEXT NOT NULL,
+    status INTEGER,
+    duration_ms INTEGER NOT NULL,
+    request_id TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    error TEXT,
+    created_at TEXT NOT NULL
+);
+
+CREATE INDEX sync_log_by_item ON sync_log(item_id);

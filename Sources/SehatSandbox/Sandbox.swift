@@ -56,6 +56,8 @@ public final class Sandbox: Sendable {
     public var rootURL: String { "http://127.0.0.1:\(port)" }
     public var fhirBaseURL: String { rootURL + SandboxState.fhirPrefix }
     public var authURL: String { rootURL + SandboxState.tokenPath }
+    /// The emergency service's API root (`POST {root}/api/emergency/notify`).
+    public var emergencyURL: String { rootURL }
 
     public init(configuration: Configuration) throws {
         let state = Locked(try SandboxState(configuration: configuration))
@@ -81,6 +83,9 @@ public final class Sandbox: Sendable {
     /// Every request received, in order.
     public func requestLog() -> [RequestRecord] { state.withLock { $0.log } }
 
+    /// Emergency notifications received, once each, in arrival order.
+    public func emergencyNotifications() -> [JSON] { state.withLock { s in s.emergencyOrder.compactMap { s.emergencyEvents[$0] } } }
+
     public func setFaults(_ faults: FaultPlan) { state.withLock { $0.faults = faults } }
     public func faults() -> FaultPlan { state.withLock { $0.faults } }
 
@@ -90,17 +95,29 @@ public final class Sandbox: Sendable {
     /// Adds resources (keeping their ids when they have one).
     public func seed(_ resources: [JSON]) throws { try state.withLock { try $0.seed(resources) } }
 
+    /// A Patient or Practitioner known by NIK, for seeding.
+    ///
+    ///     Sandbox.person("Patient", nik: "3171022309900001", name: "Budi Santoso")
+    public static func person(_ type: String, nik: String, name: String, id: String? = nil) -> JSON {
+        .obj([
+            "resourceType": .string(type), "id": id.map(JSON.string),
+            "identifier": [.obj(["system": .string(Systems.nik), "value": .string(nik)])],
+            "active": true, "name": [.obj(["text": .string(name)])],
+        ])
+    }
+
     // MARK: Routing
 
     static func handle(_ request: HTTPRequest, state: Locked<SandboxState>) -> HTTPDisposition {
         if request.path.hasPrefix("/admin/") { return .respond(state.withLock { $0.admin(request) }) }
         if request.path == SandboxState.tokenPath { return .respond(state.withLock { $0.token(request) }) }
-        guard request.path == SandboxState.fhirPrefix || request.path.hasPrefix(SandboxState.fhirPrefix + "/") else {
+        let isFHIR = request.path == SandboxState.fhirPrefix || request.path.hasPrefix(SandboxState.fhirPrefix + "/")
+        guard isFHIR || request.path.hasPrefix(SandboxState.emergencyPrefix) else {
             return .respond(.text(404, "no such endpoint: \(request.method) \(request.path)"))
         }
         let (decision, latency) = state.withLock { $0.drawFault() }
         if latency > 0 { Thread.sleep(forTimeInterval: Double(latency) / 1000) }
-        return state.withLock { $0.fhir(request, fault: decision) }
+        return state.withLock { isFHIR ? $0.fhir(request, fault: decision) : $0.emergency(request, fault: decision) }
     }
 }
 

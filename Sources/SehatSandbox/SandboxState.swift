@@ -19,6 +19,10 @@ struct SandboxState {
     var tokens: [String: (client: String, expires: Date)] = [:]
     var lockedUntil: [String: Date] = [:]
     var log: [RequestRecord] = []
+    /// Emergency notifications by `event_id`, and their arrival order.
+    var emergencyEvents: [String: JSON] = [:]
+    var emergencyOrder: [String] = []
+    var emergencyStatusUpdates: [(String, JSON)] = []
 
     init(configuration: Sandbox.Configuration) throws {
         mode = configuration.mode

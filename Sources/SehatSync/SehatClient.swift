@@ -15,9 +15,24 @@ public final class SehatClient: Sendable {
     public let clock: any WallClock
 
     /// Opens (creating and migrating if needed) the database at `path`.
+    /// Opens (creating and migrating if needed) the database at `path`. Items a previous
+    /// process left `processing` (it died mid-request) go back to pending, marked to search
+    /// for their resource before they are sent again.
     public init(path: String, clock: any WallClock = SystemClock()) throws {
         database = try Database(path: path, migrator: StoreSchema.migrator)
         self.clock = clock
+        try database.write { conn in
+            try conn.execute(
+                """
+                UPDATE outbox SET status = 'pending', needs_check = CASE WHEN operation IN ('create', 'notify') THEN 1 ELSE needs_check END
+                WHERE status = 'processing'
+                """)
+        }
+    }
+
+    /// The server id of a local resource, once known.
+    public func serverID(forLocalID localID: String) throws -> String? {
+        try database.read { try $0.scalar("SELECT server_id FROM resources WHERE local_id = ?", [.text(localID)]).string }
     }
 
     // MARK: Setup

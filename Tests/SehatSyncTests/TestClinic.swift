@@ -37,7 +37,7 @@ struct TestClinic {
 
     /// A visit with every kind of resource the SATUSEHAT module spec lists.
     func fullVisit(number: String = "ENC-FULL") -> EncounterDocument {
-        var doc = SampleClinic.labVisit(number: number, patient: patients[0], finishedBefore: TestClinic.now)
+        var doc = SampleClinic.labVisit(number: number, patient: SampleClinic.patients[0], finishedBefore: TestClinic.now)
         doc.vitals = Array(doc.vitals.prefix(2))
         doc.procedures = [.init(icd9cm: "89.52", display: "Electrocardiogram")]
         return doc

@@ -12,6 +12,8 @@ struct NewOutboxItem {
     var resourceID: String?
     var reportID: String?
     var encounterID: String?
+    /// Items sent together as one transaction bundle when they can be (an encounter, an import).
+    var groupID: String?
     /// What is sent, when it is not the resource's current JSON (e.g. the `arrived` Encounter).
     var payload: JSON?
     var priority: Int
@@ -53,14 +55,14 @@ struct OutboxWriter {
         let stamp = FHIRDateTime.format(now)
         try connection.execute(
             """
-            INSERT INTO outbox(lane, queue, target, operation, resource_type, resource_id, report_id, encounter_id,
+            INSERT INTO outbox(lane, queue, target, operation, resource_type, resource_id, report_id, encounter_id, group_id,
                                payload, priority, unresolved_deps, max_retries, next_attempt_at, created_at, updated_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """,
             [
                 .text(item.lane.rawValue), .text(item.queue), .text(item.target.rawValue), .text(item.operation.rawValue),
                 SQLValue(item.resourceType), SQLValue(item.resourceID), SQLValue(item.reportID), SQLValue(item.encounterID),
-                SQLValue(item.payload?.text), .integer(Int64(item.priority)), .integer(Int64(unresolved)),
+                SQLValue(item.groupID ?? item.encounterID), SQLValue(item.payload?.text), .integer(Int64(item.priority)), .integer(Int64(unresolved)),
                 .integer(Int64(item.maxRetries)), .integer(Int64(now.timeIntervalSince1970 * 1000)), .text(stamp), .text(stamp),
             ]
         )

@@ -4,7 +4,8 @@ import SehatStore
 /// produce, and a test keeps the two equal. Never edit a shipped migration: add one.
 enum StoreSchema {
     static let migrator = Migrator([
-        Migration(version: 1, name: "records and outbox", sql: version1)
+        Migration(version: 1, name: "records and outbox", sql: version1),
+        Migration(version: 2, name: "sync engine: groups, unknown outcomes, sync log", sql: version2),
     ])
 
     static let version1 = """
@@ -214,5 +215,30 @@ enum StoreSchema {
             CHECK (item_id <> depends_on)
         ) WITHOUT ROWID;
         CREATE INDEX outbox_deps_reverse ON outbox_deps(depends_on, item_id);
+        """
+
+    /// Groups beyond encounters (an imported bundle), what the engine must check before it
+    /// re-sends, the single-request fallback, and one row per HTTP attempt per item.
+    static let version2 = """
+        ALTER TABLE outbox ADD COLUMN group_id TEXT;
+        UPDATE outbox SET group_id = encounter_id;
+        CREATE INDEX outbox_by_group ON outbox(group_id, status) WHERE group_id IS NOT NULL;
+        ALTER TABLE outbox ADD COLUMN needs_check INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE outbox ADD COLUMN send_singly INTEGER NOT NULL DEFAULT 0;
+
+        CREATE TABLE sync_log (
+            id INTEGER PRIMARY KEY,
+            item_id INTEGER NOT NULL REFERENCES outbox(id),
+            attempt INTEGER NOT NULL,
+            method TEXT NOT NULL,
+            url TEXT NOT NULL,
+            status INTEGER,
+            duration_ms INTEGER NOT NULL,
+            request_id TEXT NOT NULL,
+            outcome TEXT NOT NULL,
+            error TEXT,
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX sync_log_by_item ON sync_log(item_id);
         """
 }

@@ -31,7 +31,30 @@ final class StoreSchemaTests: XCTestCase {
         let before = try schema(clinic.client.database)
         let again = try SehatClient(path: clinic.directory + "/clinic.db")
         XCTAssertEqual(try schema(again.database), before)
-        XCTAssertEqual(try Migrator.appliedVersions(in: again.database), [1])
+        XCTAssertEqual(try Migrator.appliedVersions(in: again.database), [1, 2])
         XCTAssertEqual(try again.outboxCounts().reduce(0) { $0 + $1.count }, 7)
+    }
+}
+
+extension StoreSchemaTests {
+    /// A device that recorded under schema 1 keeps its queue when it upgrades.
+    func testUpgradingFromVersion1KeepsTheQueueAndGroupsIt() throws {
+        let directory = NSTemporaryDirectory() + "sehat-upgrade-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/old.db"
+        do {
+            let old = try Database(path: path, migrator: Migrator([StoreSchema.migrator.migrations[0]]))
+            try old.write { conn in
+                try conn.execute("INSERT INTO resources(local_id, resource_type, identifier_system, identifier_value, json, encounter_id, created_at, updated_at) VALUES ('r1', 'Encounter', 's', 'v', '{}', 'e1', 't', 't')")
+                try conn.execute("INSERT INTO outbox(lane, queue, target, operation, resource_type, resource_id, encounter_id, priority, max_retries, created_at, updated_at) VALUES ('clinic', 'q', 'satusehat', 'create', 'Encounter', 'r1', 'e1', 100, 3, 't', 't')")
+            }
+        }
+        let upgraded = try SehatClient(path: path)
+        XCTAssertEqual(try Migrator.appliedVersions(in: upgraded.database), [1, 2])
+        let row = try upgraded.database.read { try $0.queryFirst("SELECT group_id, needs_check, send_singly, status FROM outbox") }
+        XCTAssertEqual(row?["group_id"], "e1")
+        XCTAssertEqual(row?["needs_check"], 0)
+        XCTAssertEqual(row?["status"], "pending")
     }
 }

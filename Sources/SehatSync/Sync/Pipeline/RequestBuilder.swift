@@ -1,0 +1,143 @@
+import Foundation
+import SehatFHIR
+import SehatStore
+
+/// Why a request could not be built (a dependency's server id is missing).
+struct BuildError: Error, CustomStringConvertible {
+    let message: String
+    var description: String { message }
+}
+
+/// One entry of a transaction bundle and the items it completes.
+struct BundleEntryPlan: Sendable {
+    let resourceID: String
+    let itemIDs: [Int64]
+}
+
+/// Stage 3 — build requests: turns claimed items into HTTP calls, rewriting local
+/// references to server ids (or to `urn:uuid:` inside a bundle) on a copy; stored JSON is
+/// never edited.
+struct RequestBuilder {
+    let database: Database
+    let baseURL: String
+    let emergencyURL: String?
+    let timeout: TimeInterval
+
+    /// `GET {base}/{Type}?identifier=system|value`: a lookup, or the check before a re-send.
+    func search(_ item: ClaimedItem) -> HTTPCall? {
+        guard let type = item.resourceType, let identifier = item.identifier else { return nil }
+        return HTTPCall(method: "GET", url: "\(baseURL)/\(type)?identifier=\(RequestBuilder.encode(identifier.searchToken))",
+                        headers: ["Accept": "application/fhir+json"], timeout: timeout)
+    }
+
+    /// One item alone: POST a create, PUT an update, notify the emergency service.
+    func single(_ item: ClaimedItem) throws -> HTTPCall {
+        switch item.operation {
+        case .lookup:
+            guard let call = search(item) else { throw BuildError(message: "item \(item.id) has nothing to search by") }
+            return call
+        case .notify:
+            guard let emergencyURL, let body = item.payload else { throw BuildError(message: "no emergency service is configured") }
+            return json("POST", emergencyURL + "/api/emergency/notify", body, contentType: "application/json")
+        case .create:
+            guard let type = item.resourceType, var body = item.body else { throw BuildError(message: "item \(item.id) has no resource") }
+            body = try rewrite(body, inBundle: [])
+            body["id"] = nil
+            return json("POST", "\(baseURL)/\(type)", body)
+        case .update:
+            guard let type = item.resourceType, var body = item.body, let serverID = item.serverID else {
+                throw BuildError(message: "item \(item.id) updates a resource the server has not created yet")
+            }
+            body = try rewrite(body, inBundle: [])
+            body = JSON.withID(body, serverID)
+            return json("PUT", "\(baseURL)/\(type)/\(serverID)", body)
+        }
+    }
+
+    /// A transaction bundle for a group: one entry per resource; when a group carries both
+    /// the create and the closing update of a resource (an Encounter), the entry POSTs the
+    /// final version, which completes both items.
+    func bundle(_ items: [ClaimedItem]) throws -> (HTTPCall, [BundleEntryPlan]) {
+        var order: [String] = []
+        var entries: [String: (item: ClaimedItem, body: JSON, method: String, itemIDs: [Int64])] = [:]
+        for item in items {
+            guard let resourceID = item.resourceID, let body = item.body else { throw BuildError(message: "item \(item.id) has no resource") }
+            if var entry = entries[resourceID] {
+                entry.itemIDs.append(item.id)
+                if item.operation == .update, let resource = item.resource { entry.body = resource }
+                entries[resourceID] = entry
+            } else {
+                switch item.operation {
+                case .create: entries[resourceID] = (item, body, "POST", [item.id])
+                case .update:
+                    guard item.serverID != nil else { throw BuildError(message: "item \(item.id) updates a resource the server has not created yet") }
+                    entries[resourceID] = (item, body, "PUT", [item.id])
+                case .lookup, .notify: throw BuildError(message: "item \(item.id) cannot travel in a bundle")
+                }
+                order.append(resourceID)
+            }
+        }
+        let inBundle = Set(order.filter { entries[$0]?.method == "POST" })
+        var bundleEntries: [JSON] = []
+        for resourceID in order {
+            let entry = entries[resourceID]!
+            let type = entry.item.resourceType ?? ""
+            var body = try rewrite(entry.body, inBundle: inBundle)
+            let url: String
+            if entry.method == "POST" {
+                body["id"] = nil
+                url = type
+            } else {
+                body = JSON.withID(body, entry.item.serverID!)
+                url = "\(type)/\(entry.item.serverID!)"
+            }
+            bundleEntries.append(.obj([
+                "fullUrl": .string("urn:uuid:\(resourceID)"), "resource": body,
+                "request": .obj(["method": .string(entry.method), "url": .string(url)]),
+            ]))
+        }
+        let bundle = JSON.obj(["resourceType": "Bundle", "type": "transaction", "entry": .array(bundleEntries)])
+        return (json("POST", baseURL, bundle), order.map { BundleEntryPlan(resourceID: $0, itemIDs: entries[$0]!.itemIDs) })
+    }
+
+    /// Local references → `urn:uuid:` (inside the bundle) or `Type/serverId`.
+    private func rewrite(_ body: JSON, inBundle: Set<String>) throws -> JSON {
+        var localIDs: [String] = []
+        for site in body.references() {
+            if case .relative(_, let id) = site.reference, !inBundle.contains(id) { localIDs.append(id) }
+        }
+        let known: [String: String?] = localIDs.isEmpty ? [:] : try database.read { conn in
+            var map: [String: String?] = [:]
+            for row in try conn.query("SELECT local_id, server_id FROM resources WHERE local_id IN (SELECT value FROM json_each(?))",
+                                      [.text(JSON.array(localIDs.map(JSON.string)).text)]) {
+                map[row["local_id"].string ?? ""] = .some(row.optionalString("server_id"))
+            }
+            return map
+        }
+        return try body.rewritingReferences { reference in
+            guard case .relative(let type, let id) = reference else { return nil }
+            if inBundle.contains(id) { return "urn:uuid:\(id)" }
+            guard let entry = known[id] else { return nil }  // not local: already a server id
+            guard let serverID = entry else { throw BuildError(message: "\(type)/\(id) has no server id yet") }
+            return "\(type)/\(serverID)"
+        }
+    }
+
+    private func json(_ method: String, _ url: String, _ body: JSON, contentType: String = "application/fhir+json") -> HTTPCall {
+        HTTPCall(method: method, url: url, headers: ["Content-Type": contentType, "Accept": "application/fhir+json"],
+                 body: Array(body.text.utf8), timeout: timeout)
+    }
+
+    static func encode(_ text: String) -> String {
+        text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~:/"))) ?? text
+    }
+}
+
+extension JSON {
+    /// The resource with `id` right after `resourceType`.
+    static func withID(_ resource: JSON, _ id: String) -> JSON {
+        var members = (resource.members ?? []).filter { $0.key != "id" }
+        members.insert(JSON.Member("id", .string(id)), at: min(1, members.count))
+        return .object(members)
+    }
+}

@@ -1,0 +1,263 @@
+import Foundation
+import SehatFHIR
+import SehatStore
+
+/// Sends one unit and records what happened: first it settles any item whose earlier
+/// attempt has an unknown outcome (search its business identifier; adopt what is found),
+/// then it sends the rest as a bundle or a single request and interprets the answer.
+struct UnitSender: Sendable {
+    let builder: RequestBuilder
+    let uploader: Uploader
+    let consolidator: ResultConsolidator
+    let backoff: Backoff
+    let clock: any WallClock
+
+    struct Outcome: Sendable {
+        var requests = 0
+        var completed = 0
+        var offline = false
+    }
+
+    func process(_ unit: WorkUnit) async -> Outcome {
+        var outcome = Outcome()
+        var results: [(item: ClaimedItem, result: ItemResult)] = []
+        var log: [LogLine] = []
+        var remaining = unit.items
+
+        // 1. Items whose earlier attempt may have reached the server: search before re-sending.
+        for item in remaining where item.needsCheck && item.operation == .create {
+            guard let call = builder.search(item) else { continue }
+            let attempt = await uploader.send(call)
+            outcome.requests += 1
+            switch found(attempt) {
+            case .some(.some(let serverID)):
+                results.append((item, .completed(serverID: serverID)))
+                log.append(LogLine(itemID: item.id, attempt: attempt, outcome: "found after an unknown outcome", error: nil))
+            case .some(.none):
+                log.append(LogLine(itemID: item.id, attempt: attempt, outcome: "not on the server: sending", error: nil))
+            case .none:
+                // The check itself failed: try the whole unit again later.
+                let failure = retry(attempt, item)
+                outcome.offline = outcome.offline || attempt.failure?.kind == .offline
+                return finish(outcome, results + remaining.filter { r in !results.contains { $0.item.id == r.id } }.map { ($0, failure) },
+                              log + [LogLine(itemID: item.id, attempt: attempt, outcome: "check failed", error: describe(attempt))])
+            }
+        }
+        if !results.isEmpty {
+            let settled = Set(results.map(\.item.id))
+            remaining.removeAll { settled.contains($0.id) }
+            outcome = finish(outcome, results, log)
+            results = []
+            log = []
+        }
+        guard !remaining.isEmpty else { return outcome }
+
+        // 2. Send.
+        if unit.kind == .bundle {
+            return await sendBundle(remaining, outcome)
+        }
+        let item = remaining[0]
+        let call: HTTPCall
+        do {
+            call = try builder.single(item)
+        } catch {
+            return finish(outcome, [(item, .retry(delay: backoff.delay(afterAttempt: item.attempts + 1), unknownOutcome: false, counts: false,
+                                                  error: "\(error)"))], [])
+        }
+        let attempt = await uploader.send(call, authenticated: item.target == .satusehat)
+        outcome.requests += 1
+        outcome.offline = attempt.failure?.kind == .offline
+        let (result, note, extra) = await interpret(attempt, item)
+        outcome.requests += extra.count
+        return finish(outcome, [(item, result)], [LogLine(itemID: item.id, attempt: attempt, outcome: note, error: errorText(result))] + extra)
+    }
+
+    private func finish(_ outcome: Outcome, _ results: [(item: ClaimedItem, result: ItemResult)], _ log: [LogLine]) -> Outcome {
+        var outcome = outcome
+        do {
+            try consolidator.apply(results, log: log, now: clock.now())
+            outcome.completed += results.filter { if case .completed = $0.result { return true } else { return false } }.count
+        } catch {
+            // The items stay `processing`; reopening the store returns them to pending with a check.
+        }
+        return outcome
+    }
+
+    // MARK: Single requests
+
+    private func interpret(_ attempt: Attempt, _ item: ClaimedItem) async -> (ItemResult, String, [LogLine]) {
+        guard let answer = attempt.answer else { return (retry(attempt, item), "no answer", []) }
+        switch answer.status {
+        case 200..<300:
+            switch item.operation {
+            case .lookup:
+                let ids = searchIDs(answer)
+                if ids.count == 1 { return (.completed(serverID: ids[0]), "found", []) }
+                if ids.isEmpty {
+                    let nik = item.identifier?.value ?? ""
+                    let who = item.resourceType == "Patient" ? "patient" : "practitioner"
+                    return (.held("registration required: no \(who) with NIK \(maskNIK(nik)) is registered in SATUSEHAT (register them through another channel, e.g. P-Care)"),
+                            "not registered", [])
+                }
+                return (.failed("\(ids.count) \(item.resourceType ?? "resources") share this identifier; resolve it on the server"), "ambiguous", [])
+            case .create:
+                guard let id = createdID(answer) else {
+                    return (.retry(delay: backoff.delay(afterAttempt: item.attempts + 1), unknownOutcome: true, counts: true,
+                                   error: "the answer carried no id"), "no id in answer", [])
+                }
+                return (.completed(serverID: id), "created", [])
+            case .update, .notify:
+                return (.completed(serverID: nil), "done", [])
+            }
+        case 409 where item.operation == .notify:
+            return (.completed(serverID: nil), "already received", [])
+        case 400, 404, 409, 412, 422:
+            if item.operation == .create, isDuplicate(answer), let call = builder.search(item) {
+                let search = await uploader.send(call)
+                if case .some(.some(let id)) = found(search) {
+                    return (.completed(serverID: id), "duplicate: adopted the existing resource",
+                            [LogLine(itemID: item.id, attempt: search, outcome: "found the duplicate", error: nil)])
+                }
+                return (.failed("the server reports a duplicate but no resource has this identifier: \(problem(answer))"), "duplicate",
+                        [LogLine(itemID: item.id, attempt: search, outcome: "duplicate not found", error: describe(search))])
+            }
+            return (.failed("\(answer.status): \(problem(answer))"), "refused", [])
+        default:
+            return (retry(attempt, item), "transient", [])
+        }
+    }
+
+    // MARK: Bundles
+
+    private func sendBundle(_ items: [ClaimedItem], _ start: Outcome) async -> Outcome {
+        var outcome = start
+        let call: HTTPCall
+        let plans: [BundleEntryPlan]
+        do {
+            (call, plans) = try builder.bundle(items)
+        } catch {
+            return finish(outcome, items.map { ($0, .sendSingly("\(error)")) }, [])
+        }
+        let attempt = await uploader.send(call)
+        outcome.requests += 1
+        outcome.offline = attempt.failure?.kind == .offline
+        func logAll(_ note: String, _ error: String?) -> [LogLine] {
+            items.map { LogLine(itemID: $0.id, attempt: attempt, outcome: note, error: error) }
+        }
+        guard let answer = attempt.answer else {
+            return finish(outcome, items.map { ($0, retry(attempt, $0)) }, logAll("bundle: no answer", describe(attempt)))
+        }
+        switch answer.status {
+        case 200..<300:
+            let entries = (try? JSON.parse(bytes: answer.body))?["entry"]?.arrayValue ?? []
+            guard entries.count == plans.count else {
+                return finish(outcome, items.map { ($0, .retry(delay: 0, unknownOutcome: true, counts: true, error: "bundle answer has \(entries.count) entries for \(plans.count)")) },
+                              logAll("bundle: malformed answer", nil))
+            }
+            var results: [(item: ClaimedItem, result: ItemResult)] = []
+            for (plan, entry) in zip(plans, entries) {
+                let id = entry.value(at: "response.resourceID")?.stringValue ?? Self.id(fromLocation: entry.value(at: "response.location")?.stringValue)
+                for item in items where plan.itemIDs.contains(item.id) {
+                    results.append((item, id == nil && item.operation == .create
+                        ? .retry(delay: 0, unknownOutcome: true, counts: true, error: "bundle entry without an id") : .completed(serverID: id)))
+                }
+            }
+            return finish(outcome, results, logAll("bundle: created", nil))
+        case 400, 404, 409, 412, 422:
+            if isDuplicate(answer) {
+                // Some entries exist already (an earlier answer was lost): adopt them, resend the rest.
+                var results: [(item: ClaimedItem, result: ItemResult)] = []
+                var log = logAll("bundle: duplicate", problem(answer))
+                for item in items {
+                    guard item.operation == .create, let search = builder.search(item) else {
+                        results.append((item, .retry(delay: 0, unknownOutcome: false, counts: false, error: "bundle refused as duplicate")))
+                        continue
+                    }
+                    let found = await uploader.send(search)
+                    outcome.requests += 1
+                    log.append(LogLine(itemID: item.id, attempt: found, outcome: "searched after duplicate", error: nil))
+                    switch self.found(found) {
+                    case .some(.some(let id)): results.append((item, .completed(serverID: id)))
+                    case .some(.none): results.append((item, .retry(delay: 0, unknownOutcome: false, counts: false, error: "bundle refused as duplicate")))
+                    case .none: results.append((item, retry(found, item)))
+                    }
+                }
+                return finish(outcome, results, log)
+            }
+            // Find the bad resource: its group goes one request at a time.
+            return finish(outcome, items.map { ($0, .sendSingly("bundle refused (\(answer.status)): \(problem(answer))")) },
+                          logAll("bundle: refused, sending singly", problem(answer)))
+        default:
+            return finish(outcome, items.map { ($0, retry(attempt, $0)) }, logAll("bundle: transient", describe(attempt)))
+        }
+    }
+
+    // MARK: Reading answers
+
+    /// A transient failure's retry: offline attempts do not count; unknown outcomes check first.
+    private func retry(_ attempt: Attempt, _ item: ClaimedItem) -> ItemResult {
+        let retryAfter = attempt.answer?.headers["retry-after"].flatMap(Double.init)
+        if let auth = attempt.authFailure {
+            let wait = auth.retryAt.map { max(0, $0.timeIntervalSince(clock.now())) }
+            return .retry(delay: wait ?? backoff.delay(afterAttempt: item.attempts + 1), unknownOutcome: false, counts: false, error: auth.message)
+        }
+        if let failure = attempt.failure {
+            return .retry(delay: backoff.delay(afterAttempt: item.attempts + 1), unknownOutcome: failure.kind == .outcomeUnknown,
+                          counts: failure.kind == .outcomeUnknown, error: failure.description)
+        }
+        return .retry(delay: backoff.delay(afterAttempt: item.attempts + 1, retryAfter: retryAfter), unknownOutcome: false, counts: true,
+                      error: describe(attempt))
+    }
+
+    /// nil: the search failed; `.some(nil)`: nothing found; `.some(id)`: found.
+    private func found(_ attempt: Attempt) -> String?? {
+        guard let answer = attempt.answer, (200..<300).contains(answer.status) else { return nil }
+        return .some(searchIDs(answer).first)
+    }
+
+    private func searchIDs(_ answer: HTTPAnswer) -> [String] {
+        let bundle = try? JSON.parse(bytes: answer.body)
+        return (bundle?["entry"]?.arrayValue ?? []).compactMap { $0["resource"]?["id"]?.stringValue }
+    }
+
+    private func createdID(_ answer: HTTPAnswer) -> String? {
+        (try? JSON.parse(bytes: answer.body))?["id"]?.stringValue ?? Self.id(fromLocation: answer.headers["location"])
+    }
+
+    /// `…/Type/id/_history/vid` or `Type/id` → `id`.
+    static func id(fromLocation location: String?) -> String? {
+        guard let location else { return nil }
+        var parts = location.split(separator: "/").map(String.init)
+        if let history = parts.firstIndex(of: "_history") { parts = Array(parts[..<history]) }
+        return parts.count >= 2 ? parts.last : nil
+    }
+
+    private func isDuplicate(_ answer: HTTPAnswer) -> Bool {
+        guard let json = try? JSON.parse(bytes: answer.body) else { return answer.text.lowercased().contains("duplicate") }
+        return (json["issue"]?.arrayValue ?? []).contains { $0["code"]?.stringValue == "duplicate" }
+    }
+
+    /// The OperationOutcome's texts (with their paths), or the body's start.
+    private func problem(_ answer: HTTPAnswer) -> String {
+        guard let json = try? JSON.parse(bytes: answer.body), let issues = json["issue"]?.arrayValue else { return String(answer.text.prefix(300)) }
+        return issues.map { issue in
+            let text = issue.value(at: "details.text")?.stringValue ?? issue["diagnostics"]?.stringValue ?? issue["code"]?.stringValue ?? "?"
+            let paths = (issue["expression"]?.arrayValue ?? []).compactMap(\.stringValue)
+            return paths.isEmpty ? text : "\(text) [\(paths.joined(separator: ", "))]"
+        }.joined(separator: "; ")
+    }
+
+    private func describe(_ attempt: Attempt) -> String {
+        if let auth = attempt.authFailure { return auth.message }
+        if let failure = attempt.failure { return failure.description }
+        guard let answer = attempt.answer else { return "no answer" }
+        return "\(answer.status): \(problem(answer))"
+    }
+
+    private func errorText(_ result: ItemResult) -> String? {
+        switch result {
+        case .completed: return nil
+        case .retry(_, _, _, let error), .failed(let error), .held(let error), .sendSingly(let error): return error
+        }
+    }
+}

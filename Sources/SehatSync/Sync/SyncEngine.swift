@@ -1,0 +1,89 @@
+import Foundation
+import SehatFHIR
+import SehatStore
+
+/// Drains the outbox to SATUSEHAT (and the emergency service) in an order the server
+/// accepts: fetch ready work → plan units → build requests → upload → consolidate, with
+/// several independent units in flight at once.
+///
+///     let engine = try SyncEngine(client: client)
+///     let report = try await engine.sync()
+public actor SyncEngine {
+    private let client: SehatClient
+    private let configuration: SyncConfiguration
+    private let sleeper: any Sleeper
+    private let fetcher: WorkFetcher
+    private let sender: UnitSender
+    private let tokens: TokenManager
+
+    /// Reads the device's configuration; the secret is read from its file when a token is needed.
+    public init(client: SehatClient, transport: any HTTPTransport = URLSessionTransport(), configuration: SyncConfiguration = SyncConfiguration(),
+                sleeper: any Sleeper = SystemSleeper()) throws {
+        guard let settings = try client.configuration() else { throw NotConfiguredError() }
+        self.client = client
+        self.configuration = configuration
+        self.sleeper = sleeper
+        tokens = TokenManager(authURL: settings.authURL, clientID: settings.clientID, secret: { try settings.readClientSecret() },
+                              transport: transport, clock: client.clock, timeout: configuration.requestTimeout)
+        var targets: Set<Target> = [.satusehat]
+        if settings.emergencyURL != nil { targets.insert(.emergency) }
+        fetcher = WorkFetcher(database: client.database, configuration: configuration, targets: targets)
+        sender = UnitSender(
+            builder: RequestBuilder(database: client.database, baseURL: settings.baseURL, emergencyURL: settings.emergencyURL,
+                                    timeout: configuration.requestTimeout),
+            uploader: Uploader(transport: transport, tokens: tokens), consolidator: ResultConsolidator(database: client.database),
+            backoff: Backoff(initial: configuration.initialBackoff, cap: configuration.maxBackoff), clock: client.clock)
+    }
+
+    /// Sends everything that is ready now, and what becomes ready as a result. With
+    /// `untilIdle`, also waits for items backing off to come due, until nothing is pending
+    /// or `timeout` seconds have passed. Stops early when the server cannot be reached.
+    public func sync(untilIdle: Bool = false, timeout: TimeInterval? = nil, progress: (@Sendable (SyncReport) -> Void)? = nil) async throws -> SyncReport {
+        let clock = client.clock
+        let started = clock.now()
+        let startedMonotonic = DispatchTime.now().uptimeNanoseconds
+        let deadline = timeout.map { started.addingTimeInterval($0) }
+        var report = SyncReport()
+        while deadline.map({ clock.now() < $0 }) ?? true {
+            let units = try fetcher.fetch(units: configuration.concurrency, now: clock.now())
+            if units.isEmpty {
+                guard untilIdle, let due = try nextDue() else { break }
+                let wait = due.timeIntervalSince(clock.now())
+                if let deadline, due > deadline { break }
+                if wait > 0 { await sleeper.sleep(seconds: wait) }
+                continue
+            }
+            let sender = self.sender
+            let outcomes = await withTaskGroup(of: UnitSender.Outcome.self) { group in
+                for unit in units { group.addTask { await sender.process(unit) } }
+                var all: [UnitSender.Outcome] = []
+                for await outcome in group { all.append(outcome) }
+                return all
+            }
+            for outcome in outcomes {
+                report.requests += outcome.requests
+                report.completed += outcome.completed
+                report.offline = report.offline || outcome.offline
+            }
+            if let progress {
+                report.counts = try client.outboxCounts()
+                progress(report)
+            }
+            if report.offline { break }
+        }
+        report.counts = try client.outboxCounts()
+        report.seconds = Double(DispatchTime.now().uptimeNanoseconds - startedMonotonic) / 1e9
+        return report
+    }
+
+    /// How many tokens have been fetched so far.
+    public func tokenFetches() async -> Int { await tokens.fetches }
+
+    /// When the next pending, unblocked item comes due (nil when there is none).
+    private func nextDue() throws -> Date? {
+        try client.database.read { conn in
+            try conn.scalar("SELECT min(next_attempt_at) FROM outbox WHERE status = 'pending' AND unresolved_deps = 0").int64
+                .map { Date(timeIntervalSince1970: Double($0) / 1000) }
+        }
+    }
+}

@@ -1,0 +1,36 @@
+import Foundation
+
+/// What a sync run did and what is left.
+public struct SyncReport: Sendable {
+    /// HTTP requests sent (token requests not included).
+    public var requests = 0
+    /// Items completed by this run.
+    public var completed = 0
+    /// True when the server could not be reached.
+    public var offline = false
+    /// Outbox counts after the run.
+    public var counts: [OutboxCount] = []
+    public var seconds = 0.0
+
+    public func count(_ status: ItemStatus) -> Int { counts.filter { $0.status == status }.reduce(0) { $0 + $1.count } }
+
+    /// 0: nothing left to send; 3: work remains (offline, backing off, held); 4: items failed or dead.
+    public var exitStatus: Int32 {
+        if count(.failed) + count(.dead) > 0 { return 4 }
+        if count(.pending) + count(.processing) + count(.held) > 0 { return 3 }
+        return 0
+    }
+}
+
+/// Waits; tests pass one that advances an injected clock instead of sleeping.
+public protocol Sleeper: Sendable {
+    func sleep(seconds: TimeInterval) async
+}
+
+/// Really waits (`Task.sleep`).
+public struct SystemSleeper: Sleeper {
+    public init() {}
+    public func sleep(seconds: TimeInterval) async {
+        try? await Task.sleep(nanoseconds: UInt64(max(0, seconds) * 1e9))
+    }
+}

@@ -1,0 +1,132 @@
+import Foundation
+import SehatStore
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// One HTTP request to send.
+public struct HTTPCall: Sendable {
+    public var method: String
+    public var url: String
+    public var headers: [String: String]
+    public var body: [UInt8]?
+    public var timeout: TimeInterval
+
+    public init(method: String, url: String, headers: [String: String] = [:], body: [UInt8]? = nil, timeout: TimeInterval = 30) {
+        (self.method, self.url, self.headers, self.body, self.timeout) = (method, url, headers, body, timeout)
+    }
+}
+
+/// What came back. Header names are lowercased.
+public struct HTTPAnswer: Sendable {
+    public var status: Int
+    public var headers: [String: String]
+    public var body: [UInt8]
+
+    public init(status: Int, headers: [String: String] = [:], body: [UInt8] = []) {
+        (self.status, self.headers, self.body) = (status, headers, body)
+    }
+
+    public var text: String { String(decoding: body, as: UTF8.self) }
+}
+
+/// Why no answer came back, and what that says about the request.
+public struct TransportFailure: Error, Sendable, CustomStringConvertible {
+    public enum Kind: String, Sendable {
+        /// The request never left (connection refused, no route, no network): the device is offline.
+        case offline
+        /// The request may have reached the server (timeout, connection lost, empty reply):
+        /// its outcome is unknown, so the next attempt must search before re-sending.
+        case outcomeUnknown = "outcome-unknown"
+    }
+
+    public let kind: Kind
+    /// `URLError.code` when there was one.
+    public let code: Int
+    public let message: String
+
+    public init(kind: Kind, code: Int, message: String) {
+        (self.kind, self.code, self.message) = (kind, code, message)
+    }
+
+    public var description: String { "\(kind.rawValue) (\(code)): \(message)" }
+
+    /// Classifies a URLSession error (codes as URLSession on Linux reports them; TESTING.md).
+    static func classify(_ error: Error) -> TransportFailure {
+        let code = (error as? URLError)?.errorCode ?? (error as NSError).code
+        switch code {
+        case NSURLErrorCannotConnectToHost, NSURLErrorNotConnectedToInternet, NSURLErrorCannotFindHost,
+            NSURLErrorDNSLookupFailed, NSURLErrorInternationalRoamingOff, NSURLErrorDataNotAllowed:
+            return TransportFailure(kind: .offline, code: code, message: "the server cannot be reached")
+        case NSURLErrorTimedOut:
+            return TransportFailure(kind: .outcomeUnknown, code: code, message: "no answer before the timeout")
+        case NSURLErrorNetworkConnectionLost:
+            return TransportFailure(kind: .outcomeUnknown, code: code, message: "the connection was lost")
+        case NSURLErrorBadServerResponse:
+            return TransportFailure(kind: .outcomeUnknown, code: code, message: "the server closed the connection without answering")
+        default:
+            // -1 (a reset right after connect, or no network namespace) and anything else: be safe.
+            return TransportFailure(kind: .outcomeUnknown, code: code, message: "\(error)")
+        }
+    }
+}
+
+/// Sends HTTP requests. The SDK's own is `URLSessionTransport`; tests and the simulated
+/// link wrap it.
+///
+///     let answer = try await transport.send(HTTPCall(method: "GET", url: base + "/Patient?identifier=…"))
+public protocol HTTPTransport: Sendable {
+    /// The answer, whatever its status; throws `TransportFailure` when none came back.
+    func send(_ call: HTTPCall) async throws -> HTTPAnswer
+}
+
+/// `URLSession` with an ephemeral configuration (no cookies, no cache).
+///
+/// Timeouts: on Linux a request that gets no answer on a reused keep-alive connection is
+/// only given up at the *session's* `timeoutIntervalForRequest`, whatever the request's own
+/// `timeoutInterval` says (measured: docs/design-notes.md). So the transport keeps one
+/// session per timeout value and sends each call through the session of its timeout.
+public final class URLSessionTransport: HTTPTransport {
+    private let sessions = Locked<[TimeInterval: URLSession]>([:])
+
+    public init() {}
+
+    deinit { sessions.withLock { $0.values.forEach { $0.finishTasksAndInvalidate() } } }
+
+    private func session(for timeout: TimeInterval) -> URLSession {
+        sessions.withLock { sessions in
+            if let session = sessions[timeout] { return session }
+            let configuration = URLSessionConfiguration.ephemeral
+            configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
+            configuration.urlCache = nil
+            configuration.httpCookieStorage = nil
+            configuration.timeoutIntervalForRequest = timeout
+            let session = URLSession(configuration: configuration)
+            sessions[timeout] = session
+            return session
+        }
+    }
+
+    public func send(_ call: HTTPCall) async throws -> HTTPAnswer {
+        guard let url = URL(string: call.url) else {
+            throw TransportFailure(kind: .offline, code: NSURLErrorBadURL, message: "bad URL \(call.url)")
+        }
+        var request = URLRequest(url: url, timeoutInterval: call.timeout)
+        request.httpMethod = call.method
+        for (name, value) in call.headers { request.setValue(value, forHTTPHeaderField: name) }
+        if let body = call.body { request.httpBody = Data(body) }
+        let data: Data
+        let response: URLResponse
+        do {
+            (data, response) = try await session(for: call.timeout).data(for: request)
+        } catch {
+            throw TransportFailure.classify(error)
+        }
+        guard let http = response as? HTTPURLResponse else {
+            throw TransportFailure(kind: .outcomeUnknown, code: 0, message: "not an HTTP response")
+        }
+        var headers: [String: String] = [:]
+        for (key, value) in http.allHeaderFields { headers[String(describing: key).lowercased()] = String(describing: value) }
+        return HTTPAnswer(status: http.statusCode, headers: headers, body: Array(data))
+    }
+}
