@@ -10,6 +10,8 @@ let commands: [Command] = [
     RecordCommands.encounterRecord,
     RecordCommands.panic,
     OutboxCommand.list,
+    SyncCommand.sync,
+    SandboxCommand.sandbox,
     DemoCommand.demo,
     BenchCommands.write,
     BenchCommands.ready,

@@ -8,3 +8,5 @@ public typealias JSON = SehatFHIR.JSON
 public typealias JSONSyntaxError = SehatFHIR.JSONSyntaxError
 /// UTC date-time parsing and formatting (from SehatFHIR).
 public typealias FHIRDateTime = SehatFHIR.FHIRDateTime
+/// SATUSEHAT's field rules (from SehatFHIR).
+public typealias SatusehatRules = SehatFHIR.SatusehatRules

@@ -30,6 +30,11 @@ public final class SehatClient: Sendable {
         }
     }
 
+    /// A patient's SATUSEHAT (IHS) id, once known (given, or found by the NIK lookup).
+    public func patientIHSID(nik: String) throws -> String? {
+        try database.read { try $0.scalar("SELECT ihs_id FROM patients WHERE nik = ?", [.text(nik)]).string }
+    }
+
     /// The server id of a local resource, once known.
     public func serverID(forLocalID localID: String) throws -> String? {
         try database.read { try $0.scalar("SELECT server_id FROM resources WHERE local_id = ?", [.text(localID)]).string }

@@ -10,7 +10,7 @@ final class HostCommandTests: XCTestCase {
 
     static let commands = [
         ["init"], ["location", "add"], ["practitioner", "add"], ["patient", "add"], ["encounter", "record"], ["panic"], ["outbox"],
-        ["demo"], ["bench", "write"], ["bench", "ready"],
+        ["sync"], ["sandbox"], ["demo"], ["bench", "write"], ["bench", "ready"],
     ]
 
     /// Sets up a clinic in the scratch folder: the organization, POLI-UMUM, one practitioner, one patient.
@@ -117,7 +117,7 @@ final class HostCommandTests: XCTestCase {
             ("missing file", ["encounter", "record", "--file", "nope.json"], 1, "file: cannot read nope.json"),
             ("bad latitude", ["panic", "--lat", "-95", "--lon", "106", "--severity", "low", "--type", "fall"], 1, "latitude: must be between -90 and 90"),
             ("not a number", ["panic", "--lat", "south", "--lon", "106", "--severity", "low", "--type", "fall"], 2, "--lat must be a number"),
-            ("unknown command", ["sync"], 2, "unknown command `sync`"),
+            ("unknown command", ["synch"], 2, "unknown command `synch`"),
             ("plain http", ["init", "--org-id", "1", "--client-id", "c", "--client-secret-file", "secret.txt", "--base-url", "http://example.org/fhir"], 1,
              "base-url: must use https"),
         ]
@@ -129,18 +129,17 @@ final class HostCommandTests: XCTestCase {
         }
     }
 
-    func testDemoRecordsAMorningOffline() throws {
+    func testDemoRecordsOfflineThenSyncsToTheSandbox() throws {
         let result = try sehat.run(["demo", "--json"], timeout: 120)
         XCTAssertEqual(result.status, 0, result.stderr)
-        XCTAssertTrue(result.stdout.contains("recorded encounter ENC-0003"))
-        // The outbox JSON sits between the first line that opens an object and the last that closes one.
-        let start = try XCTUnwrap(result.stdout.range(of: "\n{\n")).lowerBound
-        let end = try XCTUnwrap(result.stdout.range(of: "\n}\n", options: .backwards)).upperBound
-        let json = try JSON.parse(String(result.stdout[start..<end]))
-        XCTAssertEqual(json["items"]?[0]?["lane"], "emergency")
-        XCTAssertEqual(json["counts"]?.arrayValue?.map { $0["count"]?.intValue ?? 0 }.reduce(0, +), 44)
-        let path = result.stdout.components(separatedBy: "database: ")[1].components(separatedBy: "  ")[0]
-        try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent)
+        XCTAssertTrue(result.stderr.contains("recorded encounter ENC-0003"))
+        let json = try JSON.parse(result.stdout)
+        XCTAssertEqual(json.value(at: "sync.exit_status"), 0)
+        XCTAssertEqual(json["first_request"], "POST /api/emergency/notify", "the panic report leaves first")
+        XCTAssertEqual(json.value(at: "server_counts.Encounter"), 3)
+        XCTAssertEqual(json["encounters"]?.arrayValue?.compactMap { $0["server_id"]?.stringValue }.filter { $0 != "-" }.count, 3)
+        XCTAssertEqual(json["emergency_events"]?.arrayValue?.count, 1)
+        if let path = json["database"]?.stringValue { try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent) }
     }
 
     func testBenchmarksRunAndReportBesideTheirBaselines() throws {

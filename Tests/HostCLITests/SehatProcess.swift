@@ -90,3 +90,41 @@ struct SehatProcess {
         }
     }
 }
+
+/// A `sehat` process left running in the background (the sandbox), stopped with SIGTERM.
+final class BackgroundSehat {
+    let process = Process()
+    private let output = Pipe()
+    private let lines = Locked<[String]>([])
+
+    init(_ arguments: [String], in directory: String) throws {
+        process.executableURL = SehatProcess.executable
+        process.arguments = arguments
+        process.currentDirectoryURL = URL(fileURLWithPath: directory)
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        let lines = self.lines
+        output.fileHandleForReading.readabilityHandler = { handle in
+            let text = String(decoding: handle.availableData, as: UTF8.self)
+            lines.withLock { $0.append(contentsOf: text.split(separator: "\n").map(String.init)) }
+        }
+        try process.run()
+    }
+
+    /// The first printed line containing `marker`, waiting up to `timeout` seconds for it.
+    func line(containing marker: String, timeout: TimeInterval = 20) -> String? {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if let line = lines.withLock({ $0.first { $0.contains(marker) } }) { return line }
+            _ = DispatchSemaphore(value: 0).wait(timeout: .now() + .milliseconds(20))
+        }
+        return nil
+    }
+
+    func stop() -> Int32 {
+        if process.isRunning { process.terminate() }
+        process.waitUntilExit()
+        output.fileHandleForReading.readabilityHandler = nil
+        return process.terminationStatus
+    }
+}

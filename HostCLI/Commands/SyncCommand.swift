@@ -1,0 +1,64 @@
+import Foundation
+import SehatSync
+
+/// `sehat sync`: drain the outbox.
+enum SyncCommand {
+    static let sync = Command(
+        words: ["sync"],
+        summary: "Send what is ready to SATUSEHAT and the emergency service, in dependency order.",
+        options: [
+            OptionSpec(name: "until-idle", value: nil, help: "Also wait for items backing off to come due, until nothing is pending"),
+            OptionSpec(name: "timeout", value: "S", help: "Stop after S seconds (default: no limit)"),
+            OptionSpec(name: "concurrency", value: "N", help: "Independent requests in flight at once (default 4)"),
+            OptionSpec(name: "no-bundles", value: nil, help: "Send one request per resource instead of a bundle per encounter"),
+            OptionSpec(name: "request-timeout", value: "S", help: "Seconds before a request without an answer is given up (default 30)"),
+            OptionSpec(name: "json", value: nil, help: "Print the summary as JSON"),
+        ],
+        details: """
+            Exit status: 0 when nothing is left to send, 3 when work remains (offline, backing off, or held),
+            4 when items failed or are dead (see `sehat outbox --status failed`).
+            """
+    ) { try run($0) }
+
+    static func run(_ invocation: Invocation) throws -> Int32 {
+        var settings = SyncConfiguration()
+        settings.concurrency = try invocation.int("concurrency", default: 4, range: 1...64) ?? 4
+        settings.bundles = !invocation.has("no-bundles")
+        settings.requestTimeout = Double(try invocation.int("request-timeout", default: 30, range: 1...600) ?? 30)
+        let timeout = try invocation.double("timeout")
+        let untilIdle = invocation.has("until-idle")
+        let engine = try SyncEngine(client: try openClient(invocation), configuration: settings)
+        let terminal = isatty(STDERR_FILENO) == 1 && !invocation.has("json")
+        let progress: (@Sendable (SyncReport) -> Void)? = terminal ? showProgress : nil
+        let report = try waitFor { try await engine.sync(untilIdle: untilIdle, timeout: timeout, progress: progress) }
+        if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
+        summarize(report, json: invocation.has("json"))
+        return report.exitStatus
+    }
+
+    @Sendable static func showProgress(_ progress: SyncReport) {
+        let line = "\rsent \(progress.requests) requests, \(progress.completed) items done, \(progress.count(.pending)) pending   "
+        FileHandle.standardError.write(Data(line.utf8))
+    }
+
+    static func summarize(_ report: SyncReport, json: Bool) {
+        if json {
+            Output.json(.obj([
+                "requests": .int(report.requests), "completed": .int(report.completed), "offline": .bool(report.offline),
+                "seconds": .double((report.seconds * 1000).rounded() / 1000), "exit_status": .int(Int(report.exitStatus)),
+                "counts": .array(report.counts.map { .obj(["lane": .string($0.lane.rawValue), "status": .string($0.status.rawValue), "count": .int($0.count)]) }),
+            ]))
+            return
+        }
+        Output.line(String(format: "sync: %d requests, %d items done in %.2f s%@", report.requests, report.completed, report.seconds,
+                           report.offline ? " — the server could not be reached (offline)" : ""))
+        if !report.counts.isEmpty {
+            Output.table(["LANE", "STATUS", "COUNT"], report.counts.map { [$0.lane.rawValue, $0.status.rawValue, String($0.count)] })
+        }
+        switch report.exitStatus {
+        case 4: Output.line("some items were refused: `sehat outbox --status failed` shows them and why")
+        case 3: Output.line("work remains: run `sehat sync` again (or `sehat sync --until-idle`)")
+        default: Output.line("nothing left to send")
+        }
+    }
+}
