@@ -9,6 +9,7 @@ let commands: [Command] = [
     SetupCommands.patientAdd,
     RecordCommands.encounterRecord,
     RecordCommands.panic,
+    ImportCommand.importBundle,
     OutboxCommand.list,
     SyncCommand.sync,
     SandboxCommand.sandbox,

@@ -77,3 +77,31 @@ func readDocument(_ path: String) throws -> String {
     guard let data = FileManager.default.contents(atPath: path) else { throw FieldError("file", "cannot read \(path)") }
     return String(decoding: data, as: UTF8.self)
 }
+
+/// `sehat import`: the generic FHIR path.
+enum ImportCommand {
+    static let importBundle = Command(
+        words: ["import"],
+        summary: "Import a FHIR R4 transaction or collection Bundle; its resources are queued in dependency order.",
+        options: [
+            OptionSpec(name: "file", value: "FILE", help: "The Bundle (JSON; - reads standard input)", required: true),
+            OptionSpec(name: "json", value: nil, help: "Print what was queued as JSON"),
+        ],
+        details: """
+            urn:uuid: and Type/id references between entries are kept as links; conditional references
+            (Type?identifier=system|value) are looked up on the server before anything that needs them.
+            Each resource gets a business identifier of the SDK's own beside its own identifiers.
+            """
+    ) { invocation in
+        let imported = try openClient(invocation).importBundle(json: try readDocument(invocation.required("file")))
+        if invocation.has("json") {
+            Output.json(.obj([
+                "group_id": .string(imported.groupID), "resources": .int(imported.resourceIDs.count), "lookups": .int(imported.lookups),
+                "outbox_items": .int(imported.outboxItemIDs.count),
+            ]))
+        } else {
+            Output.line("imported \(imported.resourceIDs.count) resources as group \(imported.groupID); \(imported.lookups) references to look up on the server")
+        }
+        return 0
+    }
+}

@@ -114,6 +114,16 @@ public final class SehatClient: Sendable {
         }
     }
 
+    /// Imports a FHIR R4 transaction or collection Bundle for the generic path; its resources
+    /// go out in dependency order with the same guarantees as recorded ones.
+    ///
+    ///     let imported = try client.importBundle(json: try String(contentsOfFile: "patient-bundle.json"))
+    @discardableResult
+    public func importBundle(json text: String) throws -> ImportedBundle {
+        let bundle = try JSON.parseDocument(text)
+        return try record { try BundleImporter(context: $0).importBundle(bundle) }
+    }
+
     /// Stores a panic report and queues its delivery in the emergency lane.
     @discardableResult
     public func recordPanic(_ report: PanicReport) throws -> RecordedPanic {

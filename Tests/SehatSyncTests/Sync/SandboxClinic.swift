@@ -50,6 +50,7 @@ struct SandboxClinic {
         let known = Set(all.compactMap { r in r["id"]?.stringValue.map { "\(r["resourceType"]!.stringValue!)/\($0)" } })
         return all.flatMap { resource in
             resource.references().compactMap { site -> String? in
+                if case .other(let text) = site.reference, text.hasPrefix("#") { return nil }  // a contained resource
                 guard case .relative(let type, let id) = site.reference else { return "\(site.path) → \(site.reference)" }
                 return known.contains("\(type)/\(id)") ? nil : "\(site.path) → \(type)/\(id)"
             }

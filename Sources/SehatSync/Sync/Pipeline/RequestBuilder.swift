@@ -23,10 +23,12 @@ struct RequestBuilder {
     let emergencyURL: String?
     let timeout: TimeInterval
 
-    /// `GET {base}/{Type}?identifier=system|value`: a lookup, or the check before a re-send.
+    /// `GET {base}/{Type}?identifier=system|value` (`_tag=` for types without identifiers):
+    /// a lookup, or the check before a re-send.
     func search(_ item: ClaimedItem) -> HTTPCall? {
         guard let type = item.resourceType, let identifier = item.identifier else { return nil }
-        return HTTPCall(method: "GET", url: "\(baseURL)/\(type)?identifier=\(RequestBuilder.encode(identifier.searchToken))",
+        let parameter = item.operation == .lookup ? "identifier" : ResourceTypes.searchParameter(for: type)
+        return HTTPCall(method: "GET", url: "\(baseURL)/\(type)?\(parameter)=\(RequestBuilder.encode(identifier.searchToken))",
                         headers: ["Accept": "application/fhir+json"], timeout: timeout)
     }
 
