@@ -10,6 +10,16 @@ public enum ResourceTypes {
     /// Whether `type` carries an `identifier` list the SDK can add its own identifier to.
     public static func hasIdentifierList(_ type: String) -> Bool { !withoutIdentifierList.contains(type) }
 
-    /// The search parameter that finds a resource of `type` by the SDK's business identifier.
-    public static func searchParameter(for type: String) -> String { hasIdentifierList(type) ? "identifier" : "_tag" }
+    /// The search parameter that finds `resource` by `identifier`: `identifier` when the
+    /// resource carries it as an identifier (a list, or the single one of a Composition),
+    /// `_tag` when it carries it as a `meta.tag`.
+    public static func searchParameter(finding identifier: BusinessIdentifier, in resource: JSON?) -> String {
+        guard let resource else { return "identifier" }
+        let identifiers = resource["identifier"]?.arrayValue ?? resource["identifier"].map { [$0] } ?? []
+        if identifiers.contains(where: { $0["system"]?.stringValue == identifier.system && $0["value"]?.stringValue == identifier.value }) {
+            return "identifier"
+        }
+        let tags = resource.value(at: "meta.tag")?.arrayValue ?? []
+        return tags.contains { $0["system"]?.stringValue == identifier.system && $0["code"]?.stringValue == identifier.value } ? "_tag" : "identifier"
+    }
 }

@@ -41,3 +41,17 @@ final class ReferenceTests: XCTestCase {
         XCTAssertEqual(stored.value(at: "subject.reference")?.stringValue, "Patient/local-1")
     }
 }
+
+final class ResourceTypesTests: XCTestCase {
+    func testTheSearchFollowsHowTheResourceIsMarked() throws {
+        let id = BusinessIdentifier(system: "urn:x", value: "1")
+        let listed = try JSON.parse(#"{"resourceType":"Observation","identifier":[{"system":"a","value":"b"},{"system":"urn:x","value":"1"}]}"#)
+        let single = try JSON.parse(#"{"resourceType":"Composition","identifier":{"system":"urn:x","value":"1"}}"#)
+        let tagged = try JSON.parse(#"{"resourceType":"Provenance","meta":{"tag":[{"system":"urn:x","code":"1"}]}}"#)
+        XCTAssertEqual(ResourceTypes.searchParameter(finding: id, in: listed), "identifier")
+        XCTAssertEqual(ResourceTypes.searchParameter(finding: id, in: single), "identifier")
+        XCTAssertEqual(ResourceTypes.searchParameter(finding: id, in: tagged), "_tag")
+        XCTAssertFalse(ResourceTypes.hasIdentifierList("Provenance"))
+        XCTAssertTrue(ResourceTypes.hasIdentifierList("ExplanationOfBenefit"))
+    }
+}

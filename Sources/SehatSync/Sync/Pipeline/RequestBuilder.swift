@@ -27,7 +27,7 @@ struct RequestBuilder {
     /// a lookup, or the check before a re-send.
     func search(_ item: ClaimedItem) -> HTTPCall? {
         guard let type = item.resourceType, let identifier = item.identifier else { return nil }
-        let parameter = item.operation == .lookup ? "identifier" : ResourceTypes.searchParameter(for: type)
+        let parameter = ResourceTypes.searchParameter(finding: identifier, in: item.resource)
         return HTTPCall(method: "GET", url: "\(baseURL)/\(type)?\(parameter)=\(RequestBuilder.encode(identifier.searchToken))",
                         headers: ["Accept": "application/fhir+json"], timeout: timeout)
     }
