@@ -43,6 +43,8 @@ public final class Sandbox: Sendable {
         public var randomSeed: UInt64 = 119
         /// Resources present from the start (Patients and Practitioners by NIK, seed data).
         public var resources: [JSON] = []
+        /// Keep the body of every FHIR request received (for tests that validate what was sent).
+        public var keepBodies = false
         /// The sandbox's clock (date-time rules, token expiry, lock-outs).
         public var now: @Sendable () -> Date = { Date() }
         public init() {}
@@ -130,4 +132,6 @@ public struct RequestRecord: Sendable {
     public let requestID: String?
     /// What the fault plan did: `pass`, `status`, `drop` or `commit-drop`.
     public let fault: String
+    /// The request body, when the sandbox keeps bodies.
+    public var body: String? = nil
 }

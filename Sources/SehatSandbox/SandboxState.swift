@@ -12,6 +12,7 @@ struct SandboxState {
     let tokenTTL: Int
     let lockout: TimeInterval
     let now: @Sendable () -> Date
+    let keepBodies: Bool
     var faults: FaultPlan
     var random: SeededGenerator
     var rootURL = ""
@@ -30,6 +31,7 @@ struct SandboxState {
         tokenTTL = configuration.tokenTTL
         lockout = configuration.lockout
         now = configuration.now
+        keepBodies = configuration.keepBodies
         faults = configuration.faults
         random = SeededGenerator(seed: configuration.randomSeed)
         for org in Set(configuration.clients.map(\.orgID)) {

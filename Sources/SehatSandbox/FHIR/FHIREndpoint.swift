@@ -9,7 +9,8 @@ extension SandboxState {
         func record(_ status: Int?, _ fault: String) {
             log.append(RequestRecord(method: request.method, path: request.path,
                                      query: request.query.map { "\($0.name)=\($0.value)" }.joined(separator: "&"),
-                                     status: status, requestID: requestID, fault: fault))
+                                     status: status, requestID: requestID, fault: fault,
+                                     body: keepBodies && !request.body.isEmpty ? request.bodyText : nil))
         }
         let client: Sandbox.Client
         switch authenticate(request) {

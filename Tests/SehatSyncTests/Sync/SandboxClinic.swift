@@ -14,10 +14,11 @@ struct SandboxClinic {
     var clock: ManualClock { clinic.clock }
 
     init(mode: Sandbox.Mode = .satusehat, profile: Profile = .satusehat, register: Bool = true, seedPeople: Bool = true,
-         name: String = #function) throws {
+         keepBodies: Bool = false, name: String = #function) throws {
         clinic = try TestClinic(profile: profile, register: false, name: name)
         var configuration = Sandbox.Configuration()
         configuration.mode = mode
+        configuration.keepBodies = keepBodies
         let clock = clinic.clock
         configuration.now = { clock.now() }
         if seedPeople {
