@@ -16,6 +16,7 @@ let commands: [Command] = [
     DemoCommand.demo,
     BenchCommands.write,
     BenchCommands.ready,
+    BenchCommands.sync,
 ]
 
 let overview = """

@@ -60,6 +60,52 @@ enum BenchCommands {
         return 0
     }
 
+    static let sync = Command(
+        words: ["bench", "sync"],
+        summary: "Time draining N encounters to an in-process sandbox, beside the naive way and the round-trip bound.",
+        options: [
+            OptionSpec(name: "encounters", value: "N", help: "How many encounters (default 200)"),
+            OptionSpec(name: "latency-ms", value: "L", help: "Latency the sandbox adds to every FHIR answer (default 0)"),
+            OptionSpec(name: "concurrency", value: "N", help: "The SDK's requests in flight (default 8)"),
+            OptionSpec(name: "no-naive", value: nil, help: "Skip the naive side (one request per resource, each awaited)"),
+            OptionSpec(name: "dir", value: "DIR", help: "Where to put the benchmark databases (default: a new temporary folder)"),
+            OptionSpec(name: "json", value: nil, help: "Print the figures as JSON"),
+        ],
+        details: "Targets: at 50 ms, ≥ 10× faster than naive and within 1.5× of the bound; at 0 ms, ≥ 2,000 resources/s."
+    ) { invocation in
+        let result = try SyncBenchmark.run(
+            encounters: try invocation.int("encounters", default: 200, range: 1...100_000) ?? 200,
+            latencyMilliseconds: try invocation.int("latency-ms", default: 0, range: 0...10_000) ?? 0,
+            concurrency: try invocation.int("concurrency", default: 8, range: 1...64) ?? 8, includeNaive: !invocation.has("no-naive"),
+            directory: try benchDirectory(invocation), progress: Output.note)
+        func side(_ side: SyncBenchmark.Side) -> JSON {
+            .obj(["requests": .int(side.requests), "seconds": .double((side.seconds * 1000).rounded() / 1000), "resources": .int(side.resources),
+                  "resources_per_second": .double(side.perSecond.rounded())])
+        }
+        if invocation.has("json") {
+            Output.json(.obj([
+                "encounters": .int(result.encounters), "latency_ms": .int(result.latencyMilliseconds), "concurrency": .int(result.concurrency),
+                "sdk": side(result.sdk), "naive": result.naive.map(side) ?? .null,
+                "bound_seconds": .double((result.boundSeconds * 1000).rounded() / 1000),
+                "speedup_over_naive": result.naive.map { .double(($0.seconds / result.sdk.seconds * 10).rounded() / 10) } ?? .null,
+                "ratio_to_bound": result.boundSeconds > 0 ? .double((result.sdk.seconds / result.boundSeconds * 100).rounded() / 100) : .null,
+            ]))
+            return 0
+        }
+        Output.line("bench sync: \(result.encounters) encounters (\(result.sdk.resources) resources), \(result.latencyMilliseconds) ms latency, concurrency \(result.concurrency)")
+        var rows = [["SehatSync (bundles, \(result.concurrency) in flight)", String(result.sdk.requests), String(format: "%.2f", result.sdk.seconds),
+                     String(format: "%.0f", result.sdk.perSecond)]]
+        if let naive = result.naive {
+            rows.append(["naive: one request per resource, awaited", String(naive.requests), String(format: "%.2f", naive.seconds),
+                         String(format: "%.0f", naive.perSecond)])
+        }
+        rows.append(["bound: round trips (levels \(result.levels.map(String.init).joined(separator: " + ")))", "", String(format: "%.2f", result.boundSeconds), ""])
+        Output.table(["", "requests", "seconds", "resources/s"], rows)
+        if let naive = result.naive { Output.line(String(format: "speed-up over naive: %.1f×", naive.seconds / result.sdk.seconds)) }
+        if result.boundSeconds > 0 { Output.line(String(format: "SDK time / bound: %.2f×", result.sdk.seconds / result.boundSeconds)) }
+        return 0
+    }
+
     private static func benchDirectory(_ invocation: Invocation) throws -> String {
         let directory = invocation.value("dir") ?? (NSTemporaryDirectory() + "sehat-bench-" + UUID().uuidString.prefix(8).lowercased())
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)

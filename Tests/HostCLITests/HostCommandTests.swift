@@ -10,7 +10,7 @@ final class HostCommandTests: XCTestCase {
 
     static let commands = [
         ["init"], ["location", "add"], ["practitioner", "add"], ["patient", "add"], ["encounter", "record"], ["panic"], ["outbox"],
-        ["sync"], ["sandbox"], ["demo"], ["bench", "write"], ["bench", "ready"],
+        ["sync"], ["sandbox"], ["demo"], ["import"], ["bench", "write"], ["bench", "ready"], ["bench", "sync"],
     ]
 
     /// Sets up a clinic in the scratch folder: the organization, POLI-UMUM, one practitioner, one patient.
@@ -153,5 +153,11 @@ final class HostCommandTests: XCTestCase {
         let ready = try sehat.run(["bench", "ready", "--items", "20000", "--dir", sehat.directory + "/bench", "--json"], timeout: 120)
         XCTAssertEqual(ready.status, 0, ready.stderr)
         XCTAssertTrue(try JSON.parse(ready.stdout)["plan"]?.stringValue?.contains("USING INDEX outbox_ready") == true)
+        let sync = try sehat.run(["bench", "sync", "--encounters", "5", "--dir", sehat.directory + "/bench", "--json"], timeout: 120)
+        XCTAssertEqual(sync.status, 0, sync.stderr)
+        let synced = try JSON.parse(sync.stdout)
+        XCTAssertEqual(synced.value(at: "sdk.resources")?.intValue, 5 * 10 + 54)
+        XCTAssertEqual(synced.value(at: "sdk.requests")?.intValue, 54 + 5, "one bundle per encounter after the prerequisites")
+        XCTAssertEqual(synced.value(at: "naive.requests")?.intValue, 54 + 5 * 11, "one request per resource, and the closing update")
     }
 }

@@ -88,8 +88,13 @@ public protocol HTTPTransport: Sendable {
 /// session per timeout value and sends each call through the session of its timeout.
 public final class URLSessionTransport: HTTPTransport {
     private let sessions = Locked<[TimeInterval: URLSession]>([:])
+    private let maxConnectionsPerHost: Int
 
-    public init() {}
+    /// `maxConnectionsPerHost` must be at least the engine's concurrency, or requests queue
+    /// behind each other inside URLSession (its default is 6).
+    public init(maxConnectionsPerHost: Int = 32) {
+        self.maxConnectionsPerHost = maxConnectionsPerHost
+    }
 
     deinit { sessions.withLock { $0.values.forEach { $0.finishTasksAndInvalidate() } } }
 
@@ -101,6 +106,7 @@ public final class URLSessionTransport: HTTPTransport {
             configuration.urlCache = nil
             configuration.httpCookieStorage = nil
             configuration.timeoutIntervalForRequest = timeout
+            configuration.httpMaximumConnectionsPerHost = maxConnectionsPerHost
             let session = URLSession(configuration: configuration)
             sessions[timeout] = session
             return session

@@ -1,0 +1,89 @@
+import Foundation
+import SehatSandbox
+import SehatSync
+
+/// `sehat bench sync`: drains N recorded encounters to an in-process sandbox that adds
+/// `latency` to every FHIR answer, and compares the SDK (bundles, several in flight) with
+/// the naive way (one request per resource, each awaited before the next) on identical
+/// data, beside the lower bound that round trips set.
+enum SyncBenchmark {
+    struct Side {
+        let requests: Int
+        let seconds: Double
+        let resources: Int
+        var perSecond: Double { seconds > 0 ? Double(resources) / seconds : 0 }
+    }
+
+    struct Result {
+        let encounters: Int
+        let latencyMilliseconds: Int
+        let concurrency: Int
+        let sdk: Side
+        let naive: Side?
+        /// Σ over dependency levels of ⌈requests at the level ÷ concurrency⌉ × latency.
+        let boundSeconds: Double
+        let levels: [Int]
+    }
+
+    static func run(encounters: Int, latencyMilliseconds: Int, concurrency: Int, includeNaive: Bool, directory: String,
+                    progress: (String) -> Void) throws -> Result {
+        let sdk = try side(encounters: encounters, latency: latencyMilliseconds, directory: directory, name: "sdk") {
+            $0.concurrency = concurrency
+        }
+        progress(String(format: "sdk: %d requests in %.2f s", sdk.side.requests, sdk.side.seconds))
+        var naive: Side?
+        if includeNaive {
+            naive = try side(encounters: encounters, latency: latencyMilliseconds, directory: directory, name: "naive") {
+                $0.concurrency = 1
+                $0.bundles = false
+            }.side
+            progress(String(format: "naive: %d requests in %.2f s", naive!.requests, naive!.seconds))
+        }
+        // The SDK's requests by dependency level: lookups and locations first, then one bundle per encounter.
+        let levels = [sdk.side.requests - encounters, encounters]
+        let bound = levels.reduce(0.0) { total, count in
+            total + (Double(count) / Double(concurrency)).rounded(.up) * Double(latencyMilliseconds) / 1000
+        }
+        return Result(encounters: encounters, latencyMilliseconds: latencyMilliseconds, concurrency: concurrency, sdk: sdk.side, naive: naive,
+                      boundSeconds: bound, levels: levels)
+    }
+
+    /// Records the workload into a fresh database, then times one full sync.
+    private static func side(encounters: Int, latency: Int, directory: String, name: String,
+                             configure: (inout SyncConfiguration) -> Void) throws -> (side: Side, report: SyncReport) {
+        var settings = Sandbox.Configuration()
+        settings.resources = (0..<50).map { i in
+            i < SampleClinic.patients.count ? Sandbox.person("Patient", nik: SampleClinic.patients[i].nik, name: SampleClinic.patients[i].name)
+                : Sandbox.person("Patient", nik: String(format: "35%014d", i), name: "Pasien \(i)")
+        } + SampleClinic.practitioners.map { Sandbox.person("Practitioner", nik: $0.0, name: $0.1) }
+        var faults = FaultPlan()
+        faults.latencyMilliseconds = latency
+        settings.faults = faults
+        let sandbox = try Sandbox(configuration: settings)
+        defer { sandbox.stop() }
+        let path = "\(directory)/bench-sync-\(name).db"
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+        let client = try SehatClient(path: path)
+        try "sandbox-secret\n".write(toFile: directory + "/sandbox-secret", atomically: true, encoding: .utf8)
+        try client.configure(Configuration(orgID: SampleClinic.orgID, clientID: "sandbox-client", clientSecretFile: directory + "/sandbox-secret",
+                                           baseURL: sandbox.fhirBaseURL, authURL: sandbox.authURL))
+        let patients = try SampleClinic.register(client, patientCount: 50)
+        let now = client.clock.now()
+        for i in 0..<encounters {
+            try client.recordEncounter(SampleClinic.visit(number: "BENCH-\(i)", patient: patients[i % patients.count], finishedBefore: now,
+                                                          offsetMinutes: i % 600))
+        }
+        let resources = try client.outboxItems(limit: 10_000_000).filter { $0.operation != .update }.count
+        var configuration = SyncConfiguration()
+        configure(&configuration)
+        let engine = try SyncEngine(client: client, configuration: configuration)
+        let report = try waitFor { try await engine.sync() }
+        guard report.exitStatus == 0 else { throw BenchError(message: "\(name): the sync did not finish: \(report.counts)") }
+        return (Side(requests: report.requests, seconds: report.seconds, resources: resources), report)
+    }
+
+    struct BenchError: Error, CustomStringConvertible {
+        let message: String
+        var description: String { message }
+    }
+}
