@@ -96,5 +96,9 @@ final class CrashRecoveryTests: XCTestCase {
         XCTAssertEqual(report.exitStatus, 0, "\(report.counts)")
         XCTAssertEqual(setup.sandbox.counts()["Encounter"], 1)
         XCTAssertEqual(setup.duplicatedIdentifiers(), [])
+        // Every attempt is in the sync log: the searches before sending, then the sends.
+        let outcomes = try reopened.database.read { try $0.query("SELECT outcome, method FROM sync_log").map { "\($0["method"].string ?? "") \($0["outcome"].string ?? "")" } }
+        XCTAssertTrue(outcomes.contains("GET not on the server: sending"), "\(outcomes)")
+        XCTAssertTrue(outcomes.contains("POST bundle: created"), "\(outcomes)")
     }
 }

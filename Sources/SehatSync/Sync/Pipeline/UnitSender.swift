@@ -50,11 +50,11 @@ struct UnitSender: Sendable {
             results = []
             log = []
         }
-        guard !remaining.isEmpty else { return outcome }
+        guard !remaining.isEmpty else { return finish(outcome, [], log) }
 
-        // 2. Send.
+        // 2. Send (the check's log lines go in with the outcome).
         if unit.kind == .bundle {
-            return await sendBundle(remaining, outcome)
+            return await sendBundle(remaining, outcome, log: log)
         }
         let item = remaining[0]
         let call: HTTPCall
@@ -62,14 +62,14 @@ struct UnitSender: Sendable {
             call = try builder.single(item)
         } catch {
             return finish(outcome, [(item, .retry(delay: backoff.delay(afterAttempt: item.attempts + 1), unknownOutcome: false, counts: false,
-                                                  error: "\(error)"))], [])
+                                                  error: "\(error)"))], log)
         }
         let attempt = await uploader.send(call, authenticated: item.target == .satusehat)
         outcome.requests += 1
         outcome.offline = attempt.failure?.kind == .offline
         let (result, note, extra) = await interpret(attempt, item)
         outcome.requests += extra.count
-        return finish(outcome, [(item, result)], [LogLine(itemID: item.id, attempt: attempt, outcome: note, error: errorText(result))] + extra)
+        return finish(outcome, [(item, result)], log + [LogLine(itemID: item.id, attempt: attempt, outcome: note, error: errorText(result))] + extra)
     }
 
     private func finish(_ outcome: Outcome, _ results: [(item: ClaimedItem, result: ItemResult)], _ log: [LogLine]) -> Outcome {
@@ -129,20 +129,20 @@ struct UnitSender: Sendable {
 
     // MARK: Bundles
 
-    private func sendBundle(_ items: [ClaimedItem], _ start: Outcome) async -> Outcome {
+    private func sendBundle(_ items: [ClaimedItem], _ start: Outcome, log checks: [LogLine]) async -> Outcome {
         var outcome = start
         let call: HTTPCall
         let plans: [BundleEntryPlan]
         do {
             (call, plans) = try builder.bundle(items)
         } catch {
-            return finish(outcome, items.map { ($0, .sendSingly("\(error)")) }, [])
+            return finish(outcome, items.map { ($0, .sendSingly("\(error)")) }, checks)
         }
         let attempt = await uploader.send(call)
         outcome.requests += 1
         outcome.offline = attempt.failure?.kind == .offline
         func logAll(_ note: String, _ error: String?) -> [LogLine] {
-            items.map { LogLine(itemID: $0.id, attempt: attempt, outcome: note, error: error) }
+            checks + items.map { LogLine(itemID: $0.id, attempt: attempt, outcome: note, error: error) }
         }
         guard let answer = attempt.answer else {
             return finish(outcome, items.map { ($0, retry(attempt, $0)) }, logAll("bundle: no answer", describe(attempt)))
