@@ -8,26 +8,10 @@ extension SandboxState {
     static let emergencyPrefix = "/api/emergency/"
 
     mutating func emergency(_ request: HTTPRequest, fault: FaultPlan.Decision) -> HTTPDisposition {
-        func record(_ status: Int?, _ fault: String) {
-            log.append(RequestRecord(method: request.method, path: request.path, query: "", status: status,
-                                     requestID: request.headers["x-request-id"], fault: fault))
-        }
-        switch fault {
-        case .status(let status):
-            record(status, "status")
-            return .respond(SandboxState.faultResponse(status, retryAfter: faults.retryAfterSeconds))
-        case .drop:
-            record(nil, "drop")
-            return .drop
-        case .pass, .commitThenDrop:
-            break
-        }
-        let response = route(emergency: request)
-        record(response.status, fault == .commitThenDrop ? "commit-drop" : "pass")
-        return fault == .commitThenDrop ? .drop : .respond(response)
+        applying(fault, to: request) { $0.route(emergency: request) }
     }
 
-    private mutating func route(emergency request: HTTPRequest) -> HTTPResponse {
+    mutating func route(emergency request: HTTPRequest) -> HTTPResponse {
         let rest = request.path.dropFirst(SandboxState.emergencyPrefix.count).split(separator: "/").map(String.init)
         let envelope = try? JSON.parse(bytes: request.body)
         func ok(_ status: Int, _ data: JSON) -> HTTPResponse {

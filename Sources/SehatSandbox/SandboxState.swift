@@ -139,8 +139,7 @@ struct SandboxState {
     }
 
     private mutating func recordAuth(_ request: HTTPRequest, status: Int) {
-        log.append(RequestRecord(method: request.method, path: request.path, query: "", status: status,
-                                 requestID: request.headers["x-request-id"], fault: "pass"))
+        logRequest(request, status: status, fault: "pass", withBody: false)
     }
 
     private mutating func randomToken() -> String {

@@ -5,38 +5,41 @@ import SehatFHIR
 /// transaction with SATUSEHAT's rules.
 extension SandboxState {
     mutating func fhir(_ request: HTTPRequest, fault: FaultPlan.Decision) -> HTTPDisposition {
-        let requestID = request.headers["x-request-id"]
-        func record(_ status: Int?, _ fault: String) {
-            log.append(RequestRecord(method: request.method, path: request.path,
-                                     query: request.query.map { "\($0.name)=\($0.value)" }.joined(separator: "&"),
-                                     status: status, requestID: requestID, fault: fault,
-                                     body: keepBodies && !request.body.isEmpty ? request.bodyText : nil))
-        }
         let client: Sandbox.Client
         switch authenticate(request) {
         case .failure(let refusal):
-            record(refusal.response.status, "pass")
+            logRequest(request, status: refusal.response.status, fault: "pass")
             return .respond(refusal.response)
         case .success(let found):
             client = found
         }
+        return applying(fault, to: request) { $0.route(request, client: client) }
+    }
+
+    /// Runs `process` under the fault plan's decision and logs the request once: an injected
+    /// status or a drop skips processing; commit-then-drop processes and then drops the answer.
+    mutating func applying(_ fault: FaultPlan.Decision, to request: HTTPRequest, process: (inout SandboxState) -> HTTPResponse) -> HTTPDisposition {
         switch fault {
         case .status(let status):
-            record(status, "status")
+            logRequest(request, status: status, fault: "status")
             return .respond(SandboxState.faultResponse(status, retryAfter: faults.retryAfterSeconds))
         case .drop:
-            record(nil, "drop")
+            logRequest(request, status: nil, fault: "drop")
             return .drop
         case .pass, .commitThenDrop:
-            break
+            let response = process(&self)
+            logRequest(request, status: response.status, fault: fault == .commitThenDrop ? "commit-drop" : "pass")
+            return fault == .commitThenDrop ? .drop : .respond(response)
         }
-        let response = route(request, client: client)
-        if fault == .commitThenDrop {
-            record(response.status, "commit-drop")
-            return .drop
-        }
-        record(response.status, "pass")
-        return .respond(response)
+    }
+
+    /// Logs a request; its body only when the sandbox keeps bodies and `withBody` (never the
+    /// token endpoint's form, which carries the client secret).
+    mutating func logRequest(_ request: HTTPRequest, status: Int?, fault: String, withBody: Bool = true) {
+        log.append(RequestRecord(method: request.method, path: request.path,
+                                 query: request.query.map { "\($0.name)=\($0.value)" }.joined(separator: "&"),
+                                 status: status, requestID: request.headers["x-request-id"], fault: fault,
+                                 body: keepBodies && withBody && !request.body.isEmpty ? request.bodyText : nil))
     }
 
     private func authenticate(_ request: HTTPRequest) -> Result<Sandbox.Client, Refusal> {
@@ -68,7 +71,7 @@ extension SandboxState {
 
     // MARK: Routing
 
-    private mutating func route(_ request: HTTPRequest, client: Sandbox.Client) -> HTTPResponse {
+    mutating func route(_ request: HTTPRequest, client: Sandbox.Client) -> HTTPResponse {
         let parts = request.path.dropFirst(SandboxState.fhirPrefix.count).split(separator: "/").map(String.init)
         switch (request.method, parts.count) {
         case ("POST", 0): return transaction(request.body, client: client)
