@@ -20,7 +20,7 @@ CREATE TABLE config (
     emergency_url TEXT,
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL
-);
+, sync_settings TEXT CHECK (sync_settings IS NULL OR json_valid(sync_settings)), link_state TEXT CHECK (link_state IS NULL OR json_valid(link_state)));
 
 CREATE TABLE resources (
     local_id TEXT PRIMARY KEY,
@@ -209,7 +209,7 @@ CREATE TABLE outbox (
     last_error TEXT,
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL,
-    completed_at TEXT, group_id TEXT, needs_check INTEGER NOT NULL DEFAULT 0, send_singly INTEGER NOT NULL DEFAULT 0,
+    completed_at TEXT, group_id TEXT, needs_check INTEGER NOT NULL DEFAULT 0, send_singly INTEGER NOT NULL DEFAULT 0, escalated_at TEXT, patient_id TEXT,
     CHECK (resource_id IS NOT NULL OR report_id IS NOT NULL)
 );
 
@@ -247,3 +247,47 @@ CREATE TABLE sync_log (
 );
 
 CREATE INDEX sync_log_by_item ON sync_log(item_id);
+
+CREATE INDEX outbox_by_patient ON outbox(patient_id, status) WHERE patient_id IS NOT NULL;
+
+CREATE TABLE error_log (
+    id INTEGER PRIMARY KEY,
+    item_id INTEGER REFERENCES outbox(id),
+    resource_type TEXT,
+    resource_id TEXT,
+    operation TEXT,
+    category TEXT NOT NULL
+        CHECK (category IN ('transient', 'auth', 'client', 'not_found', 'server', 'duplicate', 'unknown')),
+    http_status INTEGER,
+    message TEXT NOT NULL,
+    request_url TEXT,
+    request_id TEXT,
+    resolution_status TEXT NOT NULL DEFAULT 'pending'
+        CHECK (resolution_status IN ('pending', 'auto_resolved', 'manual_resolved', 'ignored')),
+    resolution_notes TEXT,
+    resolved_at TEXT,
+    created_at TEXT NOT NULL
+);
+
+CREATE INDEX error_log_by_item ON error_log(item_id, resolution_status);
+
+CREATE TABLE alerts (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    item_id INTEGER REFERENCES outbox(id),
+    message TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+
+CREATE TABLE health_checks (
+    id INTEGER PRIMARY KEY,
+    endpoint TEXT NOT NULL,
+    url TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('healthy', 'degraded', 'unhealthy')),
+    response_ms INTEGER,
+    http_status INTEGER,
+    error TEXT,
+    checked_at TEXT NOT NULL
+);
+
+CREATE INDEX health_checks_by_endpoint ON health_checks(endpoint, id);

@@ -14,6 +14,8 @@ struct NewOutboxItem {
     var encounterID: String?
     /// Items sent together as one transaction bundle when they can be (an encounter, an import).
     var groupID: String?
+    /// The registered patient whose consent decides whether the item may leave the device.
+    var patientID: String?
     /// What is sent, when it is not the resource's current JSON (e.g. the `arrived` Encounter).
     var payload: JSON?
     var priority: Int
@@ -55,14 +57,14 @@ struct OutboxWriter {
         let stamp = FHIRDateTime.format(now)
         try connection.execute(
             """
-            INSERT INTO outbox(lane, queue, target, operation, resource_type, resource_id, report_id, encounter_id, group_id,
+            INSERT INTO outbox(lane, queue, target, operation, resource_type, resource_id, report_id, encounter_id, group_id, patient_id,
                                payload, priority, unresolved_deps, max_retries, next_attempt_at, created_at, updated_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """,
             [
                 .text(item.lane.rawValue), .text(item.queue), .text(item.target.rawValue), .text(item.operation.rawValue),
                 SQLValue(item.resourceType), SQLValue(item.resourceID), SQLValue(item.reportID), SQLValue(item.encounterID),
-                SQLValue(item.groupID ?? item.encounterID), SQLValue(item.payload?.text), .integer(Int64(item.priority)), .integer(Int64(unresolved)),
+                SQLValue(item.groupID ?? item.encounterID), SQLValue(item.patientID), SQLValue(item.payload?.text), .integer(Int64(item.priority)), .integer(Int64(unresolved)),
                 .integer(Int64(item.maxRetries)), .integer(Int64(now.timeIntervalSince1970 * 1000)), .text(stamp), .text(stamp),
             ]
         )

@@ -43,7 +43,7 @@ struct EncounterRecorder {
             practitioner: Link("Practitioner", try practitioner.string("local_id"), display: try practitioner.string("name")),
             location: Link("Location", try location.string("local_id"), display: try location.string("name")),
             encounter: Link("Encounter", encounterID))
-        var group = Group(context: context, encounterID: encounterID)
+        var group = Group(context: context, encounterID: encounterID, patientID: try patient.string("local_id"))
         let inProgressAt = doc.inProgressAt ?? doc.arrivedAt
 
         // The Encounter: stored as finished, created as arrived.
@@ -175,6 +175,7 @@ struct EncounterRecorder {
     private struct Group {
         let context: RecordContext
         let encounterID: String
+        let patientID: String
         var resourceIDs: [String] = []
         var itemIDs: [Int64] = []
         var memberItems: [Int64] = []
@@ -195,7 +196,7 @@ struct EncounterRecorder {
             try context.outbox.enqueue(
                 NewOutboxItem(
                     queue: context.clinicQueue(type), operation: operation, resourceType: type, resourceID: id,
-                    encounterID: encounterID, payload: payload, priority: ClinicPriority.encounter,
+                    encounterID: encounterID, patientID: patientID, payload: payload, priority: ClinicPriority.encounter,
                     maxRetries: RecordContext.clinicMaxRetries, extraDependencies: after),
                 resourceJSON: json)
         }

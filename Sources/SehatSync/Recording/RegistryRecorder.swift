@@ -87,8 +87,8 @@ struct RegistryRecorder {
     private func enqueue(id: String, type: String, operation: Operation, priority: Int, json: JSON) throws {
         try context.outbox.enqueue(
             NewOutboxItem(
-                queue: context.clinicQueue(type), operation: operation, resourceType: type, resourceID: id, priority: priority,
-                maxRetries: RecordContext.clinicMaxRetries),
+                queue: context.clinicQueue(type), operation: operation, resourceType: type, resourceID: id,
+                patientID: type == "Patient" ? id : nil, priority: priority, maxRetries: RecordContext.clinicMaxRetries),
             resourceJSON: json)
     }
 }

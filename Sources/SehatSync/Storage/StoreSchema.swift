@@ -6,6 +6,7 @@ enum StoreSchema {
     static let migrator = Migrator([
         Migration(version: 1, name: "records and outbox", sql: version1),
         Migration(version: 2, name: "sync engine: groups, unknown outcomes, sync log", sql: version2),
+        Migration(version: 3, name: "resilience: error log, escalation, consent gate, health, settings", sql: version3),
     ])
 
     static let version1 = """
@@ -240,5 +241,60 @@ enum StoreSchema {
             created_at TEXT NOT NULL
         );
         CREATE INDEX sync_log_by_item ON sync_log(item_id);
+        """
+
+    /// What surviving the field needs: the error log with resolution states, escalation,
+    /// the patient each item belongs to (for the consent gate), alerts for people, health
+    /// checks, and the sync settings and simulated link kept with the device's configuration.
+    static let version3 = """
+        ALTER TABLE outbox ADD COLUMN escalated_at TEXT;
+        ALTER TABLE outbox ADD COLUMN patient_id TEXT;
+        UPDATE outbox SET patient_id = (SELECT patient_id FROM encounters WHERE encounters.local_id = outbox.encounter_id)
+            WHERE encounter_id IS NOT NULL;
+        UPDATE outbox SET patient_id = resource_id WHERE resource_id IN (SELECT local_id FROM patients);
+        CREATE INDEX outbox_by_patient ON outbox(patient_id, status) WHERE patient_id IS NOT NULL;
+
+        CREATE TABLE error_log (
+            id INTEGER PRIMARY KEY,
+            item_id INTEGER REFERENCES outbox(id),
+            resource_type TEXT,
+            resource_id TEXT,
+            operation TEXT,
+            category TEXT NOT NULL
+                CHECK (category IN ('transient', 'auth', 'client', 'not_found', 'server', 'duplicate', 'unknown')),
+            http_status INTEGER,
+            message TEXT NOT NULL,
+            request_url TEXT,
+            request_id TEXT,
+            resolution_status TEXT NOT NULL DEFAULT 'pending'
+                CHECK (resolution_status IN ('pending', 'auto_resolved', 'manual_resolved', 'ignored')),
+            resolution_notes TEXT,
+            resolved_at TEXT,
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX error_log_by_item ON error_log(item_id, resolution_status);
+
+        CREATE TABLE alerts (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,
+            item_id INTEGER REFERENCES outbox(id),
+            message TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+
+        CREATE TABLE health_checks (
+            id INTEGER PRIMARY KEY,
+            endpoint TEXT NOT NULL,
+            url TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('healthy', 'degraded', 'unhealthy')),
+            response_ms INTEGER,
+            http_status INTEGER,
+            error TEXT,
+            checked_at TEXT NOT NULL
+        );
+        CREATE INDEX health_checks_by_endpoint ON health_checks(endpoint, id);
+
+        ALTER TABLE config ADD COLUMN sync_settings TEXT CHECK (sync_settings IS NULL OR json_valid(sync_settings));
+        ALTER TABLE config ADD COLUMN link_state TEXT CHECK (link_state IS NULL OR json_valid(link_state));
         """
 }

@@ -16,6 +16,8 @@ struct UnitSender: Sendable {
         var requests = 0
         var completed = 0
         var offline = false
+        /// Why an outcome could not be stored, when it could not.
+        var storeError: String?
     }
 
     func process(_ unit: WorkUnit) async -> Outcome {
@@ -62,14 +64,14 @@ struct UnitSender: Sendable {
             call = try builder.single(item)
         } catch {
             return finish(outcome, [(item, .retry(delay: backoff.delay(afterAttempt: item.attempts + 1), unknownOutcome: false, counts: false,
-                                                  error: "\(error)"))], log)
+                                                  error: "\(error)", failure: nil))], log)
         }
         let attempt = await uploader.send(call, authenticated: item.target == .satusehat)
         outcome.requests += 1
         outcome.offline = attempt.failure?.kind == .offline
         let (result, note, extra) = await interpret(attempt, item)
         outcome.requests += extra.count
-        return finish(outcome, [(item, result)], log + [LogLine(itemID: item.id, attempt: attempt, outcome: note, error: errorText(result))] + extra)
+        return finish(outcome, [(item, result)], log + [LogLine(itemID: item.id, attempt: attempt, outcome: note, error: result.errorText)] + extra)
     }
 
     private func finish(_ outcome: Outcome, _ results: [(item: ClaimedItem, result: ItemResult)], _ log: [LogLine]) -> Outcome {
@@ -78,7 +80,10 @@ struct UnitSender: Sendable {
             try consolidator.apply(results, log: log, now: clock.now())
             outcome.completed += results.filter { if case .completed = $0.result { return true } else { return false } }.count
         } catch {
-            // The items stay `processing`; reopening the store returns them to pending with a check.
+            // The outcome could not be stored (disk full, say): release the items, marked to
+            // search before they are sent again. If even that fails, reopening the store does it.
+            consolidator.release(results.map(\.item.id), now: clock.now())
+            outcome.storeError = "\(error)"
         }
         return outcome
     }
@@ -99,11 +104,13 @@ struct UnitSender: Sendable {
                     return (.held("registration required: no \(who) with NIK \(maskNIK(nik)) is registered in SATUSEHAT (register them through another channel, e.g. P-Care)"),
                             "not registered", [])
                 }
-                return (.failed("\(ids.count) \(item.resourceType ?? "resources") share this identifier; resolve it on the server"), "ambiguous", [])
+                let message = "\(ids.count) \(item.resourceType ?? "resources") share this identifier; resolve it on the server"
+                return (.failed(message, failure(attempt, .client, message)), "ambiguous", [])
             case .create:
                 guard let id = createdID(answer) else {
                     return (.retry(delay: backoff.delay(afterAttempt: item.attempts + 1), unknownOutcome: true, counts: true,
-                                   error: "the answer carried no id"), "no id in answer", [])
+                                   error: "the answer carried no id", failure: failure(attempt, .unknown, "the answer carried no id")),
+                            "no id in answer", [])
                 }
                 return (.completed(serverID: id), "created", [])
             case .update, .notify:
@@ -118,10 +125,18 @@ struct UnitSender: Sendable {
                     return (.completed(serverID: id), "duplicate: adopted the existing resource",
                             [LogLine(itemID: item.id, attempt: search, outcome: "found the duplicate", error: nil)])
                 }
-                return (.failed("the server reports a duplicate but no resource has this identifier: \(problem(answer))"), "duplicate",
+                let message = "the server reports a duplicate but no resource has this identifier: \(problem(answer))"
+                return (.failed(message, failure(attempt, .duplicate, message)), "duplicate",
                         [LogLine(itemID: item.id, attempt: search, outcome: "duplicate not found", error: describe(search))])
             }
-            return (.failed("\(answer.status): \(problem(answer))"), "refused", [])
+            let message = "\(answer.status): \(problem(answer))"
+            if answer.status == 404 || isNotFound(answer), item.operation != .lookup {
+                return (.recheckDependencies(message, failure(attempt, .notFound, message)), "not found: checking dependencies", [])
+            }
+            return (.failed(message, failure(attempt, .client, message)), "refused", [])
+        case 405, 410, 501:
+            let message = "\(answer.status): \(problem(answer)) — the server will never accept this request"
+            return (.dead(message, failure(attempt, .unknown, message)), "permanent", [])
         default:
             return (retry(attempt, item), "transient", [])
         }
@@ -136,7 +151,7 @@ struct UnitSender: Sendable {
         do {
             (call, plans) = try builder.bundle(items)
         } catch {
-            return finish(outcome, items.map { ($0, .sendSingly("\(error)")) }, checks)
+            return finish(outcome, items.map { ($0, .retry(delay: 0, unknownOutcome: false, counts: false, error: "\(error)", failure: nil)) }, checks)
         }
         let attempt = await uploader.send(call)
         outcome.requests += 1
@@ -151,7 +166,9 @@ struct UnitSender: Sendable {
         case 200..<300:
             let entries = (try? JSON.parse(bytes: answer.body))?["entry"]?.arrayValue ?? []
             guard entries.count == plans.count else {
-                return finish(outcome, items.map { ($0, .retry(delay: 0, unknownOutcome: true, counts: true, error: "bundle answer has \(entries.count) entries for \(plans.count)")) },
+                let message = "bundle answer has \(entries.count) entries for \(plans.count)"
+                return finish(outcome, items.map { ($0, .retry(delay: 0, unknownOutcome: true, counts: true, error: message,
+                                                               failure: failure(attempt, .unknown, message))) },
                               logAll("bundle: malformed answer", nil))
             }
             var results: [(item: ClaimedItem, result: ItemResult)] = []
@@ -159,7 +176,8 @@ struct UnitSender: Sendable {
                 let id = entry.value(at: "response.resourceID")?.stringValue ?? Self.id(fromLocation: entry.value(at: "response.location")?.stringValue)
                 for item in items where plan.itemIDs.contains(item.id) {
                     results.append((item, id == nil && item.operation == .create
-                        ? .retry(delay: 0, unknownOutcome: true, counts: true, error: "bundle entry without an id") : .completed(serverID: id)))
+                        ? .retry(delay: 0, unknownOutcome: true, counts: true, error: "bundle entry without an id", failure: nil)
+                        : .completed(serverID: id)))
                 }
             }
             return finish(outcome, results, logAll("bundle: created", nil))
@@ -170,7 +188,7 @@ struct UnitSender: Sendable {
                 var log = logAll("bundle: duplicate", problem(answer))
                 for item in items {
                     guard item.operation == .create, let search = builder.search(item) else {
-                        results.append((item, .retry(delay: 0, unknownOutcome: false, counts: false, error: "bundle refused as duplicate")))
+                        results.append((item, .retry(delay: 0, unknownOutcome: false, counts: false, error: "bundle refused as duplicate", failure: nil)))
                         continue
                     }
                     let found = await uploader.send(search)
@@ -178,15 +196,16 @@ struct UnitSender: Sendable {
                     log.append(LogLine(itemID: item.id, attempt: found, outcome: "searched after duplicate", error: nil))
                     switch self.found(found) {
                     case .some(.some(let id)): results.append((item, .completed(serverID: id)))
-                    case .some(.none): results.append((item, .retry(delay: 0, unknownOutcome: false, counts: false, error: "bundle refused as duplicate")))
+                    case .some(.none): results.append((item, .retry(delay: 0, unknownOutcome: false, counts: false, error: "bundle refused as duplicate", failure: nil)))
                     case .none: results.append((item, retry(found, item)))
                     }
                 }
                 return finish(outcome, results, log)
             }
             // Find the bad resource: its group goes one request at a time.
-            return finish(outcome, items.map { ($0, .sendSingly("bundle refused (\(answer.status)): \(problem(answer))")) },
-                          logAll("bundle: refused, sending singly", problem(answer)))
+            let message = "bundle refused (\(answer.status)): \(problem(answer))"
+            let record = failure(attempt, answer.status == 404 ? .notFound : .client, message)
+            return finish(outcome, items.map { ($0, .sendSingly(message, record)) }, logAll("bundle: refused, sending singly", problem(answer)))
         default:
             return finish(outcome, items.map { ($0, retry(attempt, $0)) }, logAll("bundle: transient", describe(attempt)))
         }
@@ -199,14 +218,29 @@ struct UnitSender: Sendable {
         let retryAfter = attempt.answer?.headers["retry-after"].flatMap(Double.init)
         if let auth = attempt.authFailure {
             let wait = auth.retryAt.map { max(0, $0.timeIntervalSince(clock.now())) }
-            return .retry(delay: wait ?? backoff.delay(afterAttempt: item.attempts + 1), unknownOutcome: false, counts: false, error: auth.message)
+            return .retry(delay: wait ?? backoff.delay(afterAttempt: item.attempts + 1), unknownOutcome: false, counts: false, error: auth.message,
+                          failure: failure(attempt, .auth, auth.message))
         }
-        if let failure = attempt.failure {
-            return .retry(delay: backoff.delay(afterAttempt: item.attempts + 1), unknownOutcome: failure.kind == .outcomeUnknown,
-                          counts: failure.kind == .outcomeUnknown, error: failure.description)
+        if let transport = attempt.failure {
+            // Offline attempts neither count nor log an error: the device was simply not connected.
+            let unknown = transport.kind == .outcomeUnknown
+            return .retry(delay: backoff.delay(afterAttempt: item.attempts + 1), unknownOutcome: unknown, counts: unknown,
+                          error: transport.description, failure: unknown ? failure(attempt, .transient, transport.description) : nil)
         }
+        let status = attempt.answer?.status ?? 0
+        let message = describe(attempt)
         return .retry(delay: backoff.delay(afterAttempt: item.attempts + 1, retryAfter: retryAfter), unknownOutcome: false, counts: true,
-                      error: describe(attempt))
+                      error: message, failure: failure(attempt, FailureClass.of(status: status), message))
+    }
+
+    private func failure(_ attempt: Attempt, _ category: FailureClass, _ message: String) -> FailureRecord {
+        FailureRecord(category: category, status: attempt.status, message: message, url: attempt.call.url, requestID: attempt.requestID)
+    }
+
+    /// An OperationOutcome that says a referenced resource does not exist.
+    private func isNotFound(_ answer: HTTPAnswer) -> Bool {
+        guard let json = try? JSON.parse(bytes: answer.body) else { return false }
+        return (json["issue"]?.arrayValue ?? []).contains { $0["code"]?.stringValue == "not-found" }
     }
 
     /// nil: the search failed; `.some(nil)`: nothing found; `.some(id)`: found.
@@ -254,10 +288,4 @@ struct UnitSender: Sendable {
         return "\(answer.status): \(problem(answer))"
     }
 
-    private func errorText(_ result: ItemResult) -> String? {
-        switch result {
-        case .completed: return nil
-        case .retry(_, _, _, let error), .failed(let error), .held(let error), .sendSingly(let error): return error
-        }
-    }
 }
