@@ -12,6 +12,8 @@ struct OptionSpec: Sendable {
 struct Command: Sendable {
     let words: [String]
     let summary: String
+    /// The name of the one positional argument it takes (`ID`), if any.
+    var positional: String? = nil
     let options: [OptionSpec]
     var details: String = ""
     let run: @Sendable (Invocation) throws -> Int32
@@ -21,7 +23,7 @@ struct Command: Sendable {
             let text = option.value.map { "--\(option.name) \($0)" } ?? "--\(option.name)"
             return option.required ? text : "[\(text)]"
         }
-        return (["sehat [--db PATH]"] + words + parts).joined(separator: " ")
+        return (["sehat [--db PATH]"] + words + (positional.map { [$0] } ?? []) + parts).joined(separator: " ")
     }
 
     var help: String {
@@ -52,6 +54,7 @@ struct Invocation: Sendable {
     let databasePath: String
     let values: [String: String]
     let flags: Set<String>
+    var argument: String? = nil
 
     func value(_ name: String) -> String? { values[name] }
     func has(_ flag: String) -> Bool { flags.contains(flag) }
@@ -91,11 +94,15 @@ extension Command {
     func parse(_ arguments: [String], databasePath: String) throws -> Invocation {
         var values: [String: String] = [:]
         var flags = Set<String>()
+        var argument: String?
         var index = 0
         while index < arguments.count {
             let word = arguments[index]
             guard word.hasPrefix("--") else {
-                throw UsageError(message: "unexpected argument \"\(word)\"", command: self)
+                guard positional != nil, argument == nil else { throw UsageError(message: "unexpected argument \"\(word)\"", command: self) }
+                argument = word
+                index += 1
+                continue
             }
             var name = String(word.dropFirst(2))
             var inline: String?
@@ -123,6 +130,7 @@ extension Command {
         for option in options where option.required && values[option.name] == nil {
             throw UsageError(message: "--\(option.name) is required", command: self)
         }
-        return Invocation(databasePath: databasePath, values: values, flags: flags)
+        if let positional, argument == nil { throw UsageError(message: "\(positional) is required", command: self) }
+        return Invocation(databasePath: databasePath, values: values, flags: flags, argument: argument)
     }
 }

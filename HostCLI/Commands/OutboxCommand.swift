@@ -47,6 +47,71 @@ enum OutboxCommand {
         return 0
     }
 
+    static let show = Command(
+        words: ["outbox", "show"], summary: "Show one item: its request, its errors, what waits on it, and what to do about it.",
+        positional: "ID", options: [OptionSpec(name: "json", value: nil, help: "Print it as JSON")]
+    ) { invocation in
+        let detail = try openClient(invocation).outboxItem(try itemID(invocation))
+        if invocation.has("json") {
+            Output.json(.obj([
+                "item": itemJSON(detail.item), "request": detail.request.map(JSON.string) ?? .null, "advice": .string(detail.advice),
+                "waiting_items": .array(detail.waitingItems.map { .int(Int($0)) }),
+                "errors": .array(detail.errors.map { error in
+                    .obj(["category": .string(error.category), "http_status": error.httpStatus.map(JSON.int) ?? .null, "message": .string(error.message),
+                          "request_id": error.requestID.map(JSON.string) ?? .null, "resolution": .string(error.resolution), "at": .string(error.createdAt)])
+                }),
+            ]))
+            return 0
+        }
+        let item = detail.item
+        Output.line("item \(item.id): \(item.operation.rawValue) \(item.resourceType ?? item.queue) — \(item.status.rawValue), \(item.attempts)/\(item.maxRetries) attempts, lane \(item.lane.rawValue)")
+        if let reason = item.heldReason { Output.line("held: \(reason)") }
+        if let error = item.lastError { Output.line("last error: \(error)") }
+        if !item.dependsOn.isEmpty { Output.line("depends on: \(item.dependsOn.map(String.init).joined(separator: ", "))") }
+        if !detail.waitingItems.isEmpty { Output.line("waiting on it: \(detail.waitingItems.map(String.init).joined(separator: ", "))") }
+        if !detail.errors.isEmpty {
+            Output.line("")
+            Output.table(["WHEN", "CLASS", "STATUS", "RESOLUTION", "MESSAGE"], detail.errors.map {
+                [$0.createdAt, $0.category, $0.httpStatus.map(String.init) ?? "-", $0.resolution, String($0.message.prefix(160))]
+            })
+        }
+        Output.line("")
+        Output.line("what to do: \(detail.advice)")
+        if let request = detail.request {
+            Output.line("")
+            Output.line("request:")
+            Output.line(request)
+        }
+        return 0
+    }
+
+    static let retry = Command(
+        words: ["outbox", "retry"], summary: "Send a failed, dead or held item again (attempts reset); what waited on it follows.",
+        positional: "ID", options: []
+    ) { invocation in
+        let id = try itemID(invocation)
+        try openClient(invocation).retryItem(id)
+        Output.line("item \(id) is pending again; run `sehat sync`")
+        return 0
+    }
+
+    static let ignore = Command(
+        words: ["outbox", "ignore"], summary: "Give up on an item: it is dead-lettered with the reason (it stays; retry revives it).",
+        positional: "ID", options: [OptionSpec(name: "reason", value: "TEXT", help: "Why (kept in the error log)")]
+    ) { invocation in
+        let id = try itemID(invocation)
+        try openClient(invocation).ignoreItem(id, reason: invocation.value("reason") ?? "no reason given")
+        Output.line("item \(id) is dead-lettered; what waits on it stays held")
+        return 0
+    }
+
+    private static func itemID(_ invocation: Invocation) throws -> Int64 {
+        guard let text = invocation.argument, let id = Int64(text), id > 0 else {
+            throw UsageError(message: "ID must be an outbox item number, got \"\(invocation.argument ?? "")\"", command: nil)
+        }
+        return id
+    }
+
     static func itemJSON(_ item: OutboxItem) -> JSON {
         .obj([
             "id": .int(Int(item.id)), "lane": .string(item.lane.rawValue), "queue": .string(item.queue),

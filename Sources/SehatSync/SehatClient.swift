@@ -149,6 +149,24 @@ public final class SehatClient: Sendable {
         try database.read { try OutboxReader(connection: $0).items(lane: lane, status: status, limit: limit) }
     }
 
+    /// One item with its request, error log, what to do about it, and what waits on it.
+    public func outboxItem(_ id: Int64) throws -> OutboxItemDetail {
+        let base = try configuration()?.baseURL
+        return try database.read { try OutboxActions(connection: $0).detail(id, baseURL: base) }
+    }
+
+    /// Sends a failed, dead or held item again (attempts reset); what waited on it follows.
+    public func retryItem(_ id: Int64) throws {
+        let now = clock.now()
+        try database.write { try OutboxActions(connection: $0).retry(id, now: now) }
+    }
+
+    /// Gives up on an item: dead-lettered with the reason (it stays; `retryItem` revives it).
+    public func ignoreItem(_ id: Int64, reason: String) throws {
+        let now = clock.now()
+        try database.write { try OutboxActions(connection: $0).ignore(id, reason: reason, now: now) }
+    }
+
     /// The next items the engine may send now: pending, due, every dependency completed.
     public func readyItems(limit: Int = 50) throws -> [OutboxItem] {
         let now = clock.now()
