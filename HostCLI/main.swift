@@ -4,6 +4,7 @@ import SehatSync
 /// Every command, in the order `sehat --help` lists them.
 let commands: [Command] = [
     SetupCommands.initialize,
+    ConfigCommand.config,
     SetupCommands.locationAdd,
     SetupCommands.practitionerAdd,
     SetupCommands.patientAdd,

@@ -15,8 +15,8 @@ enum SetupCommands {
             OptionSpec(name: "auth-url", value: "URL", help: "Token endpoint (default: the SATUSEHAT sandbox …/oauth2/v1/accesstoken)"),
             OptionSpec(name: "emergency-url", value: "URL", help: "The emergency service's (PSC 119) API root"),
             OptionSpec(name: "json", value: nil, help: "Print the result as JSON"),
-        ],
-        details: "HTTPS is required except to loopback. Running init again updates the settings; changing\nthe organization is refused once records exist."
+        ] + SettingsOptions.specs,
+        details: "HTTPS is required except to loopback. Running init again updates the settings; changing\nthe organization is refused once records exist. The sync settings can also be changed later with `sehat config`."
     ) { invocation in
         let configuration = try Configuration(
             orgID: invocation.required("org-id"), clientID: invocation.required("client-id"),
@@ -25,7 +25,10 @@ enum SetupCommands {
             baseURL: invocation.value("base-url") ?? Configuration.sandboxBaseURL,
             authURL: invocation.value("auth-url") ?? Configuration.sandboxAuthURL,
             emergencyURL: invocation.value("emergency-url"))
-        try openClient(invocation).configure(configuration)
+        let client = try openClient(invocation)
+        try client.configure(configuration)
+        var settings = try client.syncSettings()
+        if try SettingsOptions.apply(invocation, to: &settings) { try client.setSyncSettings(settings) }
         if invocation.has("json") {
             Output.json(.obj([
                 "database": .string(invocation.databasePath), "org_id": .string(configuration.orgID),

@@ -9,9 +9,9 @@ enum SyncCommand {
         options: [
             OptionSpec(name: "until-idle", value: nil, help: "Also wait for items backing off to come due, until nothing is pending"),
             OptionSpec(name: "timeout", value: "S", help: "Stop after S seconds (default: no limit)"),
-            OptionSpec(name: "concurrency", value: "N", help: "Independent requests in flight at once (default 4)"),
+            OptionSpec(name: "concurrency", value: "N", help: "Independent requests in flight at once (default: the stored setting, 4)"),
             OptionSpec(name: "no-bundles", value: nil, help: "Send one request per resource instead of a bundle per encounter"),
-            OptionSpec(name: "request-timeout", value: "S", help: "Seconds before a request without an answer is given up (default 30)"),
+            OptionSpec(name: "request-timeout", value: "S", help: "Seconds before a single request without an answer is given up (default: stored, 30)"),
             OptionSpec(name: "json", value: nil, help: "Print the summary as JSON"),
         ],
         details: """
@@ -21,13 +21,14 @@ enum SyncCommand {
     ) { try run($0) }
 
     static func run(_ invocation: Invocation) throws -> Int32 {
-        var settings = SyncConfiguration()
-        settings.concurrency = try invocation.int("concurrency", default: 4, range: 1...64) ?? 4
-        settings.bundles = !invocation.has("no-bundles")
-        settings.requestTimeout = Double(try invocation.int("request-timeout", default: 30, range: 1...600) ?? 30)
+        let client = try openClient(invocation)
+        var settings = try client.syncSettings()
+        settings.concurrency = try invocation.int("concurrency", default: settings.concurrency, range: 1...64) ?? settings.concurrency
+        if invocation.has("no-bundles") { settings.bundles = false }
+        if let seconds = try invocation.int("request-timeout", range: 1...600) { settings.requestTimeout = Double(seconds) }
         let timeout = try invocation.double("timeout")
         let untilIdle = invocation.has("until-idle")
-        let engine = try SyncEngine(client: try openClient(invocation), configuration: settings)
+        let engine = try SyncEngine(client: client, configuration: settings)
         let terminal = isatty(STDERR_FILENO) == 1 && !invocation.has("json")
         let progress: (@Sendable (SyncReport) -> Void)? = terminal ? showProgress : nil
         let report = try waitFor { try await engine.sync(untilIdle: untilIdle, timeout: timeout, progress: progress) }

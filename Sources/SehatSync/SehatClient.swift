@@ -81,6 +81,22 @@ public final class SehatClient: Sendable {
         }
     }
 
+    /// The stored sync settings (the spec's defaults until `setSyncSettings`).
+    public func syncSettings() throws -> SyncConfiguration {
+        try database.read { conn in
+            guard let text = try conn.scalar("SELECT sync_settings FROM config WHERE id = 1").string else { return SyncConfiguration() }
+            return try SyncConfiguration(json: try JSON.parse(text))
+        }
+    }
+
+    /// Stores the sync settings every engine on this device starts from.
+    public func setSyncSettings(_ settings: SyncConfiguration) throws {
+        try database.write { conn in
+            guard try conn.scalar("SELECT count(*) FROM config").int == 1 else { throw NotConfiguredError() }
+            try conn.execute("UPDATE config SET sync_settings = ? WHERE id = 1", [.text(settings.json.text)])
+        }
+    }
+
     // MARK: Recording
 
     /// Registers a polyclinic; returns its local id.

@@ -9,7 +9,7 @@ final class HostCommandTests: XCTestCase {
     override func tearDown() { sehat.remove() }
 
     static let commands = [
-        ["init"], ["location", "add"], ["practitioner", "add"], ["patient", "add"], ["encounter", "record"], ["panic"], ["outbox"],
+        ["init"], ["config"], ["location", "add"], ["practitioner", "add"], ["patient", "add"], ["encounter", "record"], ["panic"], ["outbox"], ["outbox", "show"], ["outbox", "retry"], ["outbox", "ignore"],
         ["sync"], ["sandbox"], ["demo"], ["import"], ["bench", "write"], ["bench", "ready"], ["bench", "sync"],
     ]
 
@@ -71,6 +71,21 @@ final class HostCommandTests: XCTestCase {
         XCTAssertTrue(human.stdout.contains("notification.emergency.critical"))
         XCTAssertTrue(human.stderr.contains("(5 of 19 items shown; use --limit)"))
         XCTAssertEqual(try sehat.tableCounts()["encounters"], 1)
+    }
+
+    func testSettingsAreStoredByInitAndConfig() throws {
+        try "s\n".write(toFile: sehat.directory + "/secret.txt", atomically: true, encoding: .utf8)
+        XCTAssertEqual(try sehat.run(["init", "--org-id", "1", "--client-id", "c", "--client-secret-file", "secret.txt", "--concurrency", "6"]).status, 0)
+        let changed = try sehat.run(["config", "--requests-per-minute", "120", "--bundles", "off", "--json"])
+        XCTAssertEqual(changed.status, 0, changed.stderr)
+        let settings = try JSON.parse(changed.stdout)
+        XCTAssertEqual(settings["concurrency"]?.intValue, 6)
+        XCTAssertEqual(settings["requests_per_minute"]?.intValue, 120)
+        XCTAssertEqual(settings["bundles"]?.boolValue, false)
+        XCTAssertEqual(settings["breaker_failures"]?.intValue, 5, "untouched settings keep the spec's defaults")
+        let bad = try sehat.run(["config", "--bundles", "maybe"])
+        XCTAssertEqual(bad.status, 2)
+        XCTAssertTrue(bad.stderr.contains("--bundles must be on or off"))
     }
 
     func testDatabaseComesFromFlagThenEnvironment() throws {

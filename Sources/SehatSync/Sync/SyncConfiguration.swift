@@ -1,4 +1,5 @@
 import Foundation
+import SehatFHIR
 
 /// How the engine sends: all tunables in one value, with the spec's defaults.
 ///
@@ -11,13 +12,59 @@ public struct SyncConfiguration: Sendable, Equatable {
     public var bundles = true
     /// The most entries one bundle carries.
     public var maxBundleEntries = 500
-    /// Per-request timeout for normal operations (seeds/000: 30 s).
+    /// Per-request timeouts (seeds/000): critical (emergency notifications) 5 s, normal
+    /// (single requests) 30 s, long (transaction bundles) 60 s.
+    public var criticalTimeout: TimeInterval = 5
     public var requestTimeout: TimeInterval = 30
+    public var longTimeout: TimeInterval = 60
     /// First retry delay and its cap (seeds/004: 1 s doubling to 60 s).
     public var initialBackoff: TimeInterval = 1
     public var maxBackoff: TimeInterval = 60
+    /// Circuit breaker per endpoint (seeds/004: 5 failures → open 30 s → one half-open probe).
+    public var breakerFailures = 5
+    public var breakerOpenSeconds: TimeInterval = 30
+    /// Token-bucket rate limit per endpoint (seeds/004: 60 a minute, bursts of 10); 0: no limit.
+    public var requestsPerMinute = 60
+    public var burst = 10
 
     public init() {}
+
+    /// The settings as stored with the device's configuration.
+    public var json: JSON {
+        .obj([
+            "concurrency": .int(concurrency), "bundles": .bool(bundles), "max_bundle_entries": .int(maxBundleEntries),
+            "critical_timeout": .double(criticalTimeout), "request_timeout": .double(requestTimeout), "long_timeout": .double(longTimeout),
+            "initial_backoff": .double(initialBackoff), "max_backoff": .double(maxBackoff), "breaker_failures": .int(breakerFailures),
+            "breaker_open_seconds": .double(breakerOpenSeconds), "requests_per_minute": .int(requestsPerMinute), "burst": .int(burst),
+        ])
+    }
+
+    /// Reads stored settings; keys it does not know are refused, missing ones keep their default.
+    public init(json: JSON) throws {
+        self.init()
+        for member in json.members ?? [] {
+            let value = member.value
+            func number() throws -> Double {
+                guard let number = value.doubleValue, number >= 0 else { throw FieldError(member.key, "must be a number ≥ 0") }
+                return number
+            }
+            switch member.key {
+            case "concurrency": concurrency = max(1, Int(try number()))
+            case "bundles": bundles = value.boolValue ?? bundles
+            case "max_bundle_entries": maxBundleEntries = max(1, Int(try number()))
+            case "critical_timeout": criticalTimeout = max(1, try number())
+            case "request_timeout": requestTimeout = max(1, try number())
+            case "long_timeout": longTimeout = max(1, try number())
+            case "initial_backoff": initialBackoff = try number()
+            case "max_backoff": maxBackoff = try number()
+            case "breaker_failures": breakerFailures = max(1, Int(try number()))
+            case "breaker_open_seconds": breakerOpenSeconds = try number()
+            case "requests_per_minute": requestsPerMinute = Int(try number())
+            case "burst": burst = max(1, Int(try number()))
+            default: throw FieldError(member.key, "is not a sync setting")
+            }
+        }
+    }
 }
 
 /// Exponential backoff with full jitter: a uniform draw in [0, min(cap, initial × 2^attempt)].

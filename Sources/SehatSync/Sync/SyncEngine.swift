@@ -15,11 +15,14 @@ public actor SyncEngine {
     private let fetcher: WorkFetcher
     private let sender: UnitSender
     private let tokens: TokenManager
+    private let guards: [Target: EndpointGuard]
 
-    /// Reads the device's configuration; the secret is read from its file when a token is needed.
-    public init(client: SehatClient, transport: any HTTPTransport = URLSessionTransport(), configuration: SyncConfiguration = SyncConfiguration(),
+    /// Reads the device's configuration and stored sync settings (`configuration` overrides
+    /// them); the secret is read from its file when a token is needed.
+    public init(client: SehatClient, transport: any HTTPTransport = URLSessionTransport(), configuration: SyncConfiguration? = nil,
                 sleeper: any Sleeper = SystemSleeper()) throws {
         guard let settings = try client.configuration() else { throw NotConfiguredError() }
+        let configuration = try configuration ?? client.syncSettings()
         self.client = client
         self.configuration = configuration
         self.sleeper = sleeper
@@ -28,10 +31,16 @@ public actor SyncEngine {
         var targets: Set<Target> = [.satusehat]
         if settings.emergencyURL != nil { targets.insert(.emergency) }
         fetcher = WorkFetcher(database: client.database, configuration: configuration, targets: targets)
+        var guards: [Target: EndpointGuard] = [:]
+        for target in targets {
+            guards[target] = EndpointGuard(name: target == .satusehat ? settings.baseURL : settings.emergencyURL ?? "emergency",
+                                           configuration: configuration, clock: client.clock, sleeper: sleeper)
+        }
+        self.guards = guards
         sender = UnitSender(
             builder: RequestBuilder(database: client.database, baseURL: settings.baseURL, emergencyURL: settings.emergencyURL,
-                                    timeout: configuration.requestTimeout),
-            uploader: Uploader(transport: transport, tokens: tokens), consolidator: ResultConsolidator(database: client.database),
+                                    timeouts: (configuration.criticalTimeout, configuration.requestTimeout, configuration.longTimeout)),
+            uploader: Uploader(transport: transport, tokens: tokens, guards: guards), consolidator: ResultConsolidator(database: client.database),
             backoff: Backoff(initial: configuration.initialBackoff, cap: configuration.maxBackoff), clock: client.clock)
     }
 
@@ -74,6 +83,13 @@ public actor SyncEngine {
         report.counts = try client.outboxCounts()
         report.seconds = Double(DispatchTime.now().uptimeNanoseconds - startedMonotonic) / 1e9
         return report
+    }
+
+    /// Each endpoint's circuit state (`closed`, `open`, `half-open`).
+    public func circuitStates() async -> [String: String] {
+        var states: [String: String] = [:]
+        for (target, guarded) in guards { states[target.rawValue] = await guarded.state }
+        return states
     }
 
     /// How many tokens have been fetched so far.

@@ -35,7 +35,8 @@ struct SandboxClinic {
 
     func engine(_ configure: (inout SyncConfiguration) -> Void = { _ in }) throws -> SyncEngine {
         var settings = SyncConfiguration()
-        settings.requestTimeout = 5
+        (settings.criticalTimeout, settings.requestTimeout, settings.longTimeout) = (5, 5, 5)
+        settings.requestsPerMinute = 0
         configure(&settings)
         return try SyncEngine(client: client, configuration: settings, sleeper: ClockSleeper(clock: clock))
     }

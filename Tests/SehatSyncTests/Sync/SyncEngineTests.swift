@@ -113,7 +113,7 @@ final class SyncEngineTests: XCTestCase {
             let setup = try SandboxClinic(mode: mode, profile: mode == .fhir ? .fhir : .satusehat, seedPeople: mode == .satusehat, name: "lost-\(mode)")
             defer { setup.stop() }
             try setup.client.recordEncounter(setup.clinic.fullVisit(number: "ENC-LOST"))
-            let engine = try setup.engine { $0.requestTimeout = 2 }
+            let engine = try setup.engine { ($0.criticalTimeout, $0.requestTimeout, $0.longTimeout) = (2, 2, 2) }
             // Prerequisites first, then lose the answer to the visit's bundle after the server stored it.
             _ = try await engine.sync()
             let withoutVisit = setup.sandbox.counts()

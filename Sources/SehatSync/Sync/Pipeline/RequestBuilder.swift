@@ -21,7 +21,7 @@ struct RequestBuilder {
     let database: Database
     let baseURL: String
     let emergencyURL: String?
-    let timeout: TimeInterval
+    let timeouts: (critical: TimeInterval, normal: TimeInterval, long: TimeInterval)
 
     /// `GET {base}/{Type}?identifier=system|value` (`_tag=` for types without identifiers):
     /// a lookup, or the check before a re-send.
@@ -29,7 +29,7 @@ struct RequestBuilder {
         guard let type = item.resourceType, let identifier = item.identifier else { return nil }
         let parameter = ResourceTypes.searchParameter(finding: identifier, in: item.resource)
         return HTTPCall(method: "GET", url: "\(baseURL)/\(type)?\(parameter)=\(RequestBuilder.encode(identifier.searchToken))",
-                        headers: ["Accept": "application/fhir+json"], timeout: timeout)
+                        headers: ["Accept": "application/fhir+json"], timeout: timeouts.normal)
     }
 
     /// One item alone: POST a create, PUT an update, notify the emergency service.
@@ -40,7 +40,7 @@ struct RequestBuilder {
             return call
         case .notify:
             guard let emergencyURL, let body = item.payload else { throw BuildError(message: "no emergency service is configured") }
-            return json("POST", emergencyURL + "/api/emergency/notify", body, contentType: "application/json")
+            return json("POST", emergencyURL + "/api/emergency/notify", body, contentType: "application/json", timeout: timeouts.critical)
         case .create:
             guard let type = item.resourceType, var body = item.body else { throw BuildError(message: "item \(item.id) has no resource") }
             body = try rewrite(body, inBundle: [])
@@ -99,7 +99,7 @@ struct RequestBuilder {
             ]))
         }
         let bundle = JSON.obj(["resourceType": "Bundle", "type": "transaction", "entry": .array(bundleEntries)])
-        return (json("POST", baseURL, bundle), order.map { BundleEntryPlan(resourceID: $0, itemIDs: entries[$0]!.itemIDs) })
+        return (json("POST", baseURL, bundle, timeout: timeouts.long), order.map { BundleEntryPlan(resourceID: $0, itemIDs: entries[$0]!.itemIDs) })
     }
 
     /// Local references → `urn:uuid:` (inside the bundle) or `Type/serverId`.
@@ -125,9 +125,10 @@ struct RequestBuilder {
         }
     }
 
-    private func json(_ method: String, _ url: String, _ body: JSON, contentType: String = "application/fhir+json") -> HTTPCall {
+    private func json(_ method: String, _ url: String, _ body: JSON, contentType: String = "application/fhir+json",
+                      timeout: TimeInterval? = nil) -> HTTPCall {
         HTTPCall(method: method, url: url, headers: ["Content-Type": contentType, "Accept": "application/fhir+json"],
-                 body: Array(body.text.utf8), timeout: timeout)
+                 body: Array(body.text.utf8), timeout: timeout ?? timeouts.normal)
     }
 
     static func encode(_ text: String) -> String {

@@ -66,7 +66,7 @@ struct UnitSender: Sendable {
             return finish(outcome, [(item, .retry(delay: backoff.delay(afterAttempt: item.attempts + 1), unknownOutcome: false, counts: false,
                                                   error: "\(error)", failure: nil))], log)
         }
-        let attempt = await uploader.send(call, authenticated: item.target == .satusehat)
+        let attempt = await uploader.send(call, to: item.target)
         outcome.requests += 1
         outcome.offline = attempt.failure?.kind == .offline
         let (result, note, extra) = await interpret(attempt, item)
@@ -215,6 +215,11 @@ struct UnitSender: Sendable {
 
     /// A transient failure's retry: offline attempts do not count; unknown outcomes check first.
     private func retry(_ attempt: Attempt, _ item: ClaimedItem) -> ItemResult {
+        if let open = attempt.circuitOpen {
+            // Not the item's fault: wait for the half-open probe, without counting.
+            return .retry(delay: max(0, open.until.timeIntervalSince(clock.now())), unknownOutcome: false, counts: false,
+                          error: open.description, failure: nil)
+        }
         let retryAfter = attempt.answer?.headers["retry-after"].flatMap(Double.init)
         if let auth = attempt.authFailure {
             let wait = auth.retryAt.map { max(0, $0.timeIntervalSince(clock.now())) }
@@ -282,6 +287,7 @@ struct UnitSender: Sendable {
     }
 
     private func describe(_ attempt: Attempt) -> String {
+        if let open = attempt.circuitOpen { return open.description }
         if let auth = attempt.authFailure { return auth.message }
         if let failure = attempt.failure { return failure.description }
         guard let answer = attempt.answer else { return "no answer" }

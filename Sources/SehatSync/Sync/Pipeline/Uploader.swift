@@ -8,8 +8,13 @@ struct Attempt: Sendable {
     let failure: TransportFailure?
     let authFailure: AuthError?
     let milliseconds: Int
+    /// Set when the endpoint's circuit was open and nothing was sent.
+    var circuitOpen: CircuitOpen? = nil
 
     var status: Int? { answer?.status }
+
+    /// Whether the endpoint looked healthy: it answered, and not with 429 or 5xx.
+    var endpointHealthy: Bool { answer.map { $0.status != 429 && $0.status < 500 } ?? false }
 }
 
 /// Stage 4 — upload: sends a call with the shared token and an `X-Request-ID`; a 401
@@ -17,12 +22,28 @@ struct Attempt: Sendable {
 struct Uploader: Sendable {
     let transport: any HTTPTransport
     let tokens: TokenManager?
+    /// Each target's circuit breaker and rate limit.
+    var guards: [Target: EndpointGuard] = [:]
 
-    func send(_ call: HTTPCall, authenticated: Bool = true) async -> Attempt {
-        let first = await attempt(call, authenticated: authenticated)
-        guard authenticated, first.status == 401, let tokens else { return first }
-        if let token = first.call.headers["Authorization"]?.dropFirst("Bearer ".count) { await tokens.invalidate(String(token)) }
-        return await attempt(call, authenticated: true)
+    func send(_ call: HTTPCall, to target: Target = .satusehat) async -> Attempt {
+        let guarded = guards[target]
+        if let guarded {
+            do {
+                try await guarded.admit()
+            } catch {
+                var refused = Attempt(call: call, requestID: "-", answer: nil, failure: nil, authFailure: nil, milliseconds: 0)
+                refused.circuitOpen = error as? CircuitOpen
+                return refused
+            }
+        }
+        let authenticated = target == .satusehat
+        var result = await attempt(call, authenticated: authenticated)
+        if authenticated, result.status == 401, let tokens {
+            if let token = result.call.headers["Authorization"]?.dropFirst("Bearer ".count) { await tokens.invalidate(String(token)) }
+            result = await attempt(call, authenticated: true)
+        }
+        await guarded?.record(success: result.endpointHealthy)
+        return result
     }
 
     private func attempt(_ call: HTTPCall, authenticated: Bool) async -> Attempt {

@@ -1,0 +1,42 @@
+import Foundation
+
+/// Why a request was not sent: the endpoint's circuit is open.
+struct CircuitOpen: Error, Sendable, CustomStringConvertible {
+    let endpoint: String
+    let until: Date
+    var description: String { "the circuit to \(endpoint) is open until \(until): not sending" }
+}
+
+/// One endpoint's budgets: its circuit breaker and its rate limit. SATUSEHAT and the
+/// emergency service each have their own, so an emergency never waits on clinic tokens or
+/// behind a clinic outage.
+actor EndpointGuard {
+    let name: String
+    private var breaker: CircuitBreaker
+    private var bucket: TokenBucket
+    private let clock: any WallClock
+    private let sleeper: any Sleeper
+
+    init(name: String, configuration: SyncConfiguration, clock: any WallClock, sleeper: any Sleeper) {
+        self.name = name
+        breaker = CircuitBreaker(threshold: configuration.breakerFailures, openFor: configuration.breakerOpenSeconds)
+        bucket = TokenBucket(perMinute: configuration.requestsPerMinute, burst: configuration.burst, now: clock.now())
+        self.clock = clock
+        self.sleeper = sleeper
+    }
+
+    /// Waits for a rate-limit token, then asks the breaker; throws `CircuitOpen` when it refuses.
+    func admit() async throws {
+        if case .refuse(let until) = breaker.admit(now: clock.now()) { throw CircuitOpen(endpoint: name, until: until) }
+        let wait = bucket.take(now: clock.now())
+        if wait > 0 { await sleeper.sleep(seconds: wait) }
+    }
+
+    /// What the answer said about the endpoint's health: an answer that is not 429 or 5xx is
+    /// a success; no answer, 429 and 5xx are failures.
+    func record(success: Bool) {
+        breaker.record(success: success, now: clock.now())
+    }
+
+    var state: String { breaker.label }
+}

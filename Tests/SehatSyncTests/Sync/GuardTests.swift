@@ -1,0 +1,91 @@
+import Foundation
+import SehatSandbox
+import XCTest
+
+@testable import SehatSync
+
+final class GuardTests: XCTestCase {
+    let start = TestClinic.now
+
+    func testTheBreakerOpensAfterFiveFailuresAndProbesOnceAfterThirtySeconds() {
+        var breaker = CircuitBreaker(threshold: 5, openFor: 30)
+        for _ in 0..<4 {
+            XCTAssertEqual(breaker.admit(now: start), .allow)
+            breaker.record(success: false, now: start)
+        }
+        breaker.record(success: true, now: start)
+        XCTAssertEqual(breaker.state, .closed(failures: 0), "a success resets the count")
+        for _ in 0..<5 { breaker.record(success: false, now: start) }
+        XCTAssertEqual(breaker.admit(now: start.addingTimeInterval(29)), .refuse(until: start.addingTimeInterval(30)))
+        XCTAssertEqual(breaker.admit(now: start.addingTimeInterval(30)), .probe, "half-open: one probe")
+        XCTAssertEqual(breaker.admit(now: start.addingTimeInterval(30)), .refuse(until: start.addingTimeInterval(31)), "only one")
+        breaker.record(success: false, now: start.addingTimeInterval(31))
+        XCTAssertEqual(breaker.state, .open(until: start.addingTimeInterval(61)), "a failed probe opens it again")
+        XCTAssertEqual(breaker.admit(now: start.addingTimeInterval(61)), .probe)
+        breaker.record(success: true, now: start.addingTimeInterval(61))
+        XCTAssertEqual(breaker.admit(now: start.addingTimeInterval(61)), .allow, "a good probe closes it")
+    }
+
+    func testTheBucketAllowsABurstThenSixtyAMinute() {
+        var bucket = TokenBucket(perMinute: 60, burst: 10, now: start)
+        for _ in 0..<10 { XCTAssertEqual(bucket.take(now: start), 0) }
+        XCTAssertEqual(bucket.take(now: start), 1, accuracy: 1e-9, "the 11th waits a second")
+        XCTAssertEqual(bucket.take(now: start), 2, accuracy: 1e-9)
+        XCTAssertEqual(bucket.take(now: start.addingTimeInterval(3)), 0, accuracy: 1e-9, "refilled at one a second")
+        var later = TokenBucket(perMinute: 60, burst: 10, now: start)
+        XCTAssertEqual(later.take(now: start.addingTimeInterval(3600)), 0)
+        XCTAssertLessThanOrEqual(later.tokens, 9, "never more than the burst")
+        var unlimited = TokenBucket(perMinute: 0, burst: 1, now: start)
+        for _ in 0..<100 { XCTAssertEqual(unlimited.take(now: start), 0) }
+    }
+
+    func testSettingsRoundTripAndRefuseUnknownKeys() throws {
+        var settings = SyncConfiguration()
+        settings.concurrency = 7
+        settings.requestsPerMinute = 120
+        settings.breakerOpenSeconds = 10
+        XCTAssertEqual(try SyncConfiguration(json: settings.json), settings)
+        XCTAssertThrowsError(try SyncConfiguration(json: try JSON.parse(#"{"concurency": 3}"#))) { XCTAssertEqual(($0 as? FieldError)?.field, "concurency") }
+        XCTAssertThrowsError(try SyncConfiguration(json: try JSON.parse(#"{"burst": -1}"#)))
+    }
+
+    /// With the SATUSEHAT circuit open, the emergency lane still goes through: separate budgets.
+    func testAnOpenClinicCircuitDoesNotHoldTheEmergencyLane() async throws {
+        let setup = try SandboxClinic()
+        defer { setup.stop() }
+        try setup.client.recordEncounter(SampleClinic.visit(number: "B1", patient: SampleClinic.patients[0], finishedBefore: TestClinic.now))
+        let engine = try setup.engine { $0.breakerFailures = 2; $0.breakerOpenSeconds = 30 }
+        setup.sandbox.setFaults(try FaultPlan(spec: "503=1"))
+        _ = try await engine.sync()
+        let states = await engine.circuitStates()
+        XCTAssertEqual(states["satusehat"], "open")
+        let requestsBefore = setup.sandbox.requestLog().count
+        // While open, clinic work is not sent at all; a panic report is.
+        setup.sandbox.setFaults(FaultPlan())
+        let panic = try setup.client.recordPanic(PanicReport(latitude: -6.2, longitude: 106.8, severity: .critical, type: "fall"))
+        _ = try await engine.sync()
+        let sent = setup.sandbox.requestLog().dropFirst(requestsBefore)
+        XCTAssertEqual(sent.map(\.path), ["/api/emergency/notify"])
+        XCTAssertEqual(setup.sandbox.emergencyNotifications().first?["event_id"]?.stringValue, panic.eventID)
+        // After 30 s one probe goes; it succeeds and the rest follows.
+        setup.clock.advance(by: 31)
+        let report = try await engine.sync(untilIdle: true, timeout: 600)
+        XCTAssertEqual(report.exitStatus, 0, "\(report.counts)")
+        let after = await engine.circuitStates()
+        XCTAssertEqual(after["satusehat"], "closed")
+    }
+
+    /// The engine respects the rate limit: with 60 a minute and bursts of 10, 30 requests
+    /// take at least 20 seconds of (injected) time.
+    func testTheEngineKeepsToTheRateLimit() async throws {
+        let setup = try SandboxClinic(register: false)
+        defer { setup.stop() }
+        for i in 0..<30 { try setup.client.addLocation(code: "L\(i)", name: "Poli \(i)") }
+        let engine = try setup.engine { $0.requestsPerMinute = 60; $0.burst = 10; $0.bundles = false }
+        let started = setup.clock.now()
+        let report = try await engine.sync()
+        XCTAssertEqual(report.exitStatus, 0)
+        XCTAssertGreaterThanOrEqual(setup.clock.now().timeIntervalSince(started), 19.9)
+        XCTAssertLessThanOrEqual(setup.clock.now().timeIntervalSince(started), 21)
+    }
+}
