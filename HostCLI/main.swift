@@ -8,6 +8,7 @@ let commands: [Command] = [
     SetupCommands.locationAdd,
     SetupCommands.practitionerAdd,
     SetupCommands.patientAdd,
+    SetupCommands.patientConsent,
     RecordCommands.encounterRecord,
     RecordCommands.panic,
     ImportCommand.importBundle,

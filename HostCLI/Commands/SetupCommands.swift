@@ -101,6 +101,29 @@ enum SetupCommands {
         return 0
     }
 
+    static let patientConsent = Command(
+        words: ["patient", "consent"],
+        summary: "Record what a patient allows to leave the device, or revoke it; releases what consent now allows.",
+        options: [
+            OptionSpec(name: "nik", value: "NIK", help: "The patient's NIK", required: true),
+            OptionSpec(name: "scope", value: "all|encounter_only|none", help: "What may leave the device"),
+            OptionSpec(name: "until", value: "DATETIME", help: "Valid until (ISO 8601 with offset)"),
+            OptionSpec(name: "revoke", value: nil, help: "Revoke consent: nothing not yet sent leaves"),
+        ]
+    ) { invocation in
+        let revoke = invocation.has("revoke")
+        let scope = try invocation.choice("scope", ConsentScope.self)
+        guard revoke || scope != nil else { throw UsageError(message: "give --scope or --revoke", command: nil) }
+        guard !(revoke && scope != nil) else { throw UsageError(message: "--scope and --revoke cannot go together", command: nil) }
+        var until: Date?
+        if let text = invocation.value("until") {
+            do { until = try FHIRDateTime.parse(text) } catch let error as FHIRDateTime.FormatError { throw FieldError("until", error.reason) }
+        }
+        let released = try openClient(invocation).recordConsent(nik: invocation.required("nik"), scope: scope, until: until, revoke: revoke)
+        Output.line(revoke ? "consent revoked: nothing more leaves the device for this patient" : "consent recorded; \(released) held items released")
+        return 0
+    }
+
     private static func printID(_ invocation: Invocation, _ key: String, _ id: String) {
         if invocation.has("json") { Output.json(.obj([key: .string(id)])) } else { Output.line(id) }
     }

@@ -130,6 +130,16 @@ public final class SehatClient: Sendable {
         }
     }
 
+    /// Records a patient's consent (scope, valid until) or its revocation. Granting releases
+    /// what was held for want of consent; revoking stops everything not yet sent.
+    ///
+    ///     try client.recordConsent(nik: "3171022309900001", scope: .all)
+    @discardableResult
+    public func recordConsent(nik: String, scope: ConsentScope?, until: Date? = nil, revoke: Bool = false) throws -> Int {
+        let now = clock.now()
+        return try database.write { try ConsentGate(connection: $0).record(nik: nik, scope: scope, until: until, revoke: revoke, now: now).released }
+    }
+
     /// Imports a FHIR R4 transaction or collection Bundle for the generic path; its resources
     /// go out in dependency order with the same guarantees as recorded ones.
     ///

@@ -21,12 +21,22 @@ struct WorkFetcher {
                 guard let row = try conn.queryFirst("SELECT * FROM outbox WHERE id = ?", [.integer(id)]),
                     let target = Target(rawValue: row["target"].string ?? ""), targets.contains(target)
                 else { continue }
+                // The consent gate: what the patient does not allow is held, with the reason.
+                if let patient = row.optionalString("patient_id"), let reason = try ConsentGate(connection: conn).refusal(
+                    patientID: patient, encounterID: row.optionalString("encounter_id"),
+                    operation: Operation(rawValue: row["operation"].string ?? "") ?? .create, resourceType: row.optionalString("resource_type"), now: now)
+                {
+                    try conn.execute("UPDATE outbox SET status = 'held', held_reason = ?, updated_at = ? WHERE id = ?",
+                                     [.text(reason), .text(FHIRDateTime.format(now)), .integer(id)])
+                    continue
+                }
                 var members = [id]
                 if configuration.bundles, let group = row.optionalString("group_id"), (row["send_singly"].int ?? 0) == 0,
                     row["operation"].string != Operation.lookup.rawValue
                 {
                     members = try bundleMembers(of: group, conn)
                     if !members.contains(id) { members = [id] }
+                    // Consent is the patient's, so the whole group shares the first item's answer.
                 }
                 members = members.filter { !claimed.contains($0) }
                 claimed.formUnion(members)
