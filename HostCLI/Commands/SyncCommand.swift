@@ -8,6 +8,7 @@ enum SyncCommand {
         summary: "Send what is ready to SATUSEHAT and the emergency service, in dependency order.",
         options: [
             OptionSpec(name: "until-idle", value: nil, help: "Also wait for items backing off to come due, until nothing is pending"),
+            OptionSpec(name: "watch", value: nil, help: "Keep running, following connectivity, until SIGINT or SIGTERM (a field device's daemon)"),
             OptionSpec(name: "timeout", value: "S", help: "Stop after S seconds (default: no limit)"),
             OptionSpec(name: "concurrency", value: "N", help: "Independent requests in flight at once (default: the stored setting, 4)"),
             OptionSpec(name: "no-bundles", value: nil, help: "Send one request per resource instead of a bundle per encounter"),
@@ -29,12 +30,41 @@ enum SyncCommand {
         let timeout = try invocation.double("timeout")
         let untilIdle = invocation.has("until-idle")
         let engine = try SyncEngine(client: client, configuration: settings)
+        if invocation.has("watch") { return try watch(engine) }
         let terminal = isatty(STDERR_FILENO) == 1 && !invocation.has("json")
         let progress: (@Sendable (SyncReport) -> Void)? = terminal ? showProgress : nil
         let report = try waitFor { try await engine.sync(untilIdle: untilIdle, timeout: timeout, progress: progress) }
         if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
         summarize(report, json: invocation.has("json"))
         return report.exitStatus
+    }
+
+    /// Runs the watch until SIGINT/SIGTERM cancels it; prints what happens.
+    static func watch(_ engine: SyncEngine) throws -> Int32 {
+        Output.line("watching: syncing whenever there is work and a link; Ctrl-C stops")
+        let task = Task {
+            try await engine.watch { event in
+                switch event {
+                case .synced(let report) where report.requests > 0:
+                    Output.line("synced: \(report.requests) requests, \(report.completed) items done; \(report.count(.pending)) pending, \(report.count(.failed)) failed")
+                case .offline: Output.line("offline: the server cannot be reached; probing")
+                case .online: Output.line("the link is back: draining")
+                case .health(let checks): Output.line("health: " + checks.map { "\($0.endpoint) \($0.status.rawValue)" }.joined(separator: ", "))
+                default: break
+                }
+            }
+        }
+        let stopper = Thread {
+            let signal = waitForTerminationSignal()
+            Output.note("stopping (signal \(signal))")
+            task.cancel()
+        }
+        stopper.start()
+        do {
+            try waitFor { try await task.value }
+        } catch is CancellationError {}
+        Output.line("stopped")
+        return 0
     }
 
     @Sendable static func showProgress(_ progress: SyncReport) {

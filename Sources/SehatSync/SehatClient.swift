@@ -11,6 +11,8 @@ import SehatStore
 ///     let poli = try client.addLocation(code: "POLI-UMUM", name: "Poli Umum")
 public final class SehatClient: Sendable {
     let database: Database
+    /// Commits made through this client, so a watching engine wakes on new writes.
+    private let writes = Locked(0)
     /// The time source for every record (inject a `ManualClock` in tests).
     public let clock: any WallClock
 
@@ -160,7 +162,61 @@ public final class SehatClient: Sendable {
 
     private func record<T: Sendable>(now: Date? = nil, _ body: (RecordContext) throws -> T) throws -> T {
         let now = now ?? clock.now()
-        return try database.write { conn in try body(try RecordContext(connection: conn, now: now)) }
+        let result = try database.write { conn in try body(try RecordContext(connection: conn, now: now)) }
+        writes.withLock { $0 += 1 }
+        return result
+    }
+
+    /// Changes whenever anything is committed to the database, by this client or by another
+    /// process (SQLite's `data_version`): a watching engine compares it to wake up.
+    func changeToken() throws -> [Int] {
+        let external = try database.withoutTransaction { try $0.scalar("PRAGMA data_version").int ?? 0 }
+        return [external, writes.withLock { $0 }]
+    }
+
+    // MARK: Link, status, health
+
+    /// The simulated link testers set with `sehat net` (online when never set).
+    public func linkState() throws -> LinkState {
+        try database.read { conn in
+            guard let text = try conn.scalar("SELECT link_state FROM config WHERE id = 1").string else { return .online }
+            return LinkState(json: try JSON.parse(text))
+        }
+    }
+
+    public func setLinkState(_ state: LinkState) throws {
+        try database.write { conn in
+            guard try conn.scalar("SELECT count(*) FROM config").int == 1 else { throw NotConfiguredError() }
+            try conn.execute("UPDATE config SET link_state = ? WHERE id = 1", [.text(state.json.text)])
+        }
+        writes.withLock { $0 += 1 }
+    }
+
+    /// The latest health check of each endpoint.
+    public func latestHealth() throws -> [HealthCheck] {
+        try database.read { conn in
+            try conn.query(
+                "SELECT * FROM health_checks WHERE id IN (SELECT max(id) FROM health_checks GROUP BY endpoint) ORDER BY endpoint"
+            ).map { row in
+                HealthCheck(endpoint: row["endpoint"].string ?? "", url: row["url"].string ?? "",
+                            status: HealthCheck.Status(rawValue: row["status"].string ?? "") ?? .unhealthy, milliseconds: row.optionalInt("response_ms"),
+                            httpStatus: row.optionalInt("http_status"), error: row.optionalString("error"), checkedAt: row["checked_at"].string ?? "")
+            }
+        }
+    }
+
+    /// Queue counts, escalations, alerts, the link, the newest open error and endpoint health.
+    public func status() throws -> SyncStatus {
+        let link = try linkState()
+        let health = try latestHealth()
+        return try database.read { conn in
+            SyncStatus(
+                counts: try OutboxReader(connection: conn).counts(),
+                escalated: try conn.scalar("SELECT count(*) FROM outbox WHERE escalated_at IS NOT NULL AND status <> 'completed'").int ?? 0,
+                alerts: try conn.scalar("SELECT count(*) FROM alerts").int ?? 0, link: link,
+                lastError: try conn.scalar("SELECT message FROM error_log WHERE resolution_status = 'pending' ORDER BY id DESC LIMIT 1").string,
+                health: health)
+        }
     }
 
     // MARK: Outbox

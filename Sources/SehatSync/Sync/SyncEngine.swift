@@ -9,21 +9,26 @@ import SehatStore
 ///     let engine = try SyncEngine(client: client)
 ///     let report = try await engine.sync()
 public actor SyncEngine {
-    private let client: SehatClient
-    private let configuration: SyncConfiguration
-    private let sleeper: any Sleeper
+    let client: SehatClient
+    let configuration: SyncConfiguration
+    let sleeper: any Sleeper
     private let fetcher: WorkFetcher
     private let sender: UnitSender
     private let tokens: TokenManager
     private let guards: [Target: EndpointGuard]
+    let transport: any HTTPTransport
 
     /// Reads the device's configuration and stored sync settings (`configuration` overrides
-    /// them); the secret is read from its file when a token is needed.
-    public init(client: SehatClient, transport: any HTTPTransport = URLSessionTransport(), configuration: SyncConfiguration? = nil,
+    /// them); the secret is read from its file when a token is needed. The default transport
+    /// is URLSession behind the device's simulated link (`sehat net`), which is "online"
+    /// unless a tester changed it.
+    public init(client: SehatClient, transport: (any HTTPTransport)? = nil, configuration: SyncConfiguration? = nil,
                 sleeper: any Sleeper = SystemSleeper()) throws {
         guard let settings = try client.configuration() else { throw NotConfiguredError() }
         let configuration = try configuration ?? client.syncSettings()
+        let transport = transport ?? SimulatedLink(wrapping: URLSessionTransport()) { (try? client.linkState()) ?? .online }
         self.client = client
+        self.transport = transport
         self.configuration = configuration
         self.sleeper = sleeper
         tokens = TokenManager(authURL: settings.authURL, clientID: settings.clientID, secret: { try settings.readClientSecret() },
@@ -85,6 +90,11 @@ public actor SyncEngine {
         return report
     }
 
+    /// Probes every endpoint now and keeps the results (`sehat health`).
+    public func checkHealth() async throws -> [HealthCheck] {
+        try await HealthMonitor(client: client, transport: transport, timeout: configuration.criticalTimeout).checkAll()
+    }
+
     /// Each endpoint's circuit state (`closed`, `open`, `half-open`).
     public func circuitStates() async -> [String: String] {
         var states: [String: String] = [:]
@@ -96,7 +106,7 @@ public actor SyncEngine {
     public func tokenFetches() async -> Int { await tokens.fetches }
 
     /// When the next pending, unblocked item comes due (nil when there is none).
-    private func nextDue() throws -> Date? {
+    func nextDue() throws -> Date? {
         try client.database.read { conn in
             try conn.scalar("SELECT min(next_attempt_at) FROM outbox WHERE status = 'pending' AND unresolved_deps = 0").int64
                 .map { Date(timeIntervalSince1970: Double($0) / 1000) }

@@ -1,0 +1,66 @@
+import Foundation
+import SehatFHIR
+import SehatStore
+
+/// One endpoint's health at one moment.
+public struct HealthCheck: Sendable, Equatable {
+    public enum Status: String, Sendable {
+        /// Answered quickly with neither 429 nor 5xx.
+        case healthy
+        /// Answered, but slowly (over 2 s) or with 429 / 5xx.
+        case degraded
+        /// Did not answer.
+        case unhealthy
+    }
+
+    public let endpoint: String
+    public let url: String
+    public let status: Status
+    public let milliseconds: Int?
+    public let httpStatus: Int?
+    public let error: String?
+    public let checkedAt: String
+}
+
+/// Probes each endpoint (the FHIR base, the token endpoint, the emergency service) and keeps
+/// the results in `health_checks`.
+struct HealthMonitor {
+    static let slowMilliseconds = 2_000
+
+    let client: SehatClient
+    let transport: any HTTPTransport
+    let timeout: TimeInterval
+
+    func checkAll() async throws -> [HealthCheck] {
+        guard let settings = try client.configuration() else { throw NotConfiguredError() }
+        var endpoints = [("satusehat-fhir", settings.baseURL + "/metadata"), ("satusehat-auth", settings.authURL)]
+        if let emergency = settings.emergencyURL { endpoints.append(("emergency", emergency + "/api/emergency/health")) }
+        var results: [HealthCheck] = []
+        for (name, url) in endpoints { results.append(await check(name, url)) }
+        let stamp = FHIRDateTime.format(client.clock.now())
+        try client.database.write { conn in
+            for result in results {
+                try conn.execute(
+                    "INSERT INTO health_checks(endpoint, url, status, response_ms, http_status, error, checked_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [.text(result.endpoint), .text(result.url), .text(result.status.rawValue), SQLValue(result.milliseconds),
+                     SQLValue(result.httpStatus), SQLValue(result.error), .text(stamp)])
+            }
+        }
+        return results
+    }
+
+    /// Any HTTP answer means the endpoint is reachable (a 401 or 404 included).
+    func check(_ name: String, _ url: String) async -> HealthCheck {
+        let started = DispatchTime.now().uptimeNanoseconds
+        let stamp = FHIRDateTime.format(client.clock.now())
+        do {
+            let answer = try await transport.send(HTTPCall(method: "GET", url: url, headers: ["X-Request-ID": UUID().uuidString.lowercased()], timeout: timeout))
+            let ms = Int((DispatchTime.now().uptimeNanoseconds - started) / 1_000_000)
+            let degraded = ms > HealthMonitor.slowMilliseconds || answer.status == 429 || answer.status >= 500
+            return HealthCheck(endpoint: name, url: url, status: degraded ? .degraded : .healthy, milliseconds: ms, httpStatus: answer.status,
+                               error: nil, checkedAt: stamp)
+        } catch {
+            return HealthCheck(endpoint: name, url: url, status: .unhealthy, milliseconds: nil, httpStatus: nil, error: "\(error)", checkedAt: stamp)
+        }
+    }
+}

@@ -1,0 +1,84 @@
+import Foundation
+
+/// How the long-running sync (`sehat sync --watch`) paces itself.
+public struct WatchOptions: Sendable {
+    /// Sync at least this often even when nothing seems to change (seconds).
+    public var timer: TimeInterval = 30
+    /// How often to look for new writes while waiting (seconds).
+    public var pollInterval: TimeInterval = 1
+    /// While offline, probe after 1 s, doubling to this cap (with jitter).
+    public var probeCap: TimeInterval = 60
+    /// After the link returns, wait a random 0…this many seconds first, so a fleet that
+    /// reconnects together does not stampede.
+    public var reconnectJitter: TimeInterval = 5
+    /// Check every endpoint's health this often (seconds).
+    public var healthInterval: TimeInterval = 300
+    /// Checked between steps; the watch returns when it says so (or when its task is cancelled).
+    public var stop: @Sendable () -> Bool = { false }
+
+    public init() {}
+}
+
+/// What the watch reports as it goes.
+public enum WatchEvent: Sendable {
+    case synced(SyncReport)
+    case offline
+    case probing(after: TimeInterval)
+    case online
+    case health([HealthCheck])
+}
+
+extension SyncEngine {
+    /// Follows connectivity until stopped: syncs what is ready; when the server cannot be
+    /// reached, pauses and probes with backoff, then drains at once (after a small random
+    /// delay); otherwise waits for the next retry to come due, a new write (from this
+    /// process or another), or the timer — so a retry never depends on a new write or a restart.
+    public func watch(_ options: WatchOptions = WatchOptions(), events: @escaping @Sendable (WatchEvent) -> Void = { _ in }) async throws {
+        let clock = client.clock
+        var nextHealth = clock.now()
+        while !options.stop() && !Task.isCancelled {
+            if clock.now() >= nextHealth {
+                events(.health(try await checkHealth()))
+                nextHealth = clock.now().addingTimeInterval(options.healthInterval)
+            }
+            let report = try await sync()
+            events(.synced(report))
+            if report.offline {
+                events(.offline)
+                var delay: TimeInterval = 1
+                while !options.stop() && !Task.isCancelled {
+                    let wait = delay * Double.random(in: 0.5...1)
+                    events(.probing(after: wait))
+                    await sleeper.sleep(seconds: wait)
+                    if await probe() { break }
+                    delay = min(delay * 2, options.probeCap)
+                }
+                events(.online)
+                await sleeper.sleep(seconds: Double.random(in: 0...options.reconnectJitter))
+                continue
+            }
+            // Wait for whichever comes first: a retry due, a new write, the timer.
+            let token = try client.changeToken()
+            let due = try nextDue().map { max(0, $0.timeIntervalSince(clock.now())) } ?? options.timer
+            var waited: TimeInterval = 0
+            let limit = min(due, options.timer)
+            while waited < limit && !options.stop() && !Task.isCancelled {
+                let step = min(options.pollInterval, limit - waited)
+                await sleeper.sleep(seconds: step)
+                waited += step
+                if try client.changeToken() != token { break }
+            }
+        }
+    }
+
+    /// Any HTTP answer from the FHIR base means the server can be reached again.
+    func probe() async -> Bool {
+        guard let settings = try? client.configuration() else { return false }
+        do {
+            _ = try await transport.send(HTTPCall(method: "GET", url: settings.baseURL + "/metadata", timeout: configuration.criticalTimeout))
+            return true
+        } catch {
+            return false
+        }
+    }
+}
