@@ -24,6 +24,8 @@ struct SandboxState {
     var emergencyEvents: [String: JSON] = [:]
     var emergencyOrder: [String] = []
     var emergencyStatusUpdates: [(String, JSON)] = []
+    /// References to resources the server did not have, seen in any request (refused or not).
+    var referenceViolations: [String] = []
 
     init(configuration: Sandbox.Configuration) throws {
         mode = configuration.mode

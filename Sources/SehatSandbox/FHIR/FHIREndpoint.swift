@@ -298,7 +298,7 @@ extension SandboxState {
     }
 
     /// Every rule a stored resource must pass; `replacing` is the current version on update.
-    private func validate(_ json: JSON, type: String, client: Sandbox.Client, replacing old: JSON?, bundle: BundleContext) -> [Issue] {
+    private mutating func validate(_ json: JSON, type: String, client: Sandbox.Client, replacing old: JSON?, bundle: BundleContext) -> [Issue] {
         var issues: [Issue] = []
         let id = json["id"]?.stringValue ?? ""
         for site in json.references() {
@@ -306,6 +306,7 @@ extension SandboxState {
             case .relative(let targetType, let targetID):
                 if !store.exists(targetType, targetID) && !bundle.known.contains("\(targetType)/\(targetID)") {
                     issues.append(.rule(10_000, "Reference \(targetType)/\(targetID) does not exist", at: site.path, code: "not-found"))
+                    referenceViolations.append("\(type) → \(targetType)/\(targetID)")
                 }
             case .urn(let urn):
                 issues.append(.rule(10_000, "\(urn) can only be used inside a transaction bundle", at: site.path, code: "not-found"))

@@ -1,0 +1,75 @@
+import Foundation
+import SehatFHIR
+import SehatSandbox
+import SehatStore
+import XCTest
+
+@testable import SehatSync
+
+/// The field at its worst, bounded in time and on loopback only.
+final class ChaosTests: XCTestCase {
+    func testEverythingArrivesExactlyOnceThroughFaultsExpiryAndAFlappingLink() async throws {
+        let setup = try SandboxClinic(register: false, seedPeople: false)
+        defer { setup.stop() }
+        let patients = try SampleClinic.register(setup.client, patientCount: 50)
+        try setup.sandbox.seed(patients.map { Sandbox.person("Patient", nik: $0.nik, name: $0.name) }
+            + SampleClinic.practitioners.map { Sandbox.person("Practitioner", nik: $0.0, name: $0.1) })
+        // Offline: 200 visits (every tenth with lab work and a dispense) and 20 panic reports.
+        for i in 0..<200 {
+            let patient = patients[i % patients.count]
+            try setup.client.recordEncounter(i % 10 == 0
+                ? SampleClinic.labVisit(number: "CHAOS-\(i)", patient: patient, finishedBefore: TestClinic.now)
+                : SampleClinic.visit(number: "CHAOS-\(i)", patient: patient, finishedBefore: TestClinic.now, offsetMinutes: i % 300))
+        }
+        var panics: [String] = []
+        for i in 0..<20 {
+            panics.append(try setup.client.recordPanic(PanicReport(latitude: -6.2 + Double(i) / 100, longitude: 106.8, severity: .critical, type: "fall")).eventID)
+        }
+        let expected = setup.client.database
+        let expectedCounts: [String: Int] = try expected.read { conn in
+            Dictionary(uniqueKeysWithValues: try conn.query(
+                "SELECT resource_type, count(*) AS n FROM resources WHERE resource_type NOT IN ('Patient', 'Practitioner') GROUP BY resource_type"
+            ).map { ($0["resource_type"].string!, $0["n"].int!) })
+        }
+
+        // 20 % of requests fail, in every way the sandbox knows; the link flaps; tokens expire mid-run.
+        setup.sandbox.setFaults(try FaultPlan(spec: "500=0.04,502=0.03,503=0.04,429=0.03,drop=0.03,commit-drop=0.03,retry-after=2"))
+        let link = Locked(LinkState.online)
+        var settings = SyncConfiguration()
+        (settings.criticalTimeout, settings.requestTimeout, settings.longTimeout) = (1, 1, 1)
+        settings.requestsPerMinute = 0
+        let engine = try SyncEngine(client: setup.client, transport: SimulatedLink(wrapping: URLSessionTransport()) { link.withLock { $0 } },
+                                    configuration: settings, sleeper: ClockSleeper(clock: setup.clock))
+        let expired = Locked(false)
+        let sandbox = setup.sandbox
+        var rounds = 0
+        while rounds < 200 {
+            rounds += 1
+            link.withLock { $0 = rounds % 4 == 3 ? LinkState(mode: .offline) : (rounds % 4 == 1 ? LinkState(mode: .flaky, loss: 0.2) : .online) }
+            let report = try await engine.sync(untilIdle: true, timeout: 120) { progress in
+                if progress.completed > 300, !expired.withLock({ $0 }) {
+                    expired.withLock { $0 = true }
+                    sandbox.expireTokens()
+                }
+            }
+            if report.exitStatus == 0 && link.withLock({ $0.mode }) == .online { break }
+        }
+        XCTAssertLessThan(rounds, 200, "the outbox drained")
+        XCTAssertTrue(expired.withLock { $0 }, "tokens expired mid-run")
+        XCTAssertGreaterThan(setup.sandbox.requestLog().filter { $0.status == 401 }.count, 0)
+
+        let status = try setup.client.status()
+        XCTAssertEqual(status.count(.pending) + status.count(.held) + status.count(.failed) + status.count(.dead), 0, "\(status.counts)")
+        // Every resource exactly once, every reference resolvable, none ever dangling.
+        for (type, count) in expectedCounts { XCTAssertEqual(setup.sandbox.counts()[type], count, type) }
+        XCTAssertEqual(setup.duplicatedIdentifiers(), [])
+        XCTAssertEqual(setup.danglingReferences(), [])
+        XCTAssertEqual(setup.sandbox.referenceViolations(), [], "the server never saw a reference to a resource it did not have")
+        // Every panic report reached the emergency service once.
+        XCTAssertEqual(Set(setup.sandbox.emergencyNotifications().compactMap { $0["event_id"]?.stringValue }), Set(panics))
+        XCTAssertEqual(setup.sandbox.emergencyNotifications().count, 20)
+        // The faults really happened.
+        let faults = Dictionary(grouping: setup.sandbox.requestLog(), by: \.fault).mapValues(\.count)
+        for kind in ["status", "drop", "commit-drop"] { XCTAssertGreaterThan(faults[kind] ?? 0, 0, kind) }
+    }
+}
