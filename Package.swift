@@ -26,7 +26,7 @@ let package = Package(
         .testTarget(name: "SehatFHIRTests", dependencies: ["SehatFHIR"]),
         .testTarget(name: "SehatSyncTests", dependencies: ["SehatSync", "SehatStore", "SehatFHIR", "SehatSandbox"]),
         .testTarget(name: "SehatSandboxTests", dependencies: ["SehatSandbox", "SehatFHIR"]),
-        .testTarget(name: "HostCLITests", dependencies: ["sehat", "SehatStore"]),
+        .testTarget(name: "HostCLITests", dependencies: ["sehat", "SehatStore", "SehatSandbox", "SehatFHIR"]),
     ],
     swiftLanguageModes: [.v6]
 )

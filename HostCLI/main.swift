@@ -93,6 +93,9 @@ func run(_ arguments: [String]) -> Int32 {
         Output.error(error.message)
         Output.note("usage: \((error.command ?? command).usage)")
         return 2
+    } catch let error as DatabaseError where error.isDiskFull {
+        Output.error("the disk is full: nothing was written (the database is intact); free some space and try again [\(error)]")
+        return 1
     } catch {
         Output.error("\(error)")
         return 1

@@ -1,4 +1,5 @@
 import SehatFHIR
+import SehatStore
 
 /// A refused input, naming the field and the reason (from SehatFHIR).
 public typealias FieldError = SehatFHIR.FieldError
@@ -10,3 +11,5 @@ public typealias JSONSyntaxError = SehatFHIR.JSONSyntaxError
 public typealias FHIRDateTime = SehatFHIR.FHIRDateTime
 /// SATUSEHAT's field rules (from SehatFHIR).
 public typealias SatusehatRules = SehatFHIR.SatusehatRules
+/// An SQLite failure with its result code, message and SQL (from SehatStore).
+public typealias DatabaseError = SehatStore.DatabaseError

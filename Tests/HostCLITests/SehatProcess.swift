@@ -128,3 +128,21 @@ final class BackgroundSehat {
         return process.terminationStatus
     }
 }
+
+extension SehatProcess {
+    /// Starts `sehat ARGS` and returns at once (the caller waits or kills it).
+    func start(_ arguments: [String]) throws -> Process {
+        let process = Process()
+        process.executableURL = SehatProcess.executable
+        process.arguments = arguments
+        process.currentDirectoryURL = URL(fileURLWithPath: directory)
+        var environment = ProcessInfo.processInfo.environment
+        environment.removeValue(forKey: "SEHAT_DB")
+        process.environment = environment
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+}

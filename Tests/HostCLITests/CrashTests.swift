@@ -1,0 +1,73 @@
+import Foundation
+import SehatFHIR
+import SehatSandbox
+import SehatStore
+import XCTest
+
+/// Kill the process at any point — mid-record, mid-request, after the server committed but
+/// before the answer was stored — restart, and the end state is as if nothing had happened.
+final class CrashTests: XCTestCase {
+    func testThirtySixKillsLoseNothingAndDuplicateNothing() throws {
+        var configuration = Sandbox.Configuration()
+        configuration.resources = [Sandbox.person("Patient", nik: "3171022309900001", name: "Budi Santoso"),
+                                   Sandbox.person("Practitioner", nik: "3171021505800003", name: "dr. Siti Rahmawati")]
+        configuration.faults = try FaultPlan(spec: "latency=15")  // requests stay in flight long enough to be killed in
+        let sandbox = try Sandbox(configuration: configuration)
+        defer { sandbox.stop() }
+        let sehat = try SehatProcess()
+        defer { sehat.remove() }
+        try "sandbox-secret\n".write(toFile: sehat.directory + "/secret.txt", atomically: true, encoding: .utf8)
+        for step in [
+            ["init", "--org-id", "10000004", "--client-id", "sandbox-client", "--client-secret-file", "secret.txt", "--base-url", sandbox.fhirBaseURL,
+             "--auth-url", sandbox.authURL, "--requests-per-minute", "0", "--timeout-normal", "2", "--timeout-long", "2", "--concurrency", "2"],
+            ["location", "add", "--code", "POLI-UMUM", "--name", "Poli Umum"],
+            ["practitioner", "add", "--nik", "3171021505800003", "--name", "dr. Siti Rahmawati"],
+            ["patient", "add", "--nik", "3171022309900001", "--name", "Budi Santoso", "--gender", "male", "--birth-date", "1990-09-23"],
+        ] {
+            XCTAssertEqual(try sehat.run(step).status, 0, "\(step)")
+        }
+        let example = try String(contentsOf: SehatProcess.repositoryRoot.appendingPathComponent("Schemas/examples/encounter.json"), encoding: .utf8)
+        var generator = SystemRandomNumberGenerator()
+        var kills = 0
+        for round in 0..<36 {
+            let document = example.replacingOccurrences(of: "ENC-20251226-0001", with: "ENC-CRASH-\(round)")
+            let path = sehat.directory + "/visit-\(round).json"
+            try document.write(toFile: path, atomically: true, encoding: .utf8)
+            // Every third round kills a record, the others a sync, each at a random moment.
+            let arguments = round % 3 == 0 ? ["encounter", "record", "--file", path] : ["sync"]
+            if round % 3 != 0 { _ = try sehat.run(["encounter", "record", "--file", path]) }
+            let child = try sehat.start(arguments)
+            let delay = Int.random(in: 0...(round % 3 == 0 ? 40 : 120), using: &generator)
+            _ = DispatchSemaphore(value: 0).wait(timeout: .now() + .milliseconds(delay))
+            if child.isRunning {
+                kill(child.processIdentifier, SIGKILL)
+                kills += 1
+            }
+            child.waitUntilExit()
+        }
+        XCTAssertGreaterThanOrEqual(kills, 30, "killed \(kills) times")
+
+        // Restart and finish.
+        let final = try sehat.run(["sync", "--until-idle", "--timeout", "120", "--json"], timeout: 180)
+        XCTAssertEqual(final.status, 0, final.stdout + final.stderr)
+        let database = try Database(path: sehat.directory + "/sehat.db")
+        XCTAssertEqual(try database.withoutTransaction { try $0.scalar("PRAGMA integrity_check").string }, "ok")
+        let recorded = try database.read { conn in
+            try conn.query("SELECT number FROM encounters ORDER BY number").compactMap { $0[0].string }
+        }
+        XCTAssertGreaterThanOrEqual(recorded.count, 24, "every record that was not killed is there")
+        // Exactly once: one server Encounter per recorded one, no identifier twice, no reference ever dangling.
+        let onServer = sandbox.resources(ofType: "Encounter").compactMap { $0["identifier"]?[0]?["value"]?.stringValue }.sorted()
+        XCTAssertEqual(onServer, recorded)
+        var seen: [String: Int] = [:]
+        for resource in sandbox.resources() {
+            for identifier in resource["identifier"]?.arrayValue ?? [resource["identifier"] ?? .null] {
+                guard let value = identifier["value"]?.stringValue else { continue }
+                seen["\(resource["resourceType"]!.stringValue!)|\(identifier["system"]?.stringValue ?? "")|\(value)", default: 0] += 1
+            }
+        }
+        XCTAssertEqual(seen.filter { $0.value > 1 }.keys.sorted(), [])
+        XCTAssertEqual(sandbox.referenceViolations(), [])
+        XCTAssertEqual(sandbox.counts()["Observation"], recorded.count * 5, "4 vitals and 1 lab result per visit")
+    }
+}
