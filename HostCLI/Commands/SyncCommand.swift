@@ -45,7 +45,7 @@ enum SyncCommand {
         let task = Task {
             try await engine.watch { event in
                 switch event {
-                case .synced(let report) where report.requests > 0:
+                case .synced(let report) where report.requests > 0 && !report.offline:
                     Output.line("synced: \(report.requests) requests, \(report.completed) items done; \(report.count(.pending)) pending, \(report.count(.failed)) failed")
                 case .offline: Output.line("offline: the server cannot be reached; probing")
                 case .online: Output.line("the link is back: draining")

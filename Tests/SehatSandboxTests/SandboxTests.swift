@@ -216,3 +216,30 @@ final class SandboxTests: XCTestCase {
         XCTAssertEqual(sandbox.counts()["Encounter"], 1, "the server committed before dropping the connection")
     }
 }
+
+extension SandboxTests {
+    /// Testers change faults, expire tokens and read state over HTTP while it runs.
+    func testTheAdminAPIChangesFaultsAtRuntime() async throws {
+        try start()
+        let token = try await client.accessToken()
+        let set = try await client.call("POST", sandbox.rootURL + "/admin/faults", body: "503=1", contentType: "text/plain")
+        XCTAssertEqual(set.status, 200)
+        let refused = try await client.call("GET", sandbox.fhirBaseURL + "/Patient", token: token)
+        XCTAssertEqual(refused.status, 503)
+        let bad = try await client.call("POST", sandbox.rootURL + "/admin/faults", body: "999=1", contentType: "text/plain")
+        XCTAssertEqual(bad.status, 400)
+        _ = try await client.call("POST", sandbox.rootURL + "/admin/faults", body: "", contentType: "text/plain")
+        let healed = try await client.call("GET", sandbox.fhirBaseURL + "/Patient", token: token)
+        XCTAssertEqual(healed.status, 200)
+        let expire = try await client.call("POST", sandbox.rootURL + "/admin/expire-tokens")
+        XCTAssertEqual(expire.status, 200)
+        let expired = try await client.call("GET", sandbox.fhirBaseURL + "/Patient", token: token)
+        XCTAssertEqual(expired.status, 401)
+        let seeded = try await client.call("POST", sandbox.rootURL + "/admin/seed", body: "[\(SandboxTests.patientSeed.text)]", contentType: "application/json")
+        XCTAssertEqual(seeded.status, 200)
+        let state = try await client.call("GET", sandbox.rootURL + "/admin/state")
+        XCTAssertEqual(state.json?.value(at: "counts.Patient")?.intValue, 1)
+        let requests = try await client.call("GET", sandbox.rootURL + "/admin/requests")
+        XCTAssertEqual(requests.json?.arrayValue?.compactMap { $0["status"]?.intValue }.suffix(1), [401])
+    }
+}
