@@ -137,4 +137,6 @@ public struct RequestRecord: Sendable {
     public let fault: String
     /// The request body, when the sandbox keeps bodies.
     public var body: String? = nil
+    /// When it arrived, by the sandbox's clock.
+    public var at: Date? = nil
 }

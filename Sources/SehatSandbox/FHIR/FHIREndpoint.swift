@@ -39,7 +39,7 @@ extension SandboxState {
         log.append(RequestRecord(method: request.method, path: request.path,
                                  query: request.query.map { "\($0.name)=\($0.value)" }.joined(separator: "&"),
                                  status: status, requestID: request.headers["x-request-id"], fault: fault,
-                                 body: keepBodies && withBody && !request.body.isEmpty ? request.bodyText : nil))
+                                 body: keepBodies && withBody && !request.body.isEmpty ? request.bodyText : nil, at: now()))
     }
 
     private func authenticate(_ request: HTTPRequest) -> Result<Sandbox.Client, Refusal> {

@@ -15,9 +15,20 @@ struct OutboxReader {
         LIMIT ?
         """
 
-    func readyIDs(now: Date, limit: Int) throws -> [Int64] {
-        try connection.query(OutboxReader.readySQL, [.integer(Int64(now.timeIntervalSince1970 * 1000)), .integer(Int64(limit))])
-            .compactMap { $0[0].int64 }
+    /// The same, for one lane: a range of the same index (`lane_rank = ?`).
+    static let laneReadySQL = """
+        SELECT id FROM outbox
+        WHERE status = 'pending' AND unresolved_deps = 0 AND lane_rank = ? AND next_attempt_at <= ?
+        ORDER BY lane_rank, priority, id
+        LIMIT ?
+        """
+
+    func readyIDs(now: Date, lane: Lane? = nil, limit: Int) throws -> [Int64] {
+        let nowMs = SQLValue.integer(Int64(now.timeIntervalSince1970 * 1000))
+        let rows = try lane.map { lane in
+            try connection.query(OutboxReader.laneReadySQL, [.integer(lane == .emergency ? 0 : 1), nowMs, .integer(Int64(limit))])
+        } ?? connection.query(OutboxReader.readySQL, [nowMs, .integer(Int64(limit))])
+        return rows.compactMap { $0[0].int64 }
     }
 
     func counts() throws -> [OutboxCount] {

@@ -6,8 +6,10 @@ import SehatFHIR
 ///     var settings = SyncConfiguration()
 ///     settings.concurrency = 8
 public struct SyncConfiguration: Sendable, Equatable {
-    /// Independent units (bundles or single requests) in flight at once.
+    /// Independent units (bundles or single requests) in flight at once, in the clinic lane.
     public var concurrency = 4
+    /// The emergency lane's own slots, so it never waits for a clinic request.
+    public var emergencyConcurrency = 2
     /// Send each encounter's (or import's) ready group as one transaction Bundle.
     public var bundles = true
     /// The most entries one bundle carries.
@@ -32,7 +34,7 @@ public struct SyncConfiguration: Sendable, Equatable {
     /// The settings as stored with the device's configuration.
     public var json: JSON {
         .obj([
-            "concurrency": .int(concurrency), "bundles": .bool(bundles), "max_bundle_entries": .int(maxBundleEntries),
+            "concurrency": .int(concurrency), "emergency_concurrency": .int(emergencyConcurrency), "bundles": .bool(bundles), "max_bundle_entries": .int(maxBundleEntries),
             "critical_timeout": .double(criticalTimeout), "request_timeout": .double(requestTimeout), "long_timeout": .double(longTimeout),
             "initial_backoff": .double(initialBackoff), "max_backoff": .double(maxBackoff), "breaker_failures": .int(breakerFailures),
             "breaker_open_seconds": .double(breakerOpenSeconds), "requests_per_minute": .int(requestsPerMinute), "burst": .int(burst),
@@ -50,6 +52,7 @@ public struct SyncConfiguration: Sendable, Equatable {
             }
             switch member.key {
             case "concurrency": concurrency = max(1, Int(try number()))
+            case "emergency_concurrency": emergencyConcurrency = max(1, Int(try number()))
             case "bundles": bundles = value.boolValue ?? bundles
             case "max_bundle_entries": maxBundleEntries = max(1, Int(try number()))
             case "critical_timeout": criticalTimeout = max(1, try number())

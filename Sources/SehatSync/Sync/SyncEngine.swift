@@ -15,7 +15,7 @@ public actor SyncEngine {
     private let fetcher: WorkFetcher
     private let sender: UnitSender
     private let tokens: TokenManager
-    private let guards: [Target: EndpointGuard]
+    private let guards: [String: EndpointGuard]
     let transport: any HTTPTransport
 
     /// Reads the device's configuration and stored sync settings (`configuration` overrides
@@ -36,10 +36,13 @@ public actor SyncEngine {
         var targets: Set<Target> = [.satusehat]
         if settings.emergencyURL != nil { targets.insert(.emergency) }
         fetcher = WorkFetcher(database: client.database, configuration: configuration, targets: targets)
-        var guards: [Target: EndpointGuard] = [:]
+        var guards: [String: EndpointGuard] = [:]
         for target in targets {
-            guards[target] = EndpointGuard(name: target == .satusehat ? settings.baseURL : settings.emergencyURL ?? "emergency",
-                                           configuration: configuration, clock: client.clock, sleeper: sleeper)
+            for lane in Lane.allCases {
+                guards[Uploader.guardKey(target, lane)] = EndpointGuard(
+                    name: (target == .satusehat ? settings.baseURL : settings.emergencyURL ?? "emergency") + " (\(lane.rawValue) lane)",
+                    configuration: configuration, clock: client.clock, sleeper: sleeper, breakerEnabled: target != .emergency)
+            }
         }
         self.guards = guards
         sender = UnitSender(
@@ -57,13 +60,45 @@ public actor SyncEngine {
         let started = clock.now()
         let startedMonotonic = DispatchTime.now().uptimeNanoseconds
         let deadline = timeout.map { started.addingTimeInterval($0) }
+        // Two workers: the emergency lane with its own slots, so a slow clinic request never
+        // delays a panic report, and the clinic lane.
+        let clinic = configuration.concurrency
+        let emergency = configuration.emergencyConcurrency
+        async let emergencyLane = drain(.emergency, concurrency: emergency, untilIdle: untilIdle, deadline: deadline, progress: progress)
+        async let clinicLane = drain(.clinic, concurrency: clinic, untilIdle: untilIdle, deadline: deadline, progress: progress)
+        let (a, b) = try await (emergencyLane, clinicLane)
+        var report = SyncReport()
+        report.requests = a.requests + b.requests
+        report.completed = a.completed + b.completed
+        report.offline = a.offline || b.offline
+        report.counts = try client.outboxCounts()
+        report.seconds = Double(DispatchTime.now().uptimeNanoseconds - startedMonotonic) / 1e9
+        return report
+    }
+
+    /// Probes every endpoint now and keeps the results (`sehat health`).
+    public func checkHealth() async throws -> [HealthCheck] {
+        try await HealthMonitor(client: client, transport: transport, timeout: configuration.criticalTimeout).checkAll()
+    }
+
+    /// Each endpoint's circuit state (`closed`, `open`, `half-open`).
+    public func circuitStates() async -> [String: String] {
+        var states: [String: String] = [:]
+        for (key, guarded) in guards { states[key] = await guarded.state }
+        return states
+    }
+
+    /// One lane's worker: rounds of its ready units, several in flight.
+    private func drain(_ lane: Lane, concurrency: Int, untilIdle: Bool, deadline: Date?,
+                       progress: (@Sendable (SyncReport) -> Void)?) async throws -> SyncReport {
+        let clock = client.clock
         var report = SyncReport()
         while deadline.map({ clock.now() < $0 }) ?? true {
-            let units = try fetcher.fetch(units: configuration.concurrency, now: clock.now())
+            let units = try fetcher.fetch(units: concurrency, lane: lane, now: clock.now())
             if units.isEmpty {
-                guard untilIdle, let due = try nextDue() else { break }
-                let wait = due.timeIntervalSince(clock.now())
+                guard untilIdle, let due = try nextDue(lane: lane) else { break }
                 if let deadline, due > deadline { break }
+                let wait = due.timeIntervalSince(clock.now())
                 if wait > 0 { await sleeper.sleep(seconds: wait) }
                 continue
             }
@@ -80,35 +115,24 @@ public actor SyncEngine {
                 report.offline = report.offline || outcome.offline
             }
             if let progress {
-                report.counts = try client.outboxCounts()
-                progress(report)
+                var snapshot = report
+                snapshot.counts = try client.outboxCounts()
+                progress(snapshot)
             }
             if report.offline { break }
         }
-        report.counts = try client.outboxCounts()
-        report.seconds = Double(DispatchTime.now().uptimeNanoseconds - startedMonotonic) / 1e9
         return report
-    }
-
-    /// Probes every endpoint now and keeps the results (`sehat health`).
-    public func checkHealth() async throws -> [HealthCheck] {
-        try await HealthMonitor(client: client, transport: transport, timeout: configuration.criticalTimeout).checkAll()
-    }
-
-    /// Each endpoint's circuit state (`closed`, `open`, `half-open`).
-    public func circuitStates() async -> [String: String] {
-        var states: [String: String] = [:]
-        for (target, guarded) in guards { states[target.rawValue] = await guarded.state }
-        return states
     }
 
     /// How many tokens have been fetched so far.
     public func tokenFetches() async -> Int { await tokens.fetches }
 
     /// When the next pending, unblocked item comes due (nil when there is none).
-    func nextDue() throws -> Date? {
+    func nextDue(lane: Lane? = nil) throws -> Date? {
         try client.database.read { conn in
-            try conn.scalar("SELECT min(next_attempt_at) FROM outbox WHERE status = 'pending' AND unresolved_deps = 0").int64
+            try conn.scalar(
+                "SELECT min(next_attempt_at) FROM outbox WHERE status = 'pending' AND unresolved_deps = 0 AND (? IS NULL OR lane = ?)",
+                [SQLValue(lane?.rawValue), SQLValue(lane?.rawValue)]).int64
                 .map { Date(timeIntervalSince1970: Double($0) / 1000) }
         }
     }

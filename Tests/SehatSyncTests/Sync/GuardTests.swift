@@ -58,7 +58,8 @@ final class GuardTests: XCTestCase {
         setup.sandbox.setFaults(try FaultPlan(spec: "503=1"))
         _ = try await engine.sync()
         let states = await engine.circuitStates()
-        XCTAssertEqual(states["satusehat"], "open")
+        XCTAssertEqual(states["satusehat/clinic"], "open")
+        XCTAssertEqual(states["emergency/emergency"], "none (fixed retry schedule)")
         let requestsBefore = setup.sandbox.requestLog().count
         // While open, clinic work is not sent at all; a panic report is.
         setup.sandbox.setFaults(FaultPlan())
@@ -72,7 +73,7 @@ final class GuardTests: XCTestCase {
         let report = try await engine.sync(untilIdle: true, timeout: 600)
         XCTAssertEqual(report.exitStatus, 0, "\(report.counts)")
         let after = await engine.circuitStates()
-        XCTAssertEqual(after["satusehat"], "closed")
+        XCTAssertEqual(after["satusehat/clinic"], "closed")
     }
 
     /// The engine respects the rate limit: with 60 a minute and bursts of 10, 30 requests

@@ -17,8 +17,14 @@ actor EndpointGuard {
     private let clock: any WallClock
     private let sleeper: any Sleeper
 
-    init(name: String, configuration: SyncConfiguration, clock: any WallClock, sleeper: any Sleeper) {
+    /// Whether the breaker applies. The emergency service's webhooks follow their own fixed
+    /// schedule (1, 2, 4, 8, 16, 32 s; seeds/000), which already bounds the load; a breaker
+    /// there would only delay panic reports.
+    private let breakerEnabled: Bool
+
+    init(name: String, configuration: SyncConfiguration, clock: any WallClock, sleeper: any Sleeper, breakerEnabled: Bool = true) {
         self.name = name
+        self.breakerEnabled = breakerEnabled
         breaker = CircuitBreaker(threshold: configuration.breakerFailures, openFor: configuration.breakerOpenSeconds)
         bucket = TokenBucket(perMinute: configuration.requestsPerMinute, burst: configuration.burst, now: clock.now())
         self.clock = clock
@@ -27,7 +33,7 @@ actor EndpointGuard {
 
     /// Waits for a rate-limit token, then asks the breaker; throws `CircuitOpen` when it refuses.
     func admit() async throws {
-        if case .refuse(let until) = breaker.admit(now: clock.now()) { throw CircuitOpen(endpoint: name, until: until) }
+        if breakerEnabled, case .refuse(let until) = breaker.admit(now: clock.now()) { throw CircuitOpen(endpoint: name, until: until) }
         let wait = bucket.take(now: clock.now())
         if wait > 0 { await sleeper.sleep(seconds: wait) }
     }
@@ -38,5 +44,5 @@ actor EndpointGuard {
         breaker.record(success: success, now: clock.now())
     }
 
-    var state: String { breaker.label }
+    var state: String { breakerEnabled ? breaker.label : "none (fixed retry schedule)" }
 }

@@ -29,7 +29,7 @@ struct UnitSender: Sendable {
         // 1. Items whose earlier attempt may have reached the server: search before re-sending.
         for item in remaining where item.needsCheck && item.operation == .create {
             guard let call = builder.search(item) else { continue }
-            let attempt = await uploader.send(call)
+            let attempt = await uploader.send(call, lane: item.lane)
             outcome.requests += 1
             switch found(attempt) {
             case .some(.some(let serverID)):
@@ -66,7 +66,7 @@ struct UnitSender: Sendable {
             return finish(outcome, [(item, .retry(delay: backoff.delay(afterAttempt: item.attempts + 1), unknownOutcome: false, counts: false,
                                                   error: "\(error)", failure: nil))], log)
         }
-        let attempt = await uploader.send(call, to: item.target)
+        let attempt = await uploader.send(call, to: item.target, lane: item.lane)
         outcome.requests += 1
         outcome.offline = attempt.failure?.kind == .offline
         let (result, note, extra) = await interpret(attempt, item)
@@ -120,7 +120,7 @@ struct UnitSender: Sendable {
             return (.completed(serverID: nil), "already received", [])
         case 400, 404, 409, 412, 422:
             if item.operation == .create, isDuplicate(answer), let call = builder.search(item) {
-                let search = await uploader.send(call)
+                let search = await uploader.send(call, lane: item.lane)
                 if case .some(.some(let id)) = found(search) {
                     return (.completed(serverID: id), "duplicate: adopted the existing resource",
                             [LogLine(itemID: item.id, attempt: search, outcome: "found the duplicate", error: nil)])
@@ -153,7 +153,7 @@ struct UnitSender: Sendable {
         } catch {
             return finish(outcome, items.map { ($0, .retry(delay: 0, unknownOutcome: false, counts: false, error: "\(error)", failure: nil)) }, checks)
         }
-        let attempt = await uploader.send(call)
+        let attempt = await uploader.send(call, lane: items[0].lane)
         outcome.requests += 1
         outcome.offline = attempt.failure?.kind == .offline
         func logAll(_ note: String, _ error: String?) -> [LogLine] {
@@ -191,7 +191,7 @@ struct UnitSender: Sendable {
                         results.append((item, .retry(delay: 0, unknownOutcome: false, counts: false, error: "bundle refused as duplicate", failure: nil)))
                         continue
                     }
-                    let found = await uploader.send(search)
+                    let found = await uploader.send(search, lane: item.lane)
                     outcome.requests += 1
                     log.append(LogLine(itemID: item.id, attempt: found, outcome: "searched after duplicate", error: nil))
                     switch self.found(found) {
@@ -229,13 +229,34 @@ struct UnitSender: Sendable {
         if let transport = attempt.failure {
             // Offline attempts neither count nor log an error: the device was simply not connected.
             let unknown = transport.kind == .outcomeUnknown
-            return .retry(delay: backoff.delay(afterAttempt: item.attempts + 1), unknownOutcome: unknown, counts: unknown,
-                          error: transport.description, failure: unknown ? failure(attempt, .transient, transport.description) : nil)
+            guard unknown else {
+                return .retry(delay: backoff.delay(afterAttempt: item.attempts + 1), unknownOutcome: false, counts: false,
+                              error: transport.description, failure: nil)
+            }
+            return counted(item, retryAfter: nil, unknownOutcome: true, error: transport.description,
+                           failure: failure(attempt, .transient, transport.description))
         }
         let status = attempt.answer?.status ?? 0
         let message = describe(attempt)
-        return .retry(delay: backoff.delay(afterAttempt: item.attempts + 1, retryAfter: retryAfter), unknownOutcome: false, counts: true,
-                      error: message, failure: failure(attempt, FailureClass.of(status: status), message))
+        return counted(item, retryAfter: retryAfter, unknownOutcome: false, error: message,
+                       failure: failure(attempt, FailureClass.of(status: status), message))
+    }
+
+    /// A counted retry. Webhooks to the emergency service follow their own schedule
+    /// (seeds/000: 1, 2, 4, 8, 16, 32 s, at most 6 retries, then the dead-letter queue, where
+    /// they stay until a person revives them); everything else backs off with full jitter,
+    /// escalating after max retries but never giving up.
+    private func counted(_ item: ClaimedItem, retryAfter: TimeInterval?, unknownOutcome: Bool, error: String, failure: FailureRecord) -> ItemResult {
+        guard item.target == .emergency else {
+            return .retry(delay: backoff.delay(afterAttempt: item.attempts + 1, retryAfter: retryAfter), unknownOutcome: unknownOutcome,
+                          counts: true, error: error, failure: failure)
+        }
+        let retriesSoFar = item.attempts
+        guard retriesSoFar < item.maxRetries else {
+            let schedule = (0..<item.maxRetries).map { String(1 << $0) }.joined(separator: ", ")
+            return .dead("dead-lettered after \(item.maxRetries) retries (\(schedule) s): \(error)", failure)
+        }
+        return .retry(delay: Double(1 << retriesSoFar), unknownOutcome: unknownOutcome, counts: true, error: error, failure: failure)
     }
 
     private func failure(_ attempt: Attempt, _ category: FailureClass, _ message: String) -> FailureRecord {

@@ -22,11 +22,14 @@ struct Attempt: Sendable {
 struct Uploader: Sendable {
     let transport: any HTTPTransport
     let tokens: TokenManager?
-    /// Each target's circuit breaker and rate limit.
-    var guards: [Target: EndpointGuard] = [:]
+    /// Each endpoint's circuit breaker and rate limit, per lane: the emergency lane never
+    /// spends the clinic lane's budget, nor waits behind its open circuit.
+    var guards: [String: EndpointGuard] = [:]
 
-    func send(_ call: HTTPCall, to target: Target = .satusehat) async -> Attempt {
-        let guarded = guards[target]
+    static func guardKey(_ target: Target, _ lane: Lane) -> String { "\(target.rawValue)/\(lane.rawValue)" }
+
+    func send(_ call: HTTPCall, to target: Target = .satusehat, lane: Lane = .clinic) async -> Attempt {
+        let guarded = guards[Uploader.guardKey(target, lane)]
         if let guarded {
             do {
                 try await guarded.admit()

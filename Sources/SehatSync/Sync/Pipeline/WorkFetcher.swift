@@ -12,12 +12,13 @@ struct WorkFetcher {
     /// Targets this engine can reach (the emergency service only when configured).
     let targets: Set<Target>
 
-    func fetch(units limit: Int, now: Date) throws -> [WorkUnit] {
+    /// Claims up to `limit` units of one lane (or of both, emergency first, when nil).
+    func fetch(units limit: Int, lane: Lane? = nil, now: Date) throws -> [WorkUnit] {
         try database.write { conn in
             let reader = OutboxReader(connection: conn)
             var claimed = Set<Int64>()
             var units: [WorkUnit] = []
-            for id in try reader.readyIDs(now: now, limit: limit * 4) where units.count < limit && !claimed.contains(id) {
+            for id in try reader.readyIDs(now: now, lane: lane, limit: limit * 4) where units.count < limit && !claimed.contains(id) {
                 guard let row = try conn.queryFirst("SELECT * FROM outbox WHERE id = ?", [.integer(id)]),
                     let target = Target(rawValue: row["target"].string ?? ""), targets.contains(target)
                 else { continue }
@@ -98,6 +99,7 @@ struct WorkFetcher {
             payload: try row.optionalString("payload").map { try JSON.parse($0) },
             resource: try row.optionalString("resource_json").map { try JSON.parse($0) },
             identifier: system.map { BusinessIdentifier(system: $0, value: row.optionalString("identifier_value") ?? "") },
-            serverID: row.optionalString("server_id"), attempts: row["attempts"].int ?? 0, needsCheck: (row["needs_check"].int ?? 0) != 0)
+            serverID: row.optionalString("server_id"), attempts: row["attempts"].int ?? 0, maxRetries: row["max_retries"].int ?? 3,
+            lane: Lane(rawValue: row["lane"].string ?? "") ?? .clinic, needsCheck: (row["needs_check"].int ?? 0) != 0)
     }
 }

@@ -18,6 +18,8 @@ struct ClaimedItem: Sendable {
     /// The server id, once known.
     let serverID: String?
     let attempts: Int
+    let maxRetries: Int
+    let lane: Lane
     let needsCheck: Bool
 
     /// What this item sends when it goes alone.
