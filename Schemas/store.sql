@@ -184,7 +184,7 @@ CREATE TABLE panic_reports (
     reporter TEXT,
     status TEXT NOT NULL DEFAULT 'reported',
     created_at TEXT NOT NULL
-);
+, victim_nik TEXT, volunteer_nik TEXT, referral INTEGER NOT NULL DEFAULT 0, satusehat_note TEXT, eta_minutes INTEGER, ambulance_id TEXT, status_updated_at TEXT);
 
 CREATE TABLE outbox (
     id INTEGER PRIMARY KEY,
@@ -291,3 +291,16 @@ CREATE TABLE health_checks (
 );
 
 CREATE INDEX health_checks_by_endpoint ON health_checks(endpoint, id);
+
+CREATE TABLE emergency_updates (
+    id INTEGER PRIMARY KEY,
+    emergency_id TEXT NOT NULL REFERENCES panic_reports(emergency_id),
+    event_type TEXT NOT NULL,
+    status TEXT,
+    eta_minutes INTEGER,
+    ambulance_id TEXT,
+    payload TEXT NOT NULL CHECK (json_valid(payload)),
+    received_at TEXT NOT NULL
+);
+
+CREATE INDEX emergency_updates_by_report ON emergency_updates(emergency_id, id);

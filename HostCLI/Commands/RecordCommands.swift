@@ -38,14 +38,25 @@ enum RecordCommands {
             OptionSpec(name: "victim-age", value: "N", help: "Victim's age in years"),
             OptionSpec(name: "victim-gender", value: "male|female", help: "Victim's gender"),
             OptionSpec(name: "reporter", value: "TEXT", help: "Who reports it (volunteer id or name)"),
+            OptionSpec(name: "victim-nik", value: "NIK", help: "The victim's NIK: the emergency then also goes to SATUSEHAT"),
+            OptionSpec(name: "volunteer-nik", value: "NIK", help: "The responding volunteer's NIK (records the Observation)"),
+            OptionSpec(name: "volunteer-name", value: "NAME", help: "The responding volunteer's name"),
+            OptionSpec(name: "referral", value: nil, help: "Ask for a referral to a hospital (a stat ServiceRequest)"),
             OptionSpec(name: "file", value: "FILE", help: "Read the report from a JSON document instead of flags (- for stdin)"),
             OptionSpec(name: "json", value: nil, help: "Print the result as JSON"),
         ],
-        details: "Give either --lat, --lon, --severity and --type (and any of the optional flags), or --file with a\ndocument in the form of Schemas/panic.schema.json (example: Schemas/examples/panic.json)."
+        details: """
+            Give either --lat, --lon, --severity and --type (and any of the optional flags), or --file with a
+            document in the form of Schemas/panic.schema.json (example: Schemas/examples/panic.json).
+            The notification goes to the emergency service ahead of all clinic work. With the victim's and the
+            volunteer's NIKs it also goes to SATUSEHAT (site, EMER encounter, Observation, referral); without
+            them it stays on the device and `sehat emergency list` says why.
+            """
     ) { invocation in
         let report: PanicReport
         if let path = invocation.value("file") {
-            let given = ["lat", "lon", "severity", "type", "address", "victim-age", "victim-gender", "reporter"].filter { invocation.value($0) != nil }
+            let given = ["lat", "lon", "severity", "type", "address", "victim-age", "victim-gender", "reporter", "victim-nik", "volunteer-nik",
+                         "volunteer-name"].filter { invocation.value($0) != nil }
             guard given.isEmpty else { throw UsageError(message: "--file cannot be combined with --\(given[0])", command: nil) }
             report = try PanicReport(json: try readDocument(path))
         } else {
@@ -56,7 +67,9 @@ enum RecordCommands {
                 latitude: try invocation.double("lat") ?? 0, longitude: try invocation.double("lon") ?? 0,
                 address: invocation.value("address"), severity: try invocation.choice("severity", Severity.self) ?? .critical,
                 type: invocation.required("type"), victimAge: try invocation.int("victim-age"),
-                victimGender: try invocation.choice("victim-gender", Gender.self), reporter: invocation.value("reporter"))
+                victimGender: try invocation.choice("victim-gender", Gender.self), reporter: invocation.value("reporter"),
+                victimNIK: invocation.value("victim-nik"), volunteerNIK: invocation.value("volunteer-nik"),
+                volunteerName: invocation.value("volunteer-name"), referral: invocation.has("referral"))
         }
         let recorded = try openClient(invocation).recordPanic(report)
         if invocation.has("json") {
@@ -101,6 +114,62 @@ enum ImportCommand {
             ]))
         } else {
             Output.line("imported \(imported.resourceIDs.count) resources as group \(imported.groupID); \(imported.lookups) references to look up on the server")
+        }
+        return 0
+    }
+}
+
+/// `sehat emergency …`: panic reports after the button was pressed.
+enum EmergencyCommands {
+    static let list = Command(
+        words: ["emergency", "list"], summary: "Panic reports on this device with their status, ETA and delivery.",
+        options: [OptionSpec(name: "json", value: nil, help: "Print them as JSON")]
+    ) { invocation in
+        let reports = try openClient(invocation).emergencies()
+        if invocation.has("json") {
+            Output.json(.array(reports.map { r in
+                .obj(["emergency_id": .string(r.emergencyID), "event_id": .string(r.eventID), "reported_at": .string(r.reportedAt),
+                      "severity": .string(r.severity), "type": .string(r.type), "status": .string(r.status),
+                      "eta_minutes": r.etaMinutes.map(JSON.int) ?? .null, "ambulance_id": r.ambulanceID.map(JSON.string) ?? .null,
+                      "delivery": r.delivery.map(JSON.string) ?? .null, "satusehat_note": r.satusehatNote.map(JSON.string) ?? .null])
+            }))
+            return 0
+        }
+        if reports.isEmpty { Output.line("no panic reports") }
+        Output.table(["EMERGENCY", "REPORTED", "SEVERITY", "TYPE", "STATUS", "ETA", "DELIVERY", "NOTE"], reports.map { r in
+            [r.emergencyID, r.reportedAt, r.severity, r.type, r.status, r.etaMinutes.map { "\($0) min" } ?? "-", r.delivery ?? "-", r.satusehatNote ?? ""]
+        })
+        return 0
+    }
+
+    static let status = Command(
+        words: ["emergency", "status"], summary: "Report a status change to the emergency service (PUT /api/emergency/{id}/status).",
+        options: [
+            OptionSpec(name: "id", value: "ID", help: "The emergency id", required: true),
+            OptionSpec(name: "status", value: "STATUS", help: "dispatching|dispatched|en_route|on_scene|transporting|closed|cancelled", required: true),
+            OptionSpec(name: "note", value: "TEXT", help: "A note for the emergency service"),
+        ]
+    ) { invocation in
+        let item = try openClient(invocation).reportEmergencyStatus(invocation.required("id"), status: invocation.required("status"),
+                                                                   note: invocation.value("note"))
+        Output.line("queued as outbox item \(item) in the emergency lane")
+        return 0
+    }
+
+    static let update = Command(
+        words: ["emergency", "update"],
+        summary: "Apply a callback from the emergency service (ambulance-dispatch, emergency-update) to a report.",
+        options: [
+            OptionSpec(name: "id", value: "ID", help: "The emergency id", required: true),
+            OptionSpec(name: "file", value: "FILE", help: "The callback's JSON body (- reads standard input)", required: true),
+        ],
+        details: "The body: {\"event_type\": \"ambulance-dispatch\", \"data\": {\"status\": \"dispatched\", \"eta_minutes\": 12, \"ambulance_id\": \"AMB-001\"}}"
+    ) { invocation in
+        let client = try openClient(invocation)
+        let id = invocation.required("id")
+        try client.applyEmergencyCallback(id, json: try readDocument(invocation.required("file")))
+        if let report = try client.emergencies().first(where: { $0.emergencyID == id }) {
+            Output.line("emergency \(id): \(report.status)\(report.etaMinutes.map { ", ETA \($0) min" } ?? "")\(report.ambulanceID.map { ", ambulance \($0)" } ?? "")")
         }
         return 0
     }

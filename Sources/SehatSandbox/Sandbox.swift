@@ -88,6 +88,9 @@ public final class Sandbox: Sendable {
     /// Emergency notifications received, once each, in arrival order.
     public func emergencyNotifications() -> [JSON] { state.withLock { s in s.emergencyOrder.compactMap { s.emergencyEvents[$0] } } }
 
+    /// Status updates received (`PUT /api/emergency/{id}/status`): the id and the body.
+    public func emergencyStatusUpdates() -> [(String, JSON)] { state.withLock { $0.emergencyStatusUpdates } }
+
     /// Every reference to a resource the server did not have, seen in any request.
     public func referenceViolations() -> [String] { state.withLock { $0.referenceViolations } }
 

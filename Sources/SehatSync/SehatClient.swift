@@ -142,6 +142,23 @@ public final class SehatClient: Sendable {
         return try database.write { try ConsentGate(connection: $0).record(nik: nik, scope: scope, until: until, revoke: revoke, now: now).released }
     }
 
+    /// Queues a status change of an emergency for the emergency service (after its notification).
+    @discardableResult
+    public func reportEmergencyStatus(_ emergencyID: String, status: String, note: String? = nil) throws -> Int64 {
+        try record { try EmergencyUpdates(context: $0).queueStatus(emergencyID, status: status, note: note) }
+    }
+
+    /// Applies a callback from the emergency service (`ambulance-dispatch`, `emergency-update`).
+    public func applyEmergencyCallback(_ emergencyID: String, json text: String) throws {
+        let callback = try JSON.parseDocument(text)
+        try record { try EmergencyUpdates(context: $0).apply(emergencyID, callback: callback) }
+    }
+
+    /// Every panic report on the device, newest first, with its status and delivery.
+    public func emergencies() throws -> [EmergencySummary] {
+        try database.read { try EmergencyUpdates.list($0) }
+    }
+
     /// Imports a FHIR R4 transaction or collection Bundle for the generic path; its resources
     /// go out in dependency order with the same guarantees as recorded ones.
     ///

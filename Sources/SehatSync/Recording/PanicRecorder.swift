@@ -24,13 +24,14 @@ struct PanicRecorder {
         try context.connection.execute(
             """
             INSERT INTO panic_reports(emergency_id, event_id, reported_at, latitude, longitude, address, severity, type,
-                                      victim_age, victim_gender, reporter, created_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                      victim_age, victim_gender, reporter, victim_nik, volunteer_nik, referral, created_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """,
             [
                 .text(emergencyID), .text(eventID), .text(reportedAt), .real(report.latitude), .real(report.longitude),
                 SQLValue(report.address), .text(report.severity.rawValue), .text(report.type), SQLValue(report.victimAge),
-                SQLValue(report.victimGender?.rawValue), SQLValue(report.reporter), .text(context.stamp),
+                SQLValue(report.victimGender?.rawValue), SQLValue(report.reporter), SQLValue(report.victimNIK), SQLValue(report.volunteerNIK),
+                .integer(report.referral ? 1 : 0), .text(context.stamp),
             ])
         let envelope = PanicRecorder.envelope(eventID: eventID, emergencyID: emergencyID, reportedAt: reportedAt, report: report, now: context.stamp)
         let item = try context.outbox.enqueue(
@@ -38,7 +39,81 @@ struct PanicRecorder {
                 lane: .emergency, queue: PanicRecorder.queue, target: .emergency, operation: .notify, reportID: emergencyID,
                 payload: envelope, priority: report.severity.priority, maxRetries: RecordContext.emergencyMaxRetries),
             resourceJSON: nil)
-        return RecordedPanic(emergencyID: emergencyID, eventID: eventID, outboxItemIDs: [item])
+        var items = [item]
+        if let victimNIK = report.victimNIK, let volunteerNIK = report.volunteerNIK {
+            items += try queueSATUSEHAT(report, emergencyID: emergencyID, at: report.reportedAt ?? context.now, victimNIK: victimNIK, volunteerNIK: volunteerNIK)
+        } else {
+            let missing = report.victimNIK == nil ? "the victim's NIK" : "the responding volunteer's NIK"
+            try context.connection.execute("UPDATE panic_reports SET satusehat_note = ? WHERE emergency_id = ?",
+                                           [.text("kept on the device only: \(missing) is not known, so nothing goes to SATUSEHAT"), .text(emergencyID)])
+        }
+        return RecordedPanic(emergencyID: emergencyID, eventID: eventID, outboxItemIDs: items)
+    }
+
+    /// The SATUSEHAT side, in the emergency lane as one group: the site, an EMER Encounter,
+    /// the Observation and the referral, after the victim's and volunteer's lookups.
+    private func queueSATUSEHAT(_ report: PanicReport, emergencyID: String, at: Date, victimNIK: String, volunteerNIK: String) throws -> [Int64] {
+        var items: [Int64] = []
+        let victim = try person("Patient", nik: victimNIK, name: nil, items: &items)
+        let volunteer = try person("Practitioner", nik: volunteerNIK, name: report.volunteerName, items: &items)
+        let siteID = context.newID()
+        let encounterID = context.newID()
+        let observationID = context.newID()
+        let b = EmergencyBuilder(orgID: context.orgID, emergencyID: emergencyID, victim: victim, volunteer: volunteer,
+                                 encounter: Link("Encounter", encounterID))
+        let site = Link("Location", siteID, display: "Lokasi darurat")
+        let encounter = EncounterBuilder(orgID: context.orgID, patient: victim, practitioner: volunteer, location: site, encounter: b.encounter)
+            .encounter(identifier: "emergency-\(emergencyID)", classCode: "EMER", arrivedAt: at, inProgressAt: at, finishedAt: nil)
+        var resources: [(String, BusinessIdentifier, JSON)] = [
+            (siteID, b.identifier("location"), b.site(latitude: report.latitude, longitude: report.longitude, address: report.address)),
+            (encounterID, BusinessIdentifier(system: Systems.business("encounter", org: context.orgID), value: "emergency-\(emergencyID)"), encounter),
+            (observationID, b.identifier("observation"), b.observation(severity: report.severity.rawValue, type: report.type, at: at)),
+        ]
+        if report.referral {
+            resources.append((context.newID(), b.identifier("servicerequest", suffix: "-referral"), b.referral(at: at, reason: Link("Observation", observationID))))
+        }
+        for (id, identifier, json) in resources {
+            try context.insertResource(localID: id, identifier: identifier, json: json, encounterID: encounterID)
+            let type = json["resourceType"]?.stringValue ?? ""
+            items.append(try context.outbox.enqueue(
+                NewOutboxItem(lane: .emergency, queue: PanicRecorder.satusehatQueue, operation: .create, resourceType: type, resourceID: id,
+                              groupID: "emergency:\(emergencyID)", priority: report.severity.priority, maxRetries: RecordContext.clinicMaxRetries),
+                resourceJSON: json))
+        }
+        return items
+    }
+
+    static let satusehatQueue = "satusehat.emergency.critical"
+
+    /// The victim or volunteer as a local resource: a registered person, or a stand-in known
+    /// by NIK. Whatever still has to be found (or created) on the server moves to the
+    /// emergency lane, so the emergency never waits behind clinic work.
+    private func person(_ type: String, nik: String, name: String?, items: inout [Int64]) throws -> Link {
+        let conn = context.connection
+        let table = type == "Patient" ? "patients" : "practitioners"
+        let known = try conn.scalar("SELECT name FROM \(table) WHERE nik = ?", [.text(nik)]).string
+        if let id = try conn.scalar(
+            "SELECT local_id FROM resources WHERE resource_type = ? AND identifier_system = ? AND identifier_value = ?",
+            [.text(type), .text(Systems.nik), .text(nik)]).string
+        {
+            try conn.execute(
+                """
+                UPDATE outbox SET lane = 'emergency', priority = 0, updated_at = ?
+                WHERE resource_id = ? AND operation IN ('lookup', 'create') AND status IN ('pending', 'held')
+                """, [.text(context.stamp), .text(id)])
+            return Link(type, id, display: known ?? name)
+        }
+        let id = context.newID()
+        let json = JSON.obj([
+            "resourceType": .string(type), "identifier": [BusinessIdentifier(system: Systems.nik, value: nik).json],
+            "name": name.map { [.obj(["text": .string($0)])] },
+        ])
+        try context.insertResource(localID: id, identifier: BusinessIdentifier(system: Systems.nik, value: nik), json: json)
+        items.append(try context.outbox.enqueue(
+            NewOutboxItem(lane: .emergency, queue: PanicRecorder.satusehatQueue, operation: context.profile == .satusehat ? .lookup : .create,
+                          resourceType: type, resourceID: id, priority: 0, maxRetries: RecordContext.clinicMaxRetries),
+            resourceJSON: json))
+        return Link(type, id, display: name)
     }
 
     /// The webhook envelope `{event_id, event_type, timestamp, data}` around the PSC 119

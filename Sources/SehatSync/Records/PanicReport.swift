@@ -32,11 +32,23 @@ public struct PanicReport: Sendable, Equatable {
     public var reporter: String?
     /// When it happened; defaults to the clock's now.
     public var reportedAt: Date?
+    /// The victim's NIK, when known: the emergency then also goes to SATUSEHAT.
+    public var victimNIK: String?
+    /// The responding volunteer's NIK (and name), who records the Observation.
+    public var volunteerNIK: String?
+    public var volunteerName: String?
+    /// Ask for a referral to a hospital (a `stat` ServiceRequest).
+    public var referral: Bool
 
     public init(
         latitude: Double, longitude: Double, address: String? = nil, severity: Severity, type: String, victimAge: Int? = nil,
-        victimGender: Gender? = nil, reporter: String? = nil, reportedAt: Date? = nil
+        victimGender: Gender? = nil, reporter: String? = nil, reportedAt: Date? = nil, victimNIK: String? = nil, volunteerNIK: String? = nil,
+        volunteerName: String? = nil, referral: Bool = false
     ) {
+        self.victimNIK = victimNIK
+        self.volunteerNIK = volunteerNIK
+        self.volunteerName = volunteerName
+        self.referral = referral
         self.latitude = latitude
         self.longitude = longitude
         self.address = address
@@ -51,7 +63,8 @@ public struct PanicReport: Sendable, Equatable {
     /// Parses the JSON form (`Schemas/panic.schema.json`); a bad field is named by its key.
     public init(json text: String) throws {
         let doc = try DocumentFields(try JSON.parseDocument(text))
-        try doc.only(["$schema", "reported_at", "latitude", "longitude", "address", "severity", "type", "victim_age", "victim_gender", "reporter"])
+        try doc.only(["$schema", "reported_at", "latitude", "longitude", "address", "severity", "type", "victim_age", "victim_gender", "reporter",
+                      "victim_nik", "volunteer_nik", "volunteer_name", "referral"])
         func choice<T: RawRepresentable & CaseIterable>(_ key: String, _: T.Type) throws -> T? where T.RawValue == String {
             guard let text = try doc.optionalString(key) else { return nil }
             guard let value = T(rawValue: text) else {
@@ -66,7 +79,15 @@ public struct PanicReport: Sendable, Equatable {
             latitude: try doc.number("latitude"), longitude: try doc.number("longitude"), address: try doc.optionalString("address"),
             severity: severity, type: try doc.string("type"), victimAge: age.map { Int($0) },
             victimGender: try choice("victim_gender", Gender.self), reporter: try doc.optionalString("reporter"),
-            reportedAt: try doc.optionalDateTime("reported_at"))
+            reportedAt: try doc.optionalDateTime("reported_at"), victimNIK: try doc.optionalString("victim_nik"),
+            volunteerNIK: try doc.optionalString("volunteer_nik"), volunteerName: try doc.optionalString("volunteer_name"),
+            referral: try PanicReport.flag(doc.json, "referral"))
+    }
+
+    private static func flag(_ document: JSON, _ key: String) throws -> Bool {
+        guard let value = document[key], value != .null else { return false }
+        guard let flag = value.boolValue else { throw FieldError(key, "must be true or false") }
+        return flag
     }
 
     func validate(now: Date) throws {
@@ -77,5 +98,8 @@ public struct PanicReport: Sendable, Equatable {
         }
         if let victimAge, !(0...150).contains(victimAge) { throw FieldError("victim_age", "must be between 0 and 150") }
         if let reportedAt { try SatusehatRules.checkDateTime(reportedAt, field: "reported_at", now: now, enforceEarliest: false) }
+        if let victimNIK { try SatusehatRules.checkNIK(victimNIK, field: "victim_nik") }
+        if let volunteerNIK { try SatusehatRules.checkNIK(volunteerNIK, field: "volunteer_nik") }
+        if referral, victimNIK == nil { throw FieldError("referral", "needs the victim's NIK (victim_nik)") }
     }
 }

@@ -7,6 +7,7 @@ enum StoreSchema {
         Migration(version: 1, name: "records and outbox", sql: version1),
         Migration(version: 2, name: "sync engine: groups, unknown outcomes, sync log", sql: version2),
         Migration(version: 3, name: "resilience: error log, escalation, consent gate, health, settings", sql: version3),
+        Migration(version: 4, name: "emergency lane: SATUSEHAT mapping, status from PSC 119", sql: version4),
     ])
 
     static let version1 = """
@@ -296,5 +297,29 @@ enum StoreSchema {
 
         ALTER TABLE config ADD COLUMN sync_settings TEXT CHECK (sync_settings IS NULL OR json_valid(sync_settings));
         ALTER TABLE config ADD COLUMN link_state TEXT CHECK (link_state IS NULL OR json_valid(link_state));
+        """
+
+    /// The emergency's people and referral, why it stayed local when it did, and what the
+    /// emergency service reports back (dispatch, ETA, closure).
+    static let version4 = """
+        ALTER TABLE panic_reports ADD COLUMN victim_nik TEXT;
+        ALTER TABLE panic_reports ADD COLUMN volunteer_nik TEXT;
+        ALTER TABLE panic_reports ADD COLUMN referral INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE panic_reports ADD COLUMN satusehat_note TEXT;
+        ALTER TABLE panic_reports ADD COLUMN eta_minutes INTEGER;
+        ALTER TABLE panic_reports ADD COLUMN ambulance_id TEXT;
+        ALTER TABLE panic_reports ADD COLUMN status_updated_at TEXT;
+
+        CREATE TABLE emergency_updates (
+            id INTEGER PRIMARY KEY,
+            emergency_id TEXT NOT NULL REFERENCES panic_reports(emergency_id),
+            event_type TEXT NOT NULL,
+            status TEXT,
+            eta_minutes INTEGER,
+            ambulance_id TEXT,
+            payload TEXT NOT NULL CHECK (json_valid(payload)),
+            received_at TEXT NOT NULL
+        );
+        CREATE INDEX emergency_updates_by_report ON emergency_updates(emergency_id, id);
         """
 }

@@ -46,6 +46,9 @@ struct RequestBuilder {
             body = try rewrite(body, inBundle: [])
             body["id"] = nil
             return json("POST", "\(baseURL)/\(type)", body)
+        case .update where item.target == .emergency:
+            guard let emergencyURL, let body = item.payload, let id = item.reportID else { throw BuildError(message: "no emergency service is configured") }
+            return json("PUT", emergencyURL + "/api/emergency/\(id)/status", body, contentType: "application/json", timeout: timeouts.critical)
         case .update:
             guard let type = item.resourceType, var body = item.body, let serverID = item.serverID else {
                 throw BuildError(message: "item \(item.id) updates a resource the server has not created yet")

@@ -1,0 +1,97 @@
+import Foundation
+import SehatFHIR
+import SehatStore
+
+/// A panic report as the device knows it now.
+public struct EmergencySummary: Sendable, Equatable {
+    public let emergencyID: String
+    public let eventID: String
+    public let reportedAt: String
+    public let severity: String
+    public let type: String
+    /// reported → notified → dispatched … closed, as the emergency service reports it.
+    public let status: String
+    public let etaMinutes: Int?
+    public let ambulanceID: String?
+    /// Why it stayed on the device, when it did not go to SATUSEHAT.
+    public let satusehatNote: String?
+    /// The notification's outbox status.
+    public let delivery: String?
+}
+
+/// Status in both directions: what the volunteer reports to the emergency service, and what
+/// the emergency service (PSC 119) reports back through its callbacks.
+struct EmergencyUpdates {
+    let context: RecordContext
+
+    /// Statuses PSC 119's callbacks use.
+    static let statuses: Set<String> = ["dispatching", "dispatched", "en_route", "on_scene", "transporting", "closed", "cancelled"]
+    static let callbacks: Set<String> = ["ambulance-dispatch", "emergency-update", "ambulance.dispatched", "emergency.updated"]
+
+    private func requireReport(_ id: String) throws {
+        guard try context.connection.scalar("SELECT 1 FROM panic_reports WHERE emergency_id = ?", [.text(id)]).int == 1 else {
+            throw FieldError("id", "there is no emergency \(id) on this device")
+        }
+    }
+
+    /// Queues `PUT /api/emergency/{id}/status`, after the notification.
+    func queueStatus(_ emergencyID: String, status: String, note: String?) throws -> Int64 {
+        try requireReport(emergencyID)
+        guard EmergencyUpdates.statuses.contains(status) else {
+            throw FieldError("status", "must be one of \(EmergencyUpdates.statuses.sorted().joined(separator: ", "))")
+        }
+        let notify = try context.connection.scalar(
+            "SELECT id FROM outbox WHERE report_id = ? AND operation = 'notify' ORDER BY id LIMIT 1", [.text(emergencyID)]).int64
+        let payload = JSON.obj(["emergency_id": .string(emergencyID), "status": .string(status), "note": note.map(JSON.string),
+                                "updated_at": .string(context.stamp)])
+        try context.connection.execute("UPDATE panic_reports SET status = ?, status_updated_at = ? WHERE emergency_id = ?",
+                                       [.text(status), .text(context.stamp), .text(emergencyID)])
+        return try context.outbox.enqueue(
+            NewOutboxItem(lane: .emergency, queue: PanicRecorder.queue, target: .emergency, operation: .update, reportID: emergencyID,
+                          payload: payload, priority: 0, maxRetries: RecordContext.emergencyMaxRetries,
+                          extraDependencies: notify.map { [$0] } ?? []),
+            resourceJSON: nil)
+    }
+
+    /// Applies a callback from the emergency service: dispatch, ETA, status, closure.
+    func apply(_ emergencyID: String, callback: JSON) throws {
+        try requireReport(emergencyID)
+        let doc = try DocumentFields(callback)
+        let event = try doc.string("event_type")
+        guard EmergencyUpdates.callbacks.contains(event) else {
+            throw FieldError("event_type", "must be ambulance-dispatch or emergency-update, got \"\(event)\"")
+        }
+        let data = try doc.object("data") ?? doc
+        let status = try data.optionalString("status")
+        if let status, !EmergencyUpdates.statuses.contains(status) {
+            throw FieldError("\(data.path.isEmpty ? "" : data.path + ".")status", "must be one of \(EmergencyUpdates.statuses.sorted().joined(separator: ", "))")
+        }
+        let eta = try data.optionalNumber("eta_minutes")
+        if let eta, eta < 0 || eta.rounded() != eta { throw FieldError(data.name("eta_minutes"), "must be a whole number of minutes") }
+        let ambulance = try data.optionalString("ambulance_id")
+        try context.connection.execute(
+            """
+            UPDATE panic_reports SET status = coalesce(?, status), eta_minutes = coalesce(?, eta_minutes),
+                                     ambulance_id = coalesce(?, ambulance_id), status_updated_at = ?
+            WHERE emergency_id = ?
+            """, [SQLValue(status), SQLValue(eta.map { Int($0) }), SQLValue(ambulance), .text(context.stamp), .text(emergencyID)])
+        try context.connection.execute(
+            "INSERT INTO emergency_updates(emergency_id, event_type, status, eta_minutes, ambulance_id, payload, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [.text(emergencyID), .text(event), SQLValue(status), SQLValue(eta.map { Int($0) }), SQLValue(ambulance), .text(callback.text), .text(context.stamp)])
+    }
+
+    static func list(_ conn: Connection) throws -> [EmergencySummary] {
+        try conn.query(
+            """
+            SELECT p.*, (SELECT status FROM outbox WHERE report_id = p.emergency_id AND operation = 'notify' ORDER BY id LIMIT 1) AS delivery
+            FROM panic_reports p ORDER BY p.reported_at DESC
+            """
+        ).map { row in
+            EmergencySummary(
+                emergencyID: row["emergency_id"].string ?? "", eventID: row["event_id"].string ?? "", reportedAt: row["reported_at"].string ?? "",
+                severity: row["severity"].string ?? "", type: row["type"].string ?? "", status: row["status"].string ?? "",
+                etaMinutes: row.optionalInt("eta_minutes"), ambulanceID: row.optionalString("ambulance_id"),
+                satusehatNote: row.optionalString("satusehat_note"), delivery: row.optionalString("delivery"))
+        }
+    }
+}
