@@ -28,6 +28,7 @@ let commands: [Command] = [
     BenchCommands.write,
     BenchCommands.ready,
     BenchCommands.sync,
+    BenchCommands.emergency,
 ]
 
 let overview = """

@@ -106,6 +106,40 @@ enum BenchCommands {
         return 0
     }
 
+    static let emergency = Command(
+        words: ["bench", "emergency"],
+        summary: "Time from link-up to the emergency service's 2xx with a clinic backlog queued, beside one round trip.",
+        options: [
+            OptionSpec(name: "clinic-items", value: "N", help: "Clinic items queued ahead of the panic report (default 100000)"),
+            OptionSpec(name: "latency-ms", value: "L", help: "Latency the sandbox adds to every answer (default 50)"),
+            OptionSpec(name: "dir", value: "DIR", help: "Where to put the benchmark database (default: a new temporary folder)"),
+            OptionSpec(name: "json", value: nil, help: "Print the figures as JSON"),
+        ],
+        details: "Target: within one round trip plus 50 ms."
+    ) { invocation in
+        let result = try EmergencyBenchmark.run(
+            clinicItems: try invocation.int("clinic-items", default: 100_000, range: 0...10_000_000) ?? 100_000,
+            latencyMilliseconds: try invocation.int("latency-ms", default: 50, range: 0...10_000) ?? 50,
+            directory: try benchDirectory(invocation), progress: Output.note)
+        let target = result.roundTrip + 0.050
+        if invocation.has("json") {
+            Output.json(.obj([
+                "clinic_items": .int(result.clinicItems), "latency_ms": .int(result.latencyMilliseconds),
+                "round_trip_ms": .double((result.roundTrip * 10000).rounded() / 10), "link_up_to_2xx_ms": .double((result.toFirst2xx * 10000).rounded() / 10),
+                "target_ms": .double((target * 10000).rounded() / 10), "first_request": .string(result.firstRequestPath),
+            ]))
+        } else {
+            Output.line("bench emergency: \(result.clinicItems) clinic items queued, link down, a panic report recorded last; \(result.latencyMilliseconds) ms latency")
+            Output.line("first request after link-up: \(result.firstRequestPath)")
+            Output.table(["", "ms"], [
+                ["link-up → emergency service 2xx", String(format: "%.1f", result.toFirst2xx * 1000)],
+                ["baseline: one round trip", String(format: "%.1f", result.roundTrip * 1000)],
+                ["target: round trip + 50 ms", String(format: "%.1f", target * 1000)],
+            ])
+        }
+        return 0
+    }
+
     private static func benchDirectory(_ invocation: Invocation) throws -> String {
         let directory = invocation.value("dir") ?? (NSTemporaryDirectory() + "sehat-bench-" + UUID().uuidString.prefix(8).lowercased())
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)

@@ -10,7 +10,7 @@ final class HostCommandTests: XCTestCase {
 
     static let commands = [
         ["init"], ["config"], ["location", "add"], ["practitioner", "add"], ["patient", "add"], ["encounter", "record"], ["panic"], ["outbox"], ["outbox", "show"], ["outbox", "retry"], ["outbox", "ignore"],
-        ["sync"], ["status"], ["health"], ["net"], ["patient", "consent"], ["sandbox"], ["demo"], ["import"], ["bench", "write"], ["bench", "ready"], ["bench", "sync"],
+        ["emergency", "list"], ["emergency", "status"], ["emergency", "update"], ["sync"], ["status"], ["health"], ["net"], ["patient", "consent"], ["sandbox"], ["demo"], ["import"], ["bench", "write"], ["bench", "ready"], ["bench", "sync"], ["bench", "emergency"],
     ]
 
     /// Sets up a clinic in the scratch folder: the organization, POLI-UMUM, one practitioner, one patient.
@@ -71,6 +71,31 @@ final class HostCommandTests: XCTestCase {
         XCTAssertTrue(human.stdout.contains("notification.emergency.critical"))
         XCTAssertTrue(human.stderr.contains("(5 of 19 items shown; use --limit)"))
         XCTAssertEqual(try sehat.tableCounts()["encounters"], 1)
+    }
+
+    func testEmergencyCommands() throws {
+        try setUpClinic()
+        let recorded = try sehat.run(["panic", "--lat", "-6.2", "--lon", "106.8", "--severity", "critical", "--type", "cardiac_arrest",
+                                      "--victim-nik", "3171022309900001", "--volunteer-nik", "3171021505800003", "--referral", "--json"])
+        XCTAssertEqual(recorded.status, 0, recorded.stderr)
+        let id = try XCTUnwrap(try JSON.parse(recorded.stdout)["emergency_id"]?.stringValue)
+        let lane = try JSON.parse(try sehat.run(["outbox", "--lane", "emergency", "--json"]).stdout)
+        XCTAssertEqual(lane["items"]?.arrayValue?.count, 7,
+                       "the notification, the site, the EMER encounter, the Observation, the referral, and the two lookups moved up from the clinic lane")
+        let callback = try sehat.run(["emergency", "update", "--id", id, "--file", "-"],
+                                     stdin: #"{"event_type":"ambulance-dispatch","data":{"status":"dispatched","eta_minutes":9,"ambulance_id":"AMB-7"}}"#)
+        XCTAssertEqual(callback.status, 0, callback.stderr)
+        XCTAssertTrue(callback.stdout.contains("dispatched, ETA 9 min, ambulance AMB-7"), callback.stdout)
+        XCTAssertEqual(try sehat.run(["emergency", "status", "--id", id, "--status", "on_scene"]).status, 0)
+        let listed = try JSON.parse(try sehat.run(["emergency", "list", "--json"]).stdout)
+        XCTAssertEqual(listed[0]?["status"]?.stringValue, "on_scene")
+        XCTAssertEqual(listed[0]?["eta_minutes"]?.intValue, 9)
+        let unknown = try sehat.run(["panic", "--lat", "0", "--lon", "0", "--severity", "low", "--type", "fall"])
+        XCTAssertEqual(unknown.status, 0)
+        XCTAssertTrue(try sehat.run(["emergency", "list"]).stdout.contains("kept on the device only: the victim's NIK is not known"))
+        let bad = try sehat.run(["emergency", "status", "--id", id, "--status", "teleported"])
+        XCTAssertEqual(bad.status, 1)
+        XCTAssertTrue(bad.stderr.contains("status: must be one of"), bad.stderr)
     }
 
     func testSettingsAreStoredByInitAndConfig() throws {
@@ -174,5 +199,10 @@ final class HostCommandTests: XCTestCase {
         XCTAssertEqual(synced.value(at: "sdk.resources")?.intValue, 5 * 10 + 54)
         XCTAssertEqual(synced.value(at: "sdk.requests")?.intValue, 54 + 5, "one bundle per encounter after the prerequisites")
         XCTAssertEqual(synced.value(at: "naive.requests")?.intValue, 54 + 5 * 11, "one request per resource, and the closing update")
+        let emergency = try sehat.run(["bench", "emergency", "--clinic-items", "2000", "--latency-ms", "0", "--dir", sehat.directory + "/bench", "--json"], timeout: 120)
+        XCTAssertEqual(emergency.status, 0, emergency.stderr)
+        let figures2 = try JSON.parse(emergency.stdout)
+        XCTAssertEqual(figures2["first_request"]?.stringValue, "/api/emergency/notify", "the panic report is the first request after link-up")
+        XCTAssertGreaterThan(figures2["link_up_to_2xx_ms"]?.doubleValue ?? 0, 0)
     }
 }

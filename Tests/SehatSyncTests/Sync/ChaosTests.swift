@@ -13,7 +13,8 @@ final class ChaosTests: XCTestCase {
         defer { setup.stop() }
         let patients = try SampleClinic.register(setup.client, patientCount: 50)
         try setup.sandbox.seed(patients.map { Sandbox.person("Patient", nik: $0.nik, name: $0.name) }
-            + SampleClinic.practitioners.map { Sandbox.person("Practitioner", nik: $0.0, name: $0.1) })
+            + SampleClinic.practitioners.map { Sandbox.person("Practitioner", nik: $0.0, name: $0.1) }
+            + [Sandbox.person("Practitioner", nik: "3171099999990001", name: "Relawan Andi")])
         // Offline: 200 visits (every tenth with lab work and a dispense) and 20 panic reports.
         for i in 0..<200 {
             let patient = patients[i % patients.count]
@@ -23,7 +24,11 @@ final class ChaosTests: XCTestCase {
         }
         var panics: [String] = []
         for i in 0..<20 {
-            panics.append(try setup.client.recordPanic(PanicReport(latitude: -6.2 + Double(i) / 100, longitude: 106.8, severity: .critical, type: "fall")).eventID)
+            // Half of them with the victim's and volunteer's NIKs: those also go to SATUSEHAT.
+            let known = i % 2 == 0
+            panics.append(try setup.client.recordPanic(PanicReport(
+                latitude: -6.2 + Double(i) / 100, longitude: 106.8, severity: .critical, type: "fall",
+                victimNIK: known ? patients[i].nik : nil, volunteerNIK: known ? "3171099999990001" : nil, referral: known && i % 4 == 0)).eventID)
         }
         let expected = setup.client.database
         let expectedCounts: [String: Int] = try expected.read { conn in
@@ -68,6 +73,8 @@ final class ChaosTests: XCTestCase {
         // Every panic report reached the emergency service once.
         XCTAssertEqual(Set(setup.sandbox.emergencyNotifications().compactMap { $0["event_id"]?.stringValue }), Set(panics))
         XCTAssertEqual(setup.sandbox.emergencyNotifications().count, 20)
+        XCTAssertEqual(setup.sandbox.resources(ofType: "Encounter").filter { $0.value(at: "class.code") == "EMER" }.count, 10,
+                       "each known emergency's SATUSEHAT resources exactly once")
         // The faults really happened.
         let faults = Dictionary(grouping: setup.sandbox.requestLog(), by: \.fault).mapValues(\.count)
         for kind in ["status", "drop", "commit-drop"] { XCTAssertGreaterThan(faults[kind] ?? 0, 0, kind) }

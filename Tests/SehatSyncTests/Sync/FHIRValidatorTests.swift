@@ -22,6 +22,9 @@ final class FHIRValidatorTests: XCTestCase {
         try setup.client.recordEncounter(try EncounterDocument(json: String(contentsOf: TestClinic.repositoryRoot.appendingPathComponent("Schemas/examples/encounter.json"), encoding: .utf8)))
         try setup.client.recordEncounter(setup.clinic.fullVisit(number: "ENC-V1"))
         try setup.client.recordEncounter(SampleClinic.visit(number: "ENC-V2", patient: SampleClinic.patients[1], finishedBefore: TestClinic.now))
+        try setup.client.recordPanic(PanicReport(latitude: -6.2088, longitude: 106.8456, address: "Jl. Medan Merdeka Barat No. 1", severity: .high,
+                                                 type: "traffic_accident", victimNIK: SampleClinic.patients[2].nik,
+                                                 volunteerNIK: SampleClinic.practitioners[1].0, referral: true))
         if importSynthea {
             let fixtures = SyntheaImportTests.fixtures
             try setup.sandbox.seed(try JSON.parse(String(contentsOf: fixtures.appendingPathComponent("synthea-sample-patient.seed.json"), encoding: .utf8)).arrayValue ?? [])
