@@ -19,7 +19,8 @@ final class CrashTests: XCTestCase {
         try "sandbox-secret\n".write(toFile: sehat.directory + "/secret.txt", atomically: true, encoding: .utf8)
         for step in [
             ["init", "--org-id", "10000004", "--client-id", "sandbox-client", "--client-secret-file", "secret.txt", "--base-url", sandbox.fhirBaseURL,
-             "--auth-url", sandbox.authURL, "--requests-per-minute", "0", "--timeout-normal", "2", "--timeout-long", "2", "--concurrency", "2"],
+             "--auth-url", sandbox.authURL, "--emergency-url", sandbox.emergencyURL, "--requests-per-minute", "0", "--timeout-normal", "2",
+             "--timeout-long", "2", "--timeout-critical", "2", "--concurrency", "2"],
             ["location", "add", "--code", "POLI-UMUM", "--name", "Poli Umum"],
             ["practitioner", "add", "--nik", "3171021505800003", "--name", "dr. Siti Rahmawati"],
             ["patient", "add", "--nik", "3171022309900001", "--name", "Budi Santoso", "--gender", "male", "--birth-date", "1990-09-23"],
@@ -36,6 +37,11 @@ final class CrashTests: XCTestCase {
             // Every third round kills a record, the others a sync, each at a random moment.
             let arguments = round % 3 == 0 ? ["encounter", "record", "--file", path] : ["sync"]
             if round % 3 != 0 { _ = try sehat.run(["encounter", "record", "--file", path]) }
+            if round % 6 == 1 {
+                // A panic report, with the victim and volunteer known, between the killed syncs.
+                XCTAssertEqual(try sehat.run(["panic", "--lat", "-6.2", "--lon", "106.8", "--severity", "critical", "--type", "cardiac_arrest",
+                                              "--victim-nik", "3171022309900001", "--volunteer-nik", "3171021505800003", "--referral"]).status, 0)
+            }
             let child = try sehat.start(arguments)
             let delay = Int.random(in: 0...(round % 3 == 0 ? 40 : 120), using: &generator)
             _ = DispatchSemaphore(value: 0).wait(timeout: .now() + .milliseconds(delay))
@@ -57,7 +63,8 @@ final class CrashTests: XCTestCase {
         }
         XCTAssertGreaterThanOrEqual(recorded.count, 24, "every record that was not killed is there")
         // Exactly once: one server Encounter per recorded one, no identifier twice, no reference ever dangling.
-        let onServer = sandbox.resources(ofType: "Encounter").compactMap { $0["identifier"]?[0]?["value"]?.stringValue }.sorted()
+        let onServer = sandbox.resources(ofType: "Encounter").filter { $0.value(at: "class.code") != "EMER" }
+            .compactMap { $0["identifier"]?[0]?["value"]?.stringValue }.sorted()
         XCTAssertEqual(onServer, recorded)
         var seen: [String: Int] = [:]
         for resource in sandbox.resources() {
@@ -68,6 +75,12 @@ final class CrashTests: XCTestCase {
         }
         XCTAssertEqual(seen.filter { $0.value > 1 }.keys.sorted(), [])
         XCTAssertEqual(sandbox.referenceViolations(), [])
-        XCTAssertEqual(sandbox.counts()["Observation"], recorded.count * 5, "4 vitals and 1 lab result per visit")
+        let panics = try database.read { try $0.query("SELECT event_id FROM panic_reports").compactMap { $0[0].string } }
+        XCTAssertEqual(panics.count, 6)
+        XCTAssertEqual(Set(sandbox.emergencyNotifications().compactMap { $0["event_id"]?.stringValue }), Set(panics))
+        XCTAssertEqual(sandbox.emergencyNotifications().count, panics.count, "each panic report reached the emergency service once")
+        let emergencyEncounters = sandbox.resources(ofType: "Encounter").filter { $0.value(at: "class.code") == "EMER" }
+        XCTAssertEqual(emergencyEncounters.count, panics.count, "and its SATUSEHAT resources once")
+        XCTAssertEqual(sandbox.counts()["Observation"], recorded.count * 5 + panics.count, "4 vitals and 1 lab result per visit, 1 per emergency")
     }
 }
