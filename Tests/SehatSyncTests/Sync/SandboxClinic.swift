@@ -76,5 +76,5 @@ struct SandboxClinic {
 /// Advances the manual clock instead of sleeping.
 struct ClockSleeper: Sleeper {
     let clock: ManualClock
-    func sleep(seconds: TimeInterval) async { clock.advance(by: seconds) }
+    func sleep(seconds: TimeInterval) async { clock.advance(by: seconds) }  // ManualClock: time moves, nothing waits
 }
