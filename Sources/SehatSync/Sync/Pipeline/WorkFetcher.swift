@@ -31,13 +31,13 @@ struct WorkFetcher {
                                      [.text(reason), .text(FHIRDateTime.format(now)), .integer(id)])
                     continue
                 }
+                // A group is one visit (or import) of one patient, so this item's consent answer covers it.
                 var members = [id]
                 if configuration.bundles, let group = row.optionalString("group_id"), (row["send_singly"].int ?? 0) == 0,
                     row["operation"].string != Operation.lookup.rawValue
                 {
                     members = try bundleMembers(of: group, conn)
                     if !members.contains(id) { members = [id] }
-                    // Consent is the patient's, so the whole group shares the first item's answer.
                 }
                 members = members.filter { !claimed.contains($0) }
                 claimed.formUnion(members)
