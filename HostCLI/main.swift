@@ -22,6 +22,7 @@ let commands: [Command] = [
     SyncCommand.sync,
     FieldCommands.status,
     FieldCommands.health,
+    FieldCommands.metrics,
     FieldCommands.net,
     SandboxCommand.sandbox,
     DemoCommand.demo,

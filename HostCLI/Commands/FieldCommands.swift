@@ -55,6 +55,13 @@ enum FieldCommands {
         return 0
     }
 
+    static let metrics = Command(
+        words: ["metrics"], summary: "Print the device's state in the Prometheus text format.", options: []
+    ) { invocation in
+        FileHandle.standardOutput.write(Data(try openClient(invocation).metrics().utf8))
+        return 0
+    }
+
     static let health = Command(
         words: ["health"],
         summary: "Probe each endpoint now (FHIR base, token endpoint, emergency service) and record the result.",

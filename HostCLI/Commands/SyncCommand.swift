@@ -13,6 +13,7 @@ enum SyncCommand {
             OptionSpec(name: "concurrency", value: "N", help: "Independent requests in flight at once (default: the stored setting, 4)"),
             OptionSpec(name: "no-bundles", value: nil, help: "Send one request per resource instead of a bundle per encounter"),
             OptionSpec(name: "request-timeout", value: "S", help: "Seconds before a single request without an answer is given up (default: stored, 30)"),
+            OptionSpec(name: "log-json", value: nil, help: "Write one JSON log line per request and run to stderr (NIKs masked)"),
             OptionSpec(name: "json", value: nil, help: "Print the summary as JSON"),
         ],
         details: """
@@ -29,9 +30,10 @@ enum SyncCommand {
         if let seconds = try invocation.int("request-timeout", range: 1...600) { settings.requestTimeout = Double(seconds) }
         let timeout = try invocation.double("timeout")
         let untilIdle = invocation.has("until-idle")
-        let engine = try SyncEngine(client: client, configuration: settings)
+        let logger: any SyncLogger = invocation.has("log-json") ? JSONLineLogger(handle: .standardError) : SilentLogger()
+        let engine = try SyncEngine(client: client, configuration: settings, logger: logger)
         if invocation.has("watch") { return try watch(engine) }
-        let terminal = isatty(STDERR_FILENO) == 1 && !invocation.has("json")
+        let terminal = isatty(STDERR_FILENO) == 1 && !invocation.has("json") && !invocation.has("log-json")
         let progress: (@Sendable (SyncReport) -> Void)? = terminal ? showProgress : nil
         let report = try waitFor { try await engine.sync(untilIdle: untilIdle, timeout: timeout, progress: progress) }
         if terminal { FileHandle.standardError.write(Data("\n".utf8)) }

@@ -222,6 +222,12 @@ public final class SehatClient: Sendable {
         }
     }
 
+    /// The device's state in the Prometheus text format: outbox items by lane and status,
+    /// escalations, requests by status class, errors by class and resolution, alerts, health.
+    public func metrics() throws -> String {
+        try database.read { try Metrics.render($0) }
+    }
+
     /// Queue counts, escalations, alerts, the link, the newest open error and endpoint health.
     public func status() throws -> SyncStatus {
         let link = try linkState()

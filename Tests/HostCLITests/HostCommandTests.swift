@@ -10,7 +10,7 @@ final class HostCommandTests: XCTestCase {
 
     static let commands = [
         ["init"], ["config"], ["location", "add"], ["practitioner", "add"], ["patient", "add"], ["encounter", "record"], ["panic"], ["outbox"], ["outbox", "show"], ["outbox", "retry"], ["outbox", "ignore"],
-        ["emergency", "list"], ["emergency", "status"], ["emergency", "update"], ["sync"], ["status"], ["health"], ["net"], ["patient", "consent"], ["sandbox"], ["demo"], ["import"], ["bench", "write"], ["bench", "ready"], ["bench", "sync"], ["bench", "emergency"],
+        ["emergency", "list"], ["emergency", "status"], ["emergency", "update"], ["sync"], ["status"], ["health"], ["metrics"], ["net"], ["patient", "consent"], ["sandbox"], ["demo"], ["import"], ["bench", "write"], ["bench", "ready"], ["bench", "sync"], ["bench", "emergency"],
     ]
 
     /// Sets up a clinic in the scratch folder: the organization, POLI-UMUM, one practitioner, one patient.

@@ -47,6 +47,15 @@ final class SyncCommandTests: XCTestCase {
         XCTAssertEqual(again["requests"]?.intValue, 0, "a second sync sends nothing")
         let human = try sehat.run(["sync"], timeout: 60)
         XCTAssertTrue(human.stdout.contains("nothing left to send"), human.stdout)
+        // Metrics and JSON logs for operators.
+        let metrics = try sehat.run(["metrics"])
+        XCTAssertTrue(metrics.stdout.contains(#"sehat_outbox_items{lane="clinic",status="completed"} 18"#), metrics.stdout)
+        XCTAssertEqual(try sehat.run(["encounter", "record", "--file", "-"], stdin: try String(contentsOf: SehatProcess.repositoryRoot
+            .appendingPathComponent("Schemas/examples/encounter.json"), encoding: .utf8).replacingOccurrences(of: "ENC-20251226-0001", with: "ENC-LOG")).status, 0)
+        let logged = try sehat.run(["sync", "--log-json"], timeout: 60)
+        let lines = logged.stderr.split(separator: "\n").compactMap { try? JSON.parse(String($0)) }
+        XCTAssertEqual(lines.last?["event"]?.stringValue, "sync.run")
+        XCTAssertTrue(lines.contains { $0["event"]?.stringValue == "sync.request" && $0["request_id"] != nil })
     }
 
     func testSyncWithNoServerReportsOfflineAndKeepsEverything() throws {

@@ -17,18 +17,20 @@ public actor SyncEngine {
     private let tokens: TokenManager
     private let guards: [String: EndpointGuard]
     let transport: any HTTPTransport
+    let logger: any SyncLogger
 
     /// Reads the device's configuration and stored sync settings (`configuration` overrides
     /// them); the secret is read from its file when a token is needed. The default transport
     /// is URLSession behind the device's simulated link (`sehat net`), which is "online"
     /// unless a tester changed it.
     public init(client: SehatClient, transport: (any HTTPTransport)? = nil, configuration: SyncConfiguration? = nil,
-                sleeper: any Sleeper = SystemSleeper()) throws {
+                sleeper: any Sleeper = SystemSleeper(), logger: any SyncLogger = SilentLogger()) throws {
         guard let settings = try client.configuration() else { throw NotConfiguredError() }
         let configuration = try configuration ?? client.syncSettings()
         let transport = transport ?? SimulatedLink(wrapping: URLSessionTransport()) { (try? client.linkState()) ?? .online }
         self.client = client
         self.transport = transport
+        self.logger = logger
         self.configuration = configuration
         self.sleeper = sleeper
         tokens = TokenManager(authURL: settings.authURL, clientID: settings.clientID, secret: { try settings.readClientSecret() },
@@ -48,7 +50,8 @@ public actor SyncEngine {
         sender = UnitSender(
             builder: RequestBuilder(database: client.database, baseURL: settings.baseURL, emergencyURL: settings.emergencyURL,
                                     timeouts: (configuration.criticalTimeout, configuration.requestTimeout, configuration.longTimeout)),
-            uploader: Uploader(transport: transport, tokens: tokens, guards: guards), consolidator: ResultConsolidator(database: client.database),
+            uploader: Uploader(transport: transport, tokens: tokens, guards: guards),
+            consolidator: ResultConsolidator(database: client.database, logger: logger),
             backoff: Backoff(initial: configuration.initialBackoff, cap: configuration.maxBackoff), clock: client.clock)
     }
 
@@ -60,12 +63,13 @@ public actor SyncEngine {
         let started = clock.now()
         let startedMonotonic = DispatchTime.now().uptimeNanoseconds
         let deadline = timeout.map { started.addingTimeInterval($0) }
+        let traceID = UUID().uuidString.lowercased()
         // Two workers: the emergency lane with its own slots, so a slow clinic request never
         // delays a panic report, and the clinic lane.
         let clinic = configuration.concurrency
         let emergency = configuration.emergencyConcurrency
-        async let emergencyLane = drain(.emergency, concurrency: emergency, untilIdle: untilIdle, deadline: deadline, progress: progress)
-        async let clinicLane = drain(.clinic, concurrency: clinic, untilIdle: untilIdle, deadline: deadline, progress: progress)
+        async let emergencyLane = drain(.emergency, concurrency: emergency, untilIdle: untilIdle, deadline: deadline, traceID: traceID, progress: progress)
+        async let clinicLane = drain(.clinic, concurrency: clinic, untilIdle: untilIdle, deadline: deadline, traceID: traceID, progress: progress)
         let (a, b) = try await (emergencyLane, clinicLane)
         var report = SyncReport()
         report.requests = a.requests + b.requests
@@ -73,6 +77,11 @@ public actor SyncEngine {
         report.offline = a.offline || b.offline
         report.counts = try client.outboxCounts()
         report.seconds = Double(DispatchTime.now().uptimeNanoseconds - startedMonotonic) / 1e9
+        logger.log(LogEntry(
+            timestamp: clock.now(), level: report.offline ? .warning : .info, event: report.offline ? "sync.offline" : "sync.run", traceID: traceID,
+            durationMilliseconds: Int(report.seconds * 1000),
+            fields: ["requests": String(report.requests), "completed": String(report.completed), "pending": String(report.count(.pending)),
+                     "held": String(report.count(.held)), "failed": String(report.count(.failed)), "dead": String(report.count(.dead))]))
         return report
     }
 
@@ -89,7 +98,7 @@ public actor SyncEngine {
     }
 
     /// One lane's worker: rounds of its ready units, several in flight.
-    private func drain(_ lane: Lane, concurrency: Int, untilIdle: Bool, deadline: Date?,
+    private func drain(_ lane: Lane, concurrency: Int, untilIdle: Bool, deadline: Date?, traceID: String,
                        progress: (@Sendable (SyncReport) -> Void)?) async throws -> SyncReport {
         let clock = client.clock
         var report = SyncReport()
@@ -104,7 +113,7 @@ public actor SyncEngine {
             }
             let sender = self.sender
             let outcomes = await withTaskGroup(of: UnitSender.Outcome.self) { group in
-                for unit in units { group.addTask { await sender.process(unit) } }
+                for unit in units { group.addTask { await sender.process(unit, traceID: traceID) } }
                 var all: [UnitSender.Outcome] = []
                 for await outcome in group { all.append(outcome) }
                 return all

@@ -8,8 +8,21 @@ import SehatStore
 /// dead / held with its dependants held; or send its dependencies to be checked again.
 struct ResultConsolidator {
     let database: Database
+    var logger: any SyncLogger = SilentLogger()
 
-    func apply(_ results: [(item: ClaimedItem, result: ItemResult)], log: [LogLine], now: Date) throws {
+    func apply(_ results: [(item: ClaimedItem, result: ItemResult)], log: [LogLine], now: Date, traceID: String = "-") throws {
+        try store(results, log: log, now: now)
+        for line in log {
+            let status = line.attempt.status
+            logger.log(LogEntry(
+                timestamp: now, level: status.map { $0 < 400 } ?? false ? .info : .warning, event: "sync.request", traceID: traceID,
+                requestID: line.attempt.requestID, durationMilliseconds: line.attempt.milliseconds,
+                fields: ["method": line.attempt.call.method, "url": line.attempt.call.url, "status": status.map(String.init) ?? "none",
+                         "item": String(line.itemID), "outcome": line.outcome, "error": line.error ?? ""].filter { !$0.value.isEmpty }))
+        }
+    }
+
+    private func store(_ results: [(item: ClaimedItem, result: ItemResult)], log: [LogLine], now: Date) throws {
         let stamp = FHIRDateTime.format(now)
         try database.write { conn in
             for (item, result) in results {

@@ -18,10 +18,12 @@ struct UnitSender: Sendable {
         var offline = false
         /// Why an outcome could not be stored, when it could not.
         var storeError: String?
+        /// The sync run this unit belongs to, for the log.
+        var traceID = "-"
     }
 
-    func process(_ unit: WorkUnit) async -> Outcome {
-        var outcome = Outcome()
+    func process(_ unit: WorkUnit, traceID: String = "-") async -> Outcome {
+        var outcome = Outcome(traceID: traceID)
         var results: [(item: ClaimedItem, result: ItemResult)] = []
         var log: [LogLine] = []
         var remaining = unit.items
@@ -77,7 +79,7 @@ struct UnitSender: Sendable {
     private func finish(_ outcome: Outcome, _ results: [(item: ClaimedItem, result: ItemResult)], _ log: [LogLine]) -> Outcome {
         var outcome = outcome
         do {
-            try consolidator.apply(results, log: log, now: clock.now())
+            try consolidator.apply(results, log: log, now: clock.now(), traceID: outcome.traceID)
             outcome.completed += results.filter { if case .completed = $0.result { return true } else { return false } }.count
         } catch {
             // The outcome could not be stored (disk full, say): release the items, marked to

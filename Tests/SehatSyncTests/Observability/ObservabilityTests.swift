@@ -1,0 +1,63 @@
+import Foundation
+import SehatFHIR
+import SehatSandbox
+import SehatStore
+import XCTest
+
+@testable import SehatSync
+
+/// Collects log entries in memory.
+final class MemoryLogger: SyncLogger {
+    let entries = Locked<[LogEntry]>([])
+    func log(_ entry: LogEntry) { entries.withLock { $0.append(entry) } }
+}
+
+final class ObservabilityTests: XCTestCase {
+    func testNIKsNeverReachALog() {
+        XCTAssertEqual(LogMasking.mask("GET /Patient?identifier=https://fhir.kemkes.go.id/id/nik%7C3171022309900001"),
+                       "GET /Patient?identifier=https://fhir.kemkes.go.id/id/nik%7C317102******0001")
+        XCTAssertEqual(LogMasking.mask("nik 3171022309900001, ihs P02478375538, ms 1671109805593"),
+                       "nik 317102******0001, ihs P02478375538, ms 1671109805593")
+        let entry = LogEntry(timestamp: TestClinic.now, level: .info, event: "x", traceID: "t", fields: ["url": "…|3171022309900001"])
+        XCTAssertFalse(entry.jsonLine.contains("3171022309900001"))
+        XCTAssertEqual(try JSON.parse(entry.jsonLine).members?.map(\.key), ["timestamp", "level", "event", "trace_id", "url"])
+    }
+
+    func testEveryAttemptIsLoggedOnceWithTheRunsTraceID() async throws {
+        let setup = try SandboxClinic()
+        defer { setup.stop() }
+        try setup.client.recordEncounter(SampleClinic.visit(number: "LOG-1", patient: SampleClinic.patients[0], finishedBefore: TestClinic.now))
+        let logger = MemoryLogger()
+        var settings = SyncConfiguration()
+        settings.requestsPerMinute = 0
+        let engine = try SyncEngine(client: setup.client, configuration: settings, sleeper: ClockSleeper(clock: setup.clock), logger: logger)
+        let report = try await engine.sync()
+        XCTAssertEqual(report.exitStatus, 0)
+        let entries = logger.entries.withLock { $0 }
+        let requests = entries.filter { $0.event == "sync.request" }
+        let stored = try setup.client.database.read { try $0.scalar("SELECT count(*) FROM sync_log").int }
+        XCTAssertEqual(requests.count, stored, "one log line per attempt in the sync log")
+        XCTAssertEqual(Set(entries.map(\.traceID)).count, 1, "one trace id for the run")
+        XCTAssertEqual(entries.last?.event, "sync.run")
+        XCTAssertTrue(requests.allSatisfy { $0.requestID != nil && $0.durationMilliseconds != nil })
+        XCTAssertFalse(entries.map(\.jsonLine).joined().contains(SampleClinic.patients[0].nik), "the NIK in the lookup URL is masked")
+        XCTAssertTrue(entries.map(\.jsonLine).joined().contains("317102******0001"))
+    }
+
+    func testMetricsAreValidPrometheusText() async throws {
+        let setup = try SandboxClinic()
+        defer { setup.stop() }
+        try setup.client.recordEncounter(SampleClinic.visit(number: "MET-1", patient: SampleClinic.patients[0], finishedBefore: TestClinic.now))
+        setup.sandbox.setFaults(try FaultPlan(spec: "503=1"))
+        _ = try await setup.engine().sync()
+        let text = try setup.client.metrics()
+        let lines = text.split(separator: "\n").map(String.init)
+        for line in lines where !line.hasPrefix("#") {
+            XCTAssertNotNil(line.range(of: #"^[a-z_]+(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? [0-9.]+$"#, options: .regularExpression), line)
+        }
+        XCTAssertTrue(lines.contains(#"sehat_outbox_items{lane="clinic",status="pending"} 18"#), text)
+        XCTAssertTrue(lines.contains { $0.hasPrefix(#"sehat_sync_requests_total{status="5xx"} "#) }, text)
+        XCTAssertTrue(lines.contains { $0.hasPrefix(#"sehat_errors_total{category="transient",resolution="pending"} "#) }, text)
+        XCTAssertEqual(lines.filter { $0.hasPrefix("# TYPE") }.count, 7)
+    }
+}
