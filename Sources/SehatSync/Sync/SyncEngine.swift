@@ -18,6 +18,7 @@ public actor SyncEngine {
     private let guards: [String: EndpointGuard]
     let transport: any HTTPTransport
     let logger: any SyncLogger
+    private var subscribers: [UUID: AsyncStream<SyncStatus>.Continuation] = [:]
 
     /// Reads the device's configuration and stored sync settings (`configuration` overrides
     /// them); the secret is read from its file when a token is needed. The default transport
@@ -82,6 +83,7 @@ public actor SyncEngine {
             durationMilliseconds: Int(report.seconds * 1000),
             fields: ["requests": String(report.requests), "completed": String(report.completed), "pending": String(report.count(.pending)),
                      "held": String(report.count(.held)), "failed": String(report.count(.failed)), "dead": String(report.count(.dead))]))
+        publishStatus()
         return report
     }
 
@@ -123,6 +125,7 @@ public actor SyncEngine {
                 report.completed += outcome.completed
                 report.offline = report.offline || outcome.offline
             }
+            publishStatus()
             if let progress {
                 var snapshot = report
                 snapshot.counts = try client.outboxCounts()
@@ -131,6 +134,26 @@ public actor SyncEngine {
             if report.offline { break }
         }
         return report
+    }
+
+    /// The device's sync status as it changes — after every round of requests, at the end of
+    /// each sync, and when the watch goes offline or online — for an app to display.
+    ///
+    ///     for await status in await engine.statusUpdates() { show(status.count(.pending), status.online) }
+    public func statusUpdates() -> AsyncStream<SyncStatus> {
+        let id = UUID()
+        let (stream, continuation) = AsyncStream<SyncStatus>.makeStream(bufferingPolicy: .bufferingNewest(16))
+        subscribers[id] = continuation
+        continuation.onTermination = { _ in Task { await self.unsubscribe(id) } }
+        if let status = try? client.status() { continuation.yield(status) }
+        return stream
+    }
+
+    private func unsubscribe(_ id: UUID) { subscribers[id] = nil }
+
+    func publishStatus() {
+        guard !subscribers.isEmpty, let status = try? client.status() else { return }
+        for continuation in subscribers.values { continuation.yield(status) }
     }
 
     /// How many tokens have been fetched so far.

@@ -45,6 +45,7 @@ extension SyncEngine {
             events(.synced(report))
             if report.offline {
                 events(.offline)
+                publishStatus()
                 var delay: TimeInterval = 1
                 while !options.stop() && !Task.isCancelled {
                     let wait = delay * Double.random(in: 0.5...1)
@@ -54,6 +55,7 @@ extension SyncEngine {
                     delay = min(delay * 2, options.probeCap)
                 }
                 events(.online)
+                publishStatus()
                 await sleeper.sleep(seconds: Double.random(in: 0...options.reconnectJitter))
                 continue
             }

@@ -61,3 +61,24 @@ final class ObservabilityTests: XCTestCase {
         XCTAssertEqual(lines.filter { $0.hasPrefix("# TYPE") }.count, 7)
     }
 }
+
+extension ObservabilityTests {
+    func testAppsCanFollowTheStatusAsItChanges() async throws {
+        let setup = try SandboxClinic()
+        defer { setup.stop() }
+        try setup.client.recordEncounter(SampleClinic.visit(number: "STREAM-1", patient: SampleClinic.patients[0], finishedBefore: TestClinic.now))
+        let engine = try setup.engine()
+        let stream = await engine.statusUpdates()
+        let sync = Task { try await engine.sync() }
+        var seen: [Int] = []
+        for await status in stream {
+            seen.append(status.count(.pending, lane: .clinic))
+            if status.count(.completed) == 18 { break }
+        }
+        _ = try await sync.value
+        XCTAssertEqual(seen.first, 18, "the first update is the state when subscribing")
+        XCTAssertEqual(seen.last, 0)
+        XCTAssertGreaterThanOrEqual(seen.count, 3, "one per round: lookups, then the visit's bundle")
+        XCTAssertEqual(seen, seen.sorted(by: >), "pending only goes down")
+    }
+}
