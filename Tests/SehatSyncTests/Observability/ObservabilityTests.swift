@@ -69,16 +69,31 @@ extension ObservabilityTests {
         try setup.client.recordEncounter(SampleClinic.visit(number: "STREAM-1", patient: SampleClinic.patients[0], finishedBefore: TestClinic.now))
         let engine = try setup.engine()
         let stream = await engine.statusUpdates()
-        let sync = Task { try await engine.sync() }
-        var seen: [Int] = []
-        for await status in stream {
-            seen.append(status.count(.pending, lane: .clinic))
-            if status.count(.completed) == 18 { break }
+        let seen = Locked<[Int]>([])
+        let done = Locked(false)
+        let collector = Task {
+            for await status in stream {
+                seen.withLock { $0.append(status.count(.pending, lane: .clinic)) }
+                if status.count(.completed) == 18 {
+                    done.withLock { $0 = true }
+                    break
+                }
+            }
         }
-        _ = try await sync.value
-        XCTAssertEqual(seen.first, 18, "the first update is the state when subscribing")
-        XCTAssertEqual(seen.last, 0)
-        XCTAssertGreaterThanOrEqual(seen.count, 3, "one per round: lookups, then the visit's bundle")
-        XCTAssertEqual(seen, seen.sorted(by: >), "pending only goes down")
+        let report = try await engine.sync()
+        XCTAssertEqual(report.exitStatus, 0)
+        // The last update is already buffered; give the collector a bounded chance to read it.
+        var spins = 0
+        while !done.withLock({ $0 }) && spins < 100_000 {
+            spins += 1
+            await Task.yield()
+        }
+        collector.cancel()
+        XCTAssertTrue(done.withLock { $0 }, "an update showed everything completed")
+        let updates = seen.withLock { $0 }
+        XCTAssertEqual(updates.first, 18, "the first update is the state when subscribing")
+        XCTAssertEqual(updates.last, 0)
+        XCTAssertGreaterThanOrEqual(updates.count, 3, "one per round: lookups, then the visit's bundle")
+        XCTAssertEqual(updates, updates.sorted(by: >), "pending only goes down")
     }
 }
