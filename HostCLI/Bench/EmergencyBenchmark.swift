@@ -39,9 +39,8 @@ enum EmergencyBenchmark {
         let path = directory + "/bench-emergency.db"
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
         let client = try SehatClient(path: path)
-        try "sandbox-secret\n".write(toFile: directory + "/sandbox-secret", atomically: true, encoding: .utf8)
-        try client.configure(Configuration(orgID: SampleClinic.orgID, clientID: "sandbox-client", clientSecretFile: directory + "/sandbox-secret",
-                                           baseURL: sandbox.fhirBaseURL, authURL: sandbox.authURL, emergencyURL: sandbox.emergencyURL))
+        try SampleClinic.configure(client, directory: directory, baseURL: sandbox.fhirBaseURL, authURL: sandbox.authURL,
+                                   emergencyURL: sandbox.emergencyURL)
         progress("queueing \(clinicItems) clinic items")
         try ClinicBacklog.fill(client, items: clinicItems)
         let link = Locked(LinkState(mode: .offline))

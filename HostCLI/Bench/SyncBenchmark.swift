@@ -64,9 +64,7 @@ enum SyncBenchmark {
         let path = "\(directory)/bench-sync-\(name).db"
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
         let client = try SehatClient(path: path)
-        try "sandbox-secret\n".write(toFile: directory + "/sandbox-secret", atomically: true, encoding: .utf8)
-        try client.configure(Configuration(orgID: SampleClinic.orgID, clientID: "sandbox-client", clientSecretFile: directory + "/sandbox-secret",
-                                           baseURL: sandbox.fhirBaseURL, authURL: sandbox.authURL))
+        try SampleClinic.configure(client, directory: directory, baseURL: sandbox.fhirBaseURL, authURL: sandbox.authURL)
         let patients = try SampleClinic.register(client, patientCount: 50)
         let now = client.clock.now()
         for i in 0..<encounters {

@@ -25,9 +25,8 @@ enum DemoCommand {
         defer { sandbox.stop() }
 
         let client = try SehatClient(path: path)
-        try "sandbox-secret\n".write(toFile: directory + "/client-secret.txt", atomically: true, encoding: .utf8)
-        try client.configure(Configuration(orgID: SampleClinic.orgID, clientID: "sandbox-client", clientSecretFile: directory + "/client-secret.txt",
-                                           baseURL: sandbox.fhirBaseURL, authURL: sandbox.authURL, emergencyURL: sandbox.emergencyURL))
+        try SampleClinic.configure(client, directory: directory, baseURL: sandbox.fhirBaseURL, authURL: sandbox.authURL,
+                                   emergencyURL: sandbox.emergencyURL)
         say("== SehatSync demo — a clinic morning, recorded offline, then synced ==")
         say("database: \(path)")
         say("sandbox:  \(sandbox.fhirBaseURL) (SATUSEHAT rules, organization \(SampleClinic.orgID))")

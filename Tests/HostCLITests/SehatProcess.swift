@@ -39,8 +39,8 @@ struct SehatProcess {
     func remove() { try? FileManager.default.removeItem(atPath: directory) }
 
     /// Runs `sehat ARGS` with `stdin`, killing it after `timeout` seconds.
-    @discardableResult
-    func run(_ arguments: [String], stdin: String? = nil, environment: [String: String] = [:], timeout: TimeInterval = 60) throws -> Result {
+    /// A `sehat` process in the scratch folder, without `$SEHAT_DB` unless given.
+    func process(_ arguments: [String], environment: [String: String] = [:]) -> Process {
         let process = Process()
         process.executableURL = SehatProcess.executable
         process.arguments = arguments
@@ -49,6 +49,12 @@ struct SehatProcess {
         env.removeValue(forKey: "SEHAT_DB")
         env.merge(environment) { $1 }
         process.environment = env
+        return process
+    }
+
+    @discardableResult
+    func run(_ arguments: [String], stdin: String? = nil, environment: [String: String] = [:], timeout: TimeInterval = 60) throws -> Result {
+        let process = process(arguments, environment: environment)
         let out = Pipe(), err = Pipe(), input = Pipe()
         process.standardOutput = out
         process.standardError = err
@@ -132,13 +138,7 @@ final class BackgroundSehat {
 extension SehatProcess {
     /// Starts `sehat ARGS` and returns at once (the caller waits or kills it).
     func start(_ arguments: [String]) throws -> Process {
-        let process = Process()
-        process.executableURL = SehatProcess.executable
-        process.arguments = arguments
-        process.currentDirectoryURL = URL(fileURLWithPath: directory)
-        var environment = ProcessInfo.processInfo.environment
-        environment.removeValue(forKey: "SEHAT_DB")
-        process.environment = environment
+        let process = process(arguments)
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         process.standardInput = FileHandle.nullDevice

@@ -12,13 +12,15 @@ public enum SampleClinic {
         PatientInput(nik: "3174011207600005", name: "Slamet Riyadi", gender: .male, birthDate: "1960-07-12", consent: .encounterOnly),
     ]
 
-    /// Writes a secret file into `directory` and configures `client` for the sample org.
+    /// Writes a secret file into `directory` and configures `client` for the sample org, by
+    /// default with the in-process sandbox's client (`sandbox-client` / `sandbox-secret`).
     public static func configure(_ client: SehatClient, directory: String, baseURL: String = Configuration.sandboxBaseURL,
-                                 authURL: String = Configuration.sandboxAuthURL, emergencyURL: String? = nil) throws {
+                                 authURL: String = Configuration.sandboxAuthURL, emergencyURL: String? = nil,
+                                 clientID: String = "sandbox-client", secret: String = "sandbox-secret") throws {
         let secretFile = directory + "/client-secret.txt"
-        try "demo-secret\n".write(toFile: secretFile, atomically: true, encoding: .utf8)
+        try (secret + "\n").write(toFile: secretFile, atomically: true, encoding: .utf8)
         chmod(secretFile, 0o600)
-        try client.configure(Configuration(orgID: orgID, clientID: "demo-client", clientSecretFile: secretFile,
+        try client.configure(Configuration(orgID: orgID, clientID: clientID, clientSecretFile: secretFile,
                                            baseURL: baseURL, authURL: authURL, emergencyURL: emergencyURL))
     }
 
