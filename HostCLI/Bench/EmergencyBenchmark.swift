@@ -1,6 +1,5 @@
 import Foundation
 import SehatSandbox
-import SehatStore
 import SehatSync
 
 /// `sehat bench emergency`: a clinic backlog queued, the link down, a panic report recorded

@@ -31,8 +31,12 @@ enum SyncCommand {
         let timeout = try invocation.double("timeout")
         let untilIdle = invocation.has("until-idle")
         let logger: any SyncLogger = invocation.has("log-json") ? JSONLineLogger(handle: .standardError) : SilentLogger()
+        if invocation.has("watch") {
+            let stop = Locked(false)
+            let engine = try SyncEngine(client: client, configuration: settings, sleeper: InterruptibleSleeper(stop: stop), logger: logger)
+            return try watch(engine, stop: stop)
+        }
         let engine = try SyncEngine(client: client, configuration: settings, logger: logger)
-        if invocation.has("watch") { return try watch(engine) }
         let terminal = isatty(STDERR_FILENO) == 1 && !invocation.has("json") && !invocation.has("log-json")
         let progress: (@Sendable (SyncReport) -> Void)? = terminal ? showProgress : nil
         let report = try waitFor { try await engine.sync(untilIdle: untilIdle, timeout: timeout, progress: progress) }
@@ -41,11 +45,18 @@ enum SyncCommand {
         return report.exitStatus
     }
 
-    /// Runs the watch until SIGINT/SIGTERM cancels it; prints what happens.
-    static func watch(_ engine: SyncEngine) throws -> Int32 {
+    /// Runs the watch until SIGINT/SIGTERM; prints what happens.
+    ///
+    /// The signal sets `stop` rather than cancelling the task: on Linux, cancelling a task
+    /// while URLSession completes one of its requests deadlocks (the cancellation handler and
+    /// the completion each wait for the other's lock). The watch checks `stop` between steps
+    /// and its sleeper wakes within a fifth of a second, so it ends after the current request.
+    static func watch(_ engine: SyncEngine, stop: Locked<Bool>) throws -> Int32 {
         Output.line("watching: syncing whenever there is work and a link; Ctrl-C stops")
+        var options = WatchOptions()
+        options.stop = { stop.withLock { $0 } }
         let task = Task {
-            try await engine.watch { event in
+            try await engine.watch(options) { event in
                 switch event {
                 case .synced(let report) where report.requests > 0 && !report.offline:
                     Output.line("synced: \(report.requests) requests, \(report.completed) items done; \(report.count(.pending)) pending, \(report.count(.failed)) failed")
@@ -59,12 +70,10 @@ enum SyncCommand {
         let stopper = Thread {
             let signal = waitForTerminationSignal()
             Output.note("stopping (signal \(signal))")
-            task.cancel()
+            stop.withLock { $0 = true }
         }
         stopper.start()
-        do {
-            try waitFor { try await task.value }
-        } catch is CancellationError {}
+        try waitFor { try await task.value }
         Output.line("stopped")
         return 0
     }
@@ -92,6 +101,19 @@ enum SyncCommand {
         case 4: Output.line("some items were refused: `sehat outbox --status failed` shows them and why")
         case 3: Output.line("work remains: run `sehat sync` again (or `sehat sync --until-idle`)")
         default: Output.line("nothing left to send")
+        }
+    }
+}
+
+/// Sleeps in slices of a fifth of a second, returning early once `stop` is set.
+struct InterruptibleSleeper: Sleeper {
+    let stop: Locked<Bool>
+    func sleep(seconds: TimeInterval) async {
+        var remaining = seconds
+        while remaining > 0 && !stop.withLock({ $0 }) {
+            let slice = min(0.2, remaining)
+            try? await Task.sleep(nanoseconds: UInt64(slice * 1e9))
+            remaining -= slice
         }
     }
 }

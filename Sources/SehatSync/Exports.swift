@@ -13,3 +13,5 @@ public typealias FHIRDateTime = SehatFHIR.FHIRDateTime
 public typealias SatusehatRules = SehatFHIR.SatusehatRules
 /// An SQLite failure with its result code, message and SQL (from SehatStore).
 public typealias DatabaseError = SehatStore.DatabaseError
+/// A value only touched under a lock (from SehatStore).
+public typealias Locked = SehatStore.Locked

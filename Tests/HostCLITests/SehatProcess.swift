@@ -127,11 +127,17 @@ final class BackgroundSehat {
         return nil
     }
 
+    /// SIGTERM, then up to 15 s for it to exit; a process that does not is killed and
+    /// reported as -9, so a test fails instead of hanging.
     func stop() -> Int32 {
         if process.isRunning { process.terminate() }
+        let deadline = Date().addingTimeInterval(15)
+        while process.isRunning && Date() < deadline { _ = DispatchSemaphore(value: 0).wait(timeout: .now() + .milliseconds(50)) }
+        let stuck = process.isRunning
+        if stuck { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
         output.fileHandleForReading.readabilityHandler = nil
-        return process.terminationStatus
+        return stuck ? -9 : process.terminationStatus
     }
 }
 

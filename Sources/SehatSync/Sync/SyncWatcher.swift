@@ -13,7 +13,10 @@ public struct WatchOptions: Sendable {
     public var reconnectJitter: TimeInterval = 5
     /// Check every endpoint's health this often (seconds).
     public var healthInterval: TimeInterval = 300
-    /// Checked between steps; the watch returns when it says so (or when its task is cancelled).
+    /// Checked between steps; the watch returns when it says so. Stop a watch this way, not
+    /// by cancelling its task: on Linux, cancelling a task while URLSession completes one of
+    /// its requests deadlocks (swift-corelibs-foundation), so give the engine a sleeper that
+    /// wakes when `stop` turns true (as `sehat sync --watch` does).
     public var stop: @Sendable () -> Bool = { false }
 
     public init() {}

@@ -10,26 +10,30 @@ import XCTest
 final class GateTransport: HTTPTransport {
     private let base = URLSessionTransport()
     private let prefix: String
-    private let open = Locked(false)
-    private let waiting = Locked<[CheckedContinuation<Void, Never>]>([])
+    /// Whether the gate is open, and who waits at it: one lock, so opening and parking
+    /// cannot interleave (a request parked between them would wait for ever).
+    private let gate = Locked<(open: Bool, waiting: [CheckedContinuation<Void, Never>])>((false, []))
 
     init(holding prefix: String) { self.prefix = prefix }
 
     func release() {
-        let parked = open.withLock { _ in waiting.withLock { list in defer { list = [] }; return list } }
-        open.withLock { $0 = true }
+        let parked = gate.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.open = true
+            defer { state.waiting = [] }
+            return state.waiting
+        }
         parked.forEach { $0.resume() }
     }
 
     func send(_ call: HTTPCall) async throws -> HTTPAnswer {
-        if call.url.hasPrefix(prefix) && !open.withLock({ $0 }) {
+        if call.url.hasPrefix(prefix) {
             await withCheckedContinuation { continuation in
-                let parkedNow = open.withLock { isOpen -> Bool in
-                    guard !isOpen else { return false }
-                    waiting.withLock { $0.append(continuation) }
+                let parked = gate.withLock { state -> Bool in
+                    guard !state.open else { return false }
+                    state.waiting.append(continuation)
                     return true
                 }
-                if !parkedNow { continuation.resume() }
+                if !parked { continuation.resume() }
             }
         }
         return try await base.send(call)
