@@ -70,7 +70,7 @@ enum DemoCommand {
         if !json {
             Output.table(["ENCOUNTER", "LOCAL ID", "SATUSEHAT ID"], rows)
             let people = try patients.map { patient -> [String] in
-                [patient.name, maskedNIK(patient.nik), try client.patientIHSID(nik: patient.nik) ?? "-"]
+                [patient.name, LogMasking.mask(patient.nik), try client.patientIHSID(nik: patient.nik) ?? "-"]
             }
             Output.line("")
             Output.table(["PATIENT", "NIK", "IHS ID (looked up by NIK)"], people)
@@ -89,6 +89,4 @@ enum DemoCommand {
         }
         return report.exitStatus
     }
-
-    private static func maskedNIK(_ nik: String) -> String { String(nik.prefix(6)) + "******" + String(nik.suffix(4)) }
 }

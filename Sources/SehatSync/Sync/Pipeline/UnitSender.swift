@@ -16,8 +16,6 @@ struct UnitSender: Sendable {
         var requests = 0
         var completed = 0
         var offline = false
-        /// Why an outcome could not be stored, when it could not.
-        var storeError: String?
         /// The sync run this unit belongs to, for the log.
         var traceID = "-"
     }
@@ -85,7 +83,6 @@ struct UnitSender: Sendable {
             // The outcome could not be stored (disk full, say): release the items, marked to
             // search before they are sent again. If even that fails, reopening the store does it.
             consolidator.release(results.map(\.item.id), now: clock.now())
-            outcome.storeError = "\(error)"
         }
         return outcome
     }
