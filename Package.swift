@@ -17,16 +17,23 @@ let package = Package(
             pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]
         ),
-        .target(name: "SehatStore", dependencies: ["CSQLite"]),
-        .target(name: "SehatFHIR"),
-        .target(name: "SehatSync", dependencies: ["SehatStore", "SehatFHIR"]),
-        .target(name: "SehatSandbox", dependencies: ["SehatStore", "SehatFHIR"]),
-        .executableTarget(name: "sehat", dependencies: ["SehatSync", "SehatSandbox"], path: "HostCLI"),
-        .testTarget(name: "SehatStoreTests", dependencies: ["SehatStore", "CSQLite"]),
-        .testTarget(name: "SehatFHIRTests", dependencies: ["SehatFHIR"]),
-        .testTarget(name: "SehatSyncTests", dependencies: ["SehatSync", "SehatStore", "SehatFHIR", "SehatSandbox"]),
-        .testTarget(name: "SehatSandboxTests", dependencies: ["SehatSandbox", "SehatFHIR"]),
-        .testTarget(name: "HostCLITests", dependencies: ["sehat", "SehatStore", "SehatSandbox", "SehatFHIR"]),
+        // Small pieces any layer may use (a lock).
+        .target(name: "SehatSupport"),
+        // The lossless JSON value, its parser and writer.
+        .target(name: "SehatJSON"),
+        .target(name: "SehatStore", dependencies: ["CSQLite", "SehatSupport"]),
+        .target(name: "SehatFHIR", dependencies: ["SehatJSON"]),
+        .target(name: "SehatSync", dependencies: ["SehatStore", "SehatFHIR", "SehatJSON", "SehatSupport"]),
+        // The judge: its SATUSEHAT rules are its own, so it shares no validation with the SDK.
+        .target(name: "SehatSandbox", dependencies: ["SehatJSON", "SehatSupport"]),
+        // Benchmarks and the sample clinic: tooling beside the library, not in it.
+        .target(name: "SehatBench", dependencies: ["SehatSync", "SehatStore", "SehatFHIR", "SehatJSON", "SehatSupport", "SehatSandbox"]),
+        .executableTarget(name: "sehat", dependencies: ["SehatSync", "SehatSandbox", "SehatBench", "SehatJSON", "SehatSupport"], path: "HostCLI"),
+        .testTarget(name: "SehatStoreTests", dependencies: ["SehatStore", "CSQLite", "SehatSupport"]),
+        .testTarget(name: "SehatFHIRTests", dependencies: ["SehatFHIR", "SehatJSON"]),
+        .testTarget(name: "SehatSyncTests", dependencies: ["SehatSync", "SehatStore", "SehatFHIR", "SehatJSON", "SehatSupport", "SehatSandbox", "SehatBench"]),
+        .testTarget(name: "SehatSandboxTests", dependencies: ["SehatSandbox", "SehatJSON", "SehatSupport", "SehatFHIR"]),
+        .testTarget(name: "HostCLITests", dependencies: ["sehat", "SehatStore", "CSQLite", "SehatSandbox", "SehatJSON", "SehatSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

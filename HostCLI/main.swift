@@ -101,6 +101,9 @@ func run(_ arguments: [String]) -> Int32 {
     } catch let error as DatabaseError where error.isDiskFull {
         Output.error("the disk is full: nothing was written (the database is intact); free some space and try again [\(error)]")
         return 1
+    } catch is NotConfiguredError {
+        Output.error("this device is not set up yet: run `sehat init` first")
+        return 1
     } catch {
         Output.error("\(error)")
         return 1

@@ -205,11 +205,14 @@ CREATE TABLE outbox (
     attempts INTEGER NOT NULL DEFAULT 0,
     max_retries INTEGER NOT NULL,
     next_attempt_at INTEGER NOT NULL DEFAULT 0,
-    held_reason TEXT,
     last_error TEXT,
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL,
     completed_at TEXT, group_id TEXT, needs_check INTEGER NOT NULL DEFAULT 0, send_singly INTEGER NOT NULL DEFAULT 0, escalated_at TEXT, patient_id TEXT,
+    hold_kind TEXT CHECK (hold_kind IS NULL OR hold_kind IN ('waits_on', 'consent', 'registration')),
+    hold_detail TEXT CHECK (hold_detail IS NULL OR hold_detail IN
+        ('failed', 'dead', 'held', 'not_given', 'encounter_only', 'not_yet_valid', 'expired', 'revoked')),
+    hold_item INTEGER REFERENCES outbox(id), claimed_by TEXT REFERENCES sync_owners(id), lease_until INTEGER,
     CHECK (resource_id IS NOT NULL OR report_id IS NOT NULL)
 );
 
@@ -304,3 +307,15 @@ CREATE TABLE emergency_updates (
 );
 
 CREATE INDEX emergency_updates_by_report ON emergency_updates(emergency_id, id);
+
+CREATE INDEX outbox_by_hold ON outbox(hold_item) WHERE hold_item IS NOT NULL;
+
+CREATE TABLE sync_owners (
+    id TEXT PRIMARY KEY,
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    process_start INTEGER,
+    started_at TEXT NOT NULL
+);
+
+CREATE INDEX outbox_claims ON outbox(claimed_by) WHERE status = 'processing';

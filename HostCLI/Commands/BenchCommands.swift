@@ -1,4 +1,5 @@
 import Foundation
+import SehatBench
 import SehatSync
 
 /// `sehat bench …`: measured beside a baseline from the same run.

@@ -1,4 +1,6 @@
 import Foundation
+import SehatSupport
+import SehatBench
 import SehatSandbox
 import SehatSync
 
@@ -54,7 +56,7 @@ enum DemoCommand {
         if !json { _ = try OutboxCommand.list.run(Invocation(databasePath: path, values: ["limit": "12"], flags: [])) }
         say("")
         say("-- 2. The link comes up: sync --")
-        let engine = try SyncEngine(client: client)
+        let engine = try hostEngine(client)
         let report = try waitFor { try await engine.sync(untilIdle: true, timeout: 60) }
         if !json { SyncCommand.summarize(report, json: false) }
         say("")

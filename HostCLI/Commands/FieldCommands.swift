@@ -1,4 +1,5 @@
 import Foundation
+import SehatSupport
 import SehatSync
 
 /// `sehat net`, `sehat status`, `sehat health`: what a tester in the field uses.
@@ -35,7 +36,7 @@ enum FieldCommands {
                 "counts": .array(status.counts.map { .obj(["lane": .string($0.lane.rawValue), "status": .string($0.status.rawValue), "count": .int($0.count)]) }),
                 "escalated": .int(status.escalated), "alerts": .int(status.alerts), "link": .string(status.link.description),
                 "online": .bool(status.online), "last_error": status.lastError.map(JSON.string) ?? .null,
-                "health": .array(status.health.map { .obj(["endpoint": .string($0.endpoint), "status": .string($0.status.rawValue), "checked_at": .string($0.checkedAt)]) }),
+                "health": .array(status.health.map { .obj(["endpoint": .string($0.endpoint.rawValue), "status": .string($0.status.rawValue), "checked_at": .string($0.checkedAt)]) }),
             ]))
             return 0
         }
@@ -50,7 +51,7 @@ enum FieldCommands {
         Output.line("escalated (still retrying): \(status.escalated); alerts: \(status.alerts); dead-lettered: \(status.count(.dead)); failed: \(status.count(.failed))")
         if let error = status.lastError { Output.line("last error: \(error.prefix(200))") }
         for check in status.health {
-            Output.line("health \(check.endpoint): \(check.status.rawValue)\(check.milliseconds.map { " (\($0) ms)" } ?? "") at \(check.checkedAt)")
+            Output.line("health \(check.endpoint.rawValue): \(check.status.rawValue)\(check.milliseconds.map { " (\($0) ms)" } ?? "") at \(check.checkedAt)")
         }
         return 0
     }
@@ -67,17 +68,17 @@ enum FieldCommands {
         summary: "Probe each endpoint now (FHIR base, token endpoint, emergency service) and record the result.",
         options: [OptionSpec(name: "json", value: nil, help: "Print the results as JSON")]
     ) { invocation in
-        let engine = try SyncEngine(client: try openClient(invocation))
+        let engine = try hostEngine(try openClient(invocation))
         let checks = try waitFor { try await engine.checkHealth() }
         if invocation.has("json") {
             Output.json(.array(checks.map {
-                .obj(["endpoint": .string($0.endpoint), "url": .string($0.url), "status": .string($0.status.rawValue),
+                .obj(["endpoint": .string($0.endpoint.rawValue), "url": .string($0.url), "status": .string($0.status.rawValue),
                       "response_ms": $0.milliseconds.map(JSON.int) ?? .null, "http_status": $0.httpStatus.map(JSON.int) ?? .null,
                       "error": $0.error.map(JSON.string) ?? .null])
             }))
         } else {
             Output.table(["ENDPOINT", "STATUS", "MS", "HTTP", "URL"], checks.map {
-                [$0.endpoint, $0.status.rawValue, $0.milliseconds.map(String.init) ?? "-", $0.httpStatus.map(String.init) ?? "-", $0.url]
+                [$0.endpoint.rawValue, $0.status.rawValue, $0.milliseconds.map(String.init) ?? "-", $0.httpStatus.map(String.init) ?? "-", $0.url]
             })
         }
         return checks.contains { $0.status == .unhealthy } ? 3 : 0

@@ -39,7 +39,7 @@ enum OutboxCommand {
                     String(item.id), item.lane.rawValue, item.status.rawValue, item.operation.rawValue,
                     item.resourceType ?? item.queue, String(item.priority), "\(item.attempts)/\(item.maxRetries)",
                     item.dependsOn.isEmpty ? "-" : item.dependsOn.map(String.init).joined(separator: ","),
-                    item.lastError ?? item.heldReason ?? "",
+                    item.hold.map(OutboxWords.hold) ?? item.lastError ?? "",
                 ]
             })
         let shown = counts.reduce(0) { $0 + $1.count }
@@ -54,29 +54,31 @@ enum OutboxCommand {
         let detail = try openClient(invocation).outboxItem(try itemID(invocation))
         if invocation.has("json") {
             Output.json(.obj([
-                "item": itemJSON(detail.item), "request": detail.request.map(JSON.string) ?? .null, "advice": .string(detail.advice),
+                "item": itemJSON(detail.item), "request": detail.request.map(JSON.string) ?? .null,
+                "advice": .string(OutboxWords.advice(for: detail.item, errors: detail.errors)),
                 "waiting_items": .array(detail.waitingItems.map { .int(Int($0)) }),
                 "errors": .array(detail.errors.map { error in
-                    .obj(["category": .string(error.category), "http_status": error.httpStatus.map(JSON.int) ?? .null, "message": .string(error.message),
-                          "request_id": error.requestID.map(JSON.string) ?? .null, "resolution": .string(error.resolution), "at": .string(error.createdAt)])
+                    .obj(["category": .string(error.category.rawValue), "http_status": error.httpStatus.map(JSON.int) ?? .null,
+                          "message": .string(error.message), "request_id": error.requestID.map(JSON.string) ?? .null,
+                          "resolution": .string(error.resolution.rawValue), "at": .string(error.createdAt)])
                 }),
             ]))
             return 0
         }
         let item = detail.item
         Output.line("item \(item.id): \(item.operation.rawValue) \(item.resourceType ?? item.queue) — \(item.status.rawValue), \(item.attempts)/\(item.maxRetries) attempts, lane \(item.lane.rawValue)")
-        if let reason = item.heldReason { Output.line("held: \(reason)") }
+        if let reason = item.hold { Output.line("held: \(OutboxWords.hold(reason))") }
         if let error = item.lastError { Output.line("last error: \(error)") }
         if !item.dependsOn.isEmpty { Output.line("depends on: \(item.dependsOn.map(String.init).joined(separator: ", "))") }
         if !detail.waitingItems.isEmpty { Output.line("waiting on it: \(detail.waitingItems.map(String.init).joined(separator: ", "))") }
         if !detail.errors.isEmpty {
             Output.line("")
             Output.table(["WHEN", "CLASS", "STATUS", "RESOLUTION", "MESSAGE"], detail.errors.map {
-                [$0.createdAt, $0.category, $0.httpStatus.map(String.init) ?? "-", $0.resolution, String($0.message.prefix(160))]
+                [$0.createdAt, $0.category.rawValue, $0.httpStatus.map(String.init) ?? "-", $0.resolution.rawValue, String($0.message.prefix(160))]
             })
         }
         Output.line("")
-        Output.line("what to do: \(detail.advice)")
+        Output.line("what to do: \(OutboxWords.advice(for: item, errors: detail.errors))")
         if let request = detail.request {
             Output.line("")
             Output.line("request:")
@@ -121,7 +123,7 @@ enum OutboxCommand {
             "priority": .int(item.priority), "status": .string(item.status.rawValue), "attempts": .int(item.attempts),
             "max_retries": .int(item.maxRetries), "depends_on": .array(item.dependsOn.map { .int(Int($0)) }),
             "unresolved_dependencies": .int(item.unresolvedDependencies),
-            "held_reason": nullable(item.heldReason), "last_error": nullable(item.lastError),
+            "hold": OutboxWords.holdJSON(item.hold), "last_error": nullable(item.lastError), "escalated": .bool(item.escalated),
         ])
     }
 

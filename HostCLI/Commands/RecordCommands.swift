@@ -129,15 +129,16 @@ enum EmergencyCommands {
         if invocation.has("json") {
             Output.json(.array(reports.map { r in
                 .obj(["emergency_id": .string(r.emergencyID), "event_id": .string(r.eventID), "reported_at": .string(r.reportedAt),
-                      "severity": .string(r.severity), "type": .string(r.type), "status": .string(r.status),
+                      "severity": .string(r.severity.rawValue), "type": .string(r.type), "status": .string(r.status.rawValue),
                       "eta_minutes": r.etaMinutes.map(JSON.int) ?? .null, "ambulance_id": r.ambulanceID.map(JSON.string) ?? .null,
-                      "delivery": r.delivery.map(JSON.string) ?? .null, "satusehat_note": r.satusehatNote.map(JSON.string) ?? .null])
+                      "delivery": r.delivery.map { .string($0.rawValue) } ?? .null, "satusehat_note": r.satusehatNote.map(JSON.string) ?? .null])
             }))
             return 0
         }
         if reports.isEmpty { Output.line("no panic reports") }
         Output.table(["EMERGENCY", "REPORTED", "SEVERITY", "TYPE", "STATUS", "ETA", "DELIVERY", "NOTE"], reports.map { r in
-            [r.emergencyID, r.reportedAt, r.severity, r.type, r.status, r.etaMinutes.map { "\($0) min" } ?? "-", r.delivery ?? "-", r.satusehatNote ?? ""]
+            [r.emergencyID, r.reportedAt, r.severity.rawValue, r.type, r.status.rawValue, r.etaMinutes.map { "\($0) min" } ?? "-",
+             r.delivery?.rawValue ?? "-", r.satusehatNote ?? ""]
         })
         return 0
     }
@@ -150,8 +151,11 @@ enum EmergencyCommands {
             OptionSpec(name: "note", value: "TEXT", help: "A note for the emergency service"),
         ]
     ) { invocation in
-        let item = try openClient(invocation).reportEmergencyStatus(invocation.required("id"), status: invocation.required("status"),
-                                                                   note: invocation.value("note"))
+        let text = invocation.required("status")
+        guard let status = EmergencyStatus(rawValue: text), EmergencyStatus.reportable.contains(status) else {
+            throw FieldError("status", "must be one of \(EmergencyStatus.reportable.map(\.rawValue).joined(separator: ", ")), got \"\(text)\"")
+        }
+        let item = try openClient(invocation).reportEmergencyStatus(invocation.required("id"), status: status, note: invocation.value("note"))
         Output.line("queued as outbox item \(item) in the emergency lane")
         return 0
     }
@@ -169,7 +173,7 @@ enum EmergencyCommands {
         let id = invocation.required("id")
         try client.applyEmergencyCallback(id, json: try readDocument(invocation.required("file")))
         if let report = try client.emergencies().first(where: { $0.emergencyID == id }) {
-            Output.line("emergency \(id): \(report.status)\(report.etaMinutes.map { ", ETA \($0) min" } ?? "")\(report.ambulanceID.map { ", ambulance \($0)" } ?? "")")
+            Output.line("emergency \(id): \(report.status.rawValue)\(report.etaMinutes.map { ", ETA \($0) min" } ?? "")\(report.ambulanceID.map { ", ambulance \($0)" } ?? "")")
         }
         return 0
     }

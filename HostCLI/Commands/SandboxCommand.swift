@@ -1,4 +1,6 @@
 import Foundation
+import SehatSupport
+import SehatBench
 import SehatSandbox
 import SehatSync
 

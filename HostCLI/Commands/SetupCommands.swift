@@ -134,6 +134,14 @@ func openClient(_ invocation: Invocation) throws -> SehatClient {
     try SehatClient(path: invocation.databasePath)
 }
 
+/// The host's engine: URLSession behind the device's simulated link, so `sehat net` steers
+/// a running sync (an app's engine talks to the network directly).
+func hostEngine(_ client: SehatClient, configuration: SyncConfiguration? = nil, sleeper: any Sleeper = SystemSleeper(),
+                logger: any SyncLogger = SilentLogger()) throws -> SyncEngine {
+    let link = SimulatedLink(wrapping: URLSessionTransport()) { (try? client.linkState()) ?? .online }
+    return try SyncEngine(client: client, transport: link, configuration: configuration, sleeper: sleeper, logger: logger)
+}
+
 func absolutePath(_ path: String) -> String {
     path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
 }

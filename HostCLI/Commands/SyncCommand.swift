@@ -1,3 +1,4 @@
+import SehatSupport
 import Foundation
 import SehatSync
 
@@ -33,10 +34,10 @@ enum SyncCommand {
         let logger: any SyncLogger = invocation.has("log-json") ? JSONLineLogger(handle: .standardError) : SilentLogger()
         if invocation.has("watch") {
             let stop = Locked(false)
-            let engine = try SyncEngine(client: client, configuration: settings, sleeper: InterruptibleSleeper(stop: stop), logger: logger)
+            let engine = try hostEngine(client, configuration: settings, sleeper: InterruptibleSleeper(stop: stop), logger: logger)
             return try watch(engine, stop: stop)
         }
-        let engine = try SyncEngine(client: client, configuration: settings, logger: logger)
+        let engine = try hostEngine(client, configuration: settings, logger: logger)
         let terminal = isatty(STDERR_FILENO) == 1 && !invocation.has("json") && !invocation.has("log-json")
         let progress: (@Sendable (SyncReport) -> Void)? = terminal ? showProgress : nil
         let report = try waitFor { try await engine.sync(untilIdle: untilIdle, timeout: timeout, progress: progress) }
@@ -62,7 +63,7 @@ enum SyncCommand {
                     Output.line("synced: \(report.requests) requests, \(report.completed) items done; \(report.count(.pending)) pending, \(report.count(.failed)) failed")
                 case .offline: Output.line("offline: the server cannot be reached; probing")
                 case .online: Output.line("the link is back: draining")
-                case .health(let checks): Output.line("health: " + checks.map { "\($0.endpoint) \($0.status.rawValue)" }.joined(separator: ", "))
+                case .health(let checks): Output.line("health: " + checks.map { "\($0.endpoint.rawValue) \($0.status.rawValue)" }.joined(separator: ", "))
                 default: break
                 }
             }

@@ -1,5 +1,5 @@
 import Foundation
-import SehatFHIR
+import SehatJSON
 
 /// The emergency service's side (PSC 119): `POST /api/emergency/notify` records a webhook
 /// envelope once per `event_id` (a repeat is acknowledged, not stored again), and

@@ -1,6 +1,6 @@
+import SehatSupport
 import Foundation
-import SehatFHIR
-import SehatStore
+import SehatJSON
 
 /// A stand-in for SATUSEHAT on 127.0.0.1, as faithful as SATUSEHAT.md allows: OAuth2 client
 /// credentials with string-valued fields and a lock-out after bad credentials; FHIR create,
@@ -109,7 +109,7 @@ public final class Sandbox: Sendable {
     public static func person(_ type: String, nik: String, name: String, id: String? = nil) -> JSON {
         .obj([
             "resourceType": .string(type), "id": id.map(JSON.string),
-            "identifier": [.obj(["system": .string(Systems.nik), "value": .string(nik)])],
+            "identifier": [.obj(["system": .string("https://fhir.kemkes.go.id/id/nik"), "value": .string(nik)])],
             "active": true, "name": [.obj(["text": .string(name)])],
         ])
     }

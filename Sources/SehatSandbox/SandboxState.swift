@@ -1,5 +1,5 @@
 import Foundation
-import SehatFHIR
+import SehatJSON
 
 /// Everything the sandbox knows, mutated only under its lock (one request at a time, which
 /// also makes every transaction bundle trivially atomic).
@@ -176,7 +176,7 @@ struct SandboxState {
     func stamped(_ json: JSON, version: Int) -> JSON {
         var meta = json["meta"] ?? .object([])
         meta["versionId"] = .string(String(version))
-        meta["lastUpdated"] = .string(FHIRDateTime.format(now()))
+        meta["lastUpdated"] = .string(SatusehatRuleBook.stamp(now()))
         var members: [JSON.Member] = [JSON.Member("resourceType", json["resourceType"] ?? .null)]
         if let id = json["id"] { members.append(JSON.Member("id", id)) }
         members.append(JSON.Member("meta", meta))

@@ -1,5 +1,7 @@
+import SehatSupport
 import Foundation
 import SehatFHIR
+import SehatJSON
 import SehatStore
 
 /// The SDK's front door: records clinical and emergency data offline, each record and its
@@ -10,26 +12,18 @@ import SehatStore
 ///     try client.configure(Configuration(orgID: "10000004", clientID: "id", clientSecretFile: "secret.txt"))
 ///     let poli = try client.addLocation(code: "POLI-UMUM", name: "Poli Umum")
 public final class SehatClient: Sendable {
-    let database: Database
+    package let database: Database
     /// Commits made through this client, so a watching engine wakes on new writes.
     private let writes = Locked(0)
     /// The time source for every record (inject a `ManualClock` in tests).
     public let clock: any WallClock
 
-    /// Opens (creating and migrating if needed) the database at `path`.
-    /// Opens (creating and migrating if needed) the database at `path`. Items a previous
-    /// process left `processing` (it died mid-request) go back to pending, marked to search
-    /// for their resource before they are sent again.
+    /// Opens (creating and migrating if needed) the database at `path`. Opening changes no
+    /// item: what a process that died left in flight is taken back by the next sync engine,
+    /// never by a reader (a running engine's claims are left alone).
     public init(path: String, clock: any WallClock = SystemClock()) throws {
         database = try Database(path: path, migrator: StoreSchema.migrator)
         self.clock = clock
-        try database.write { conn in
-            try conn.execute(
-                """
-                UPDATE outbox SET status = 'pending', needs_check = CASE WHEN operation IN ('create', 'notify') THEN 1 ELSE needs_check END
-                WHERE status = 'processing'
-                """)
-        }
     }
 
     /// A patient's SATUSEHAT (IHS) id, once known (given, or found by the NIK lookup).
@@ -144,7 +138,7 @@ public final class SehatClient: Sendable {
 
     /// Queues a status change of an emergency for the emergency service (after its notification).
     @discardableResult
-    public func reportEmergencyStatus(_ emergencyID: String, status: String, note: String? = nil) throws -> Int64 {
+    public func reportEmergencyStatus(_ emergencyID: String, status: EmergencyStatus, note: String? = nil) throws -> Int64 {
         try record { try EmergencyUpdates(context: $0).queueStatus(emergencyID, status: status, note: note) }
     }
 
@@ -215,7 +209,7 @@ public final class SehatClient: Sendable {
             try conn.query(
                 "SELECT * FROM health_checks WHERE id IN (SELECT max(id) FROM health_checks GROUP BY endpoint) ORDER BY endpoint"
             ).map { row in
-                HealthCheck(endpoint: row["endpoint"].string ?? "", url: row["url"].string ?? "",
+                HealthCheck(endpoint: HealthEndpoint(rawValue: row["endpoint"].string ?? "") ?? .satusehatFHIR, url: row["url"].string ?? "",
                             status: HealthCheck.Status(rawValue: row["status"].string ?? "") ?? .unhealthy, milliseconds: row.optionalInt("response_ms"),
                             httpStatus: row.optionalInt("http_status"), error: row.optionalString("error"), checkedAt: row["checked_at"].string ?? "")
             }
@@ -236,8 +230,8 @@ public final class SehatClient: Sendable {
             SyncStatus(
                 counts: try OutboxReader(connection: conn).counts(),
                 escalated: try conn.scalar("SELECT count(*) FROM outbox WHERE escalated_at IS NOT NULL AND status <> 'completed'").int ?? 0,
-                alerts: try conn.scalar("SELECT count(*) FROM alerts").int ?? 0, link: link,
-                lastError: try conn.scalar("SELECT message FROM error_log WHERE resolution_status = 'pending' ORDER BY id DESC LIMIT 1").string,
+                alerts: try ErrorLog(connection: conn, now: clock.now()).alertCount(), link: link,
+                lastError: try ErrorLog(connection: conn, now: clock.now()).newestOpenMessage(),
                 health: health)
         }
     }

@@ -2,22 +2,26 @@ import Foundation
 
 /// What `sehat status` shows and an app displays: the queue, what needs a person, the link.
 public struct SyncStatus: Sendable {
+    /// Items per lane and status.
     public let counts: [OutboxCount]
     /// Items flagged after max retries (still retrying).
     public let escalated: Int
+    /// Alerts raised for a person.
     public let alerts: Int
+    /// The simulated link, as testers set it (online unless changed).
     public let link: LinkState
     /// The newest unresolved error, if any.
     public let lastError: String?
     /// The latest check of each endpoint.
     public let health: [HealthCheck]
 
+    /// How many items have `status` (in `lane`, or in both).
     public func count(_ status: ItemStatus, lane: Lane? = nil) -> Int {
         counts.filter { $0.status == status && (lane == nil || $0.lane == lane) }.reduce(0) { $0 + $1.count }
     }
 
     /// Online as far as the device knows: the link is not down and the latest FHIR check answered.
     public var online: Bool {
-        link.mode != .offline && health.first { $0.endpoint == "satusehat-fhir" }.map { $0.status != .unhealthy } ?? true
+        link.mode != .offline && health.first { $0.endpoint == .satusehatFHIR }.map { $0.status != .unhealthy } ?? true
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import SehatFHIR
+import SehatJSON
 import XCTest
 
 /// `sehat sandbox` and `sehat sync` as separate processes, as a tester runs them.

@@ -1,5 +1,6 @@
 import Foundation
 import SehatFHIR
+import SehatJSON
 import SehatSandbox
 import XCTest
 

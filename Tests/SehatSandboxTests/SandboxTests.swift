@@ -1,6 +1,7 @@
+import SehatSupport
 import Foundation
 import SehatFHIR
-import SehatStore
+import SehatJSON
 import XCTest
 
 @testable import SehatSandbox

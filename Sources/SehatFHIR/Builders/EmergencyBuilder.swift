@@ -1,3 +1,4 @@
+import SehatJSON
 import Foundation
 
 /// Builds the SATUSEHAT side of an emergency (seeds/000, "Data Mapping"): the site as a

@@ -1,3 +1,4 @@
+import SehatJSON
 import Foundation
 
 /// Builds one encounter's resources in SATUSEHAT's shape (seeds/004, US-11.4): every

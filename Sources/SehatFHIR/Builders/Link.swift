@@ -1,3 +1,4 @@
+import SehatJSON
 /// A reference to another resource by type and (local or server) id, with display text.
 ///
 ///     Link("Patient", patientLocalID, display: "Budi").json  // {"reference":"Patient/…","display":"Budi"}

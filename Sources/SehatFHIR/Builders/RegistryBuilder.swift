@@ -1,3 +1,4 @@
+import SehatJSON
 /// Builds the prerequisite resources: Location, Practitioner and Patient.
 ///
 ///     let builder = RegistryBuilder(orgID: "10000004")

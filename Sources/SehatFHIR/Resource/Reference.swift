@@ -1,3 +1,4 @@
+import SehatJSON
 /// A FHIR `Reference.reference` string, classified.
 ///
 ///     FHIRReference("Patient/P02478375538")           // .relative(type: "Patient", id: "P02478375538")
@@ -136,7 +137,7 @@ extension JSON {
                     path.append(.key(member.key))
                     sites.append(ReferenceSite(path: JSON.render(path), reference: FHIRReference(text)))
                     path.removeLast()
-                } else if member.key != "contained" {  // contained resources resolve locally
+                } else {  // contained resources too: their references leave the device with them
                     switch member.value {
                     case .object, .array:
                         path.append(.key(member.key))
@@ -167,7 +168,6 @@ extension JSON {
                 if member.key == "reference", case .string(let text) = member.value {
                     return Member(member.key, .string(try rewrite(FHIRReference(text)) ?? text))
                 }
-                if member.key == "contained" { return member }
                 return Member(member.key, try member.value.rewritingReferences(rewrite))
             })
         case .array(let items):

@@ -1,3 +1,4 @@
+import SehatJSON
 /// Facts about FHIR R4 resource types that the generic path needs.
 public enum ResourceTypes {
     /// R4 types with no `identifier` list (none at all, or a single `identifier`): the SDK

@@ -1,3 +1,4 @@
+import SehatJSON
 /// Code and identifier systems used by SATUSEHAT (see SATUSEHAT.md, "Identifiers").
 public enum Systems {
     public static let nik = "https://fhir.kemkes.go.id/id/nik"

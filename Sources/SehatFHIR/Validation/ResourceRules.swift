@@ -1,3 +1,4 @@
+import SehatJSON
 import Foundation
 
 /// Required-field rules for whole resources, as SATUSEHAT checks them; used on everything

@@ -1,5 +1,5 @@
 import Foundation
-import SehatFHIR
+import SehatJSON
 
 /// The `/fhir-r4/v1` API: authentication, faults, then create / read / update / search /
 /// transaction with SATUSEHAT's rules.
@@ -236,8 +236,8 @@ extension SandboxState {
             var json = entry.json
             json["id"] = .string(entry.id)
             var entryIssues: [Issue] = []
-            json = json.rewritingReferences { reference in
-                guard case .urn(let urn) = reference else { return nil }
+            json = json.replacingReferences { text in
+                guard case .urn(let urn) = ReferenceText(text) else { return nil }
                 guard let target = context.urls[urn] else {
                     entryIssues.append(Issue(code: "not-found", text: "\(urn) is not the fullUrl of any entry", expression: "Bundle.entry[\(index)]"))
                     return nil
@@ -281,13 +281,13 @@ extension SandboxState {
 
     /// Resolves `Type?identifier=system|value` references by search (exactly one match).
     private func resolveConditional(_ json: JSON, issues: inout [Issue]) -> JSON {
-        json.rewritingReferences { reference in
-            guard case .conditional(let type, _) = reference else { return nil }
-            guard let (system, value) = reference.conditionalIdentifier else {
+        json.replacingReferences { reference in
+            guard case .search(let type, let system, let value) = ReferenceText(reference) else { return nil }
+            guard let value else {
                 issues.append(Issue(code: "not-supported", text: "conditional reference \(reference) must search by identifier"))
                 return nil
             }
-            let matches = store.ids(type: type, identifier: system, value)
+            let matches = store.ids(type: type, identifier: system ?? "", value)
             guard matches.count == 1 else {
                 issues.append(Issue(code: matches.isEmpty ? "not-found" : "multiple-matches",
                                     text: "conditional reference \(reference) matched \(matches.count) resources"))
@@ -301,22 +301,22 @@ extension SandboxState {
     private mutating func validate(_ json: JSON, type: String, client: Sandbox.Client, replacing old: JSON?, bundle: BundleContext) -> [Issue] {
         var issues: [Issue] = []
         let id = json["id"]?.stringValue ?? ""
-        for site in json.references() {
-            switch site.reference {
-            case .relative(let targetType, let targetID):
+        for site in json.referenceTexts() {
+            switch ReferenceText(site.text) {
+            case .local(let targetType, let targetID):
                 if !store.exists(targetType, targetID) && !bundle.known.contains("\(targetType)/\(targetID)") {
                     issues.append(.rule(10_000, "Reference \(targetType)/\(targetID) does not exist", at: site.path, code: "not-found"))
                     referenceViolations.append("\(type) → \(targetType)/\(targetID)")
                 }
             case .urn(let urn):
                 issues.append(.rule(10_000, "\(urn) can only be used inside a transaction bundle", at: site.path, code: "not-found"))
-            case .conditional, .other:
+            case .search, .other:
                 break
             }
         }
         guard mode == .satusehat else { return issues }
-        for problem in ResourceRules.issues(in: json, profile: .satusehat, now: now()) {
-            issues.append(.rule(10_001, "\(type).\(problem.field) \(problem.reason)", at: problem.field, code: "required"))
+        for problem in SatusehatRuleBook(now: now()).problems(json) {
+            issues.append(.rule(10_001, "\(type).\(problem.path) \(problem.text)", at: problem.path, code: "required"))
         }
         for (system, value) in SandboxStore.identifiers(of: json) {
             if system.hasPrefix("http://sys-ids.kemkes.go.id/") {

@@ -1,4 +1,4 @@
-import SehatFHIR
+import SehatJSON
 
 /// One problem the sandbox reports, as SATUSEHAT phrases it (`… (RuleNumber: NNNNN)`).
 struct Issue: Sendable {

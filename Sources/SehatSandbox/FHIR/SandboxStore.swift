@@ -1,5 +1,5 @@
 import Foundation
-import SehatFHIR
+import SehatJSON
 
 /// The sandbox's resources in memory, with the indexes searches need.
 struct SandboxStore {

@@ -14,6 +14,8 @@ public enum SQLValue: Sendable, Hashable {
     public init(_ string: String?) { self = string.map { .text($0) } ?? .null }
     /// `.integer(n)` or `.null` for a missing number.
     public init(_ int: Int?) { self = int.map { .integer(Int64($0)) } ?? .null }
+    /// An integer column value, or NULL.
+    public init(_ int: Int64?) { self = int.map { .integer($0) } ?? .null }
     /// `.real(x)` or `.null` for a missing number.
     public init(_ double: Double?) { self = double.map { .real($0) } ?? .null }
     /// `1` / `0`, or `.null`.

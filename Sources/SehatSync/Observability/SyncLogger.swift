@@ -1,5 +1,6 @@
 import Foundation
 import SehatFHIR
+import SehatJSON
 
 /// One log event.
 public struct LogEntry: Sendable {

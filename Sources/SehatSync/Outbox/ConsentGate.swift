@@ -5,28 +5,28 @@ import SehatStore
 /// Decides whether a patient's consent lets an item leave the device (seeds/004, "Consent
 /// Management"): `all` lets everything go; `encounter_only` lets the patient's identity and
 /// encounter data go, nothing else; `none`, revoked, not yet valid or expired lets nothing go.
+/// It owns the consent columns of `patients`; what it holds and releases in the outbox goes
+/// through `OutboxLifecycle`.
 struct ConsentGate {
     let connection: Connection
 
     /// nil when the item may go; otherwise why not (the item is then held with that reason).
-    func refusal(patientID: String, encounterID: String?, operation: Operation, resourceType: String?, now: Date) throws -> String? {
+    func refusal(patientID: String, encounterID: String?, resourceType: String?, now: Date) throws -> ConsentRefusal? {
         guard let row = try connection.queryFirst(
-            "SELECT nik, consent_scope, consent_valid_from, consent_valid_until, consent_revoked_at FROM patients WHERE local_id = ?",
+            "SELECT consent_scope, consent_valid_from, consent_valid_until, consent_revoked_at FROM patients WHERE local_id = ?",
             [.text(patientID)])
         else { return nil }
-        let who = "patient \(maskNIK(row["nik"].string ?? ""))"
         let stamp = FHIRDateTime.format(now)
-        if let revoked = row.optionalString("consent_revoked_at") { return "consent: \(who) revoked consent at \(revoked)" }
-        if let from = row.optionalString("consent_valid_from"), stamp < from { return "consent: \(who)'s consent is valid only from \(from)" }
-        if let until = row.optionalString("consent_valid_until"), stamp > until { return "consent: \(who)'s consent expired at \(until)" }
+        if row.optionalString("consent_revoked_at") != nil { return .revoked }
+        if let from = row.optionalString("consent_valid_from"), stamp < from { return .notYetValid }
+        if let until = row.optionalString("consent_valid_until"), stamp > until { return .expired }
         switch ConsentScope(rawValue: row["consent_scope"].string ?? "none") ?? .none {
         case .all:
             return nil
         case .encounterOnly:
-            let identity = resourceType == "Patient"
-            return identity || encounterID != nil ? nil : "consent: \(who) consented to sharing encounter data only"
+            return resourceType == "Patient" || encounterID != nil ? nil : .encounterOnly
         case .none:
-            return "consent: \(who) has not consented to sharing data"
+            return .notGiven
         }
     }
 
@@ -47,9 +47,6 @@ struct ConsentGate {
             UPDATE patients SET consent_scope = ?, consent_valid_from = ?, consent_valid_until = ?, consent_revoked_at = NULL
             WHERE local_id = ?
             """, [.text(scope.rawValue), .text(stamp), SQLValue(until.map(FHIRDateTime.format)), .text(patientID)])
-        try connection.execute(
-            "UPDATE outbox SET status = 'pending', held_reason = NULL, updated_at = ? WHERE patient_id = ? AND status = 'held' AND held_reason LIKE 'consent:%'",
-            [.text(stamp), .text(patientID)])
-        return (patientID, connection.changes)
+        return (patientID, try OutboxLifecycle(connection: connection, now: now).releaseConsentHolds(patientID: patientID))
     }
 }

@@ -1,6 +1,8 @@
 /// The lane an item travels in: emergency work always goes before clinic work.
 public enum Lane: String, Sendable, CaseIterable {
+    /// Panic reports and what belongs to them: always first, with slots of its own.
     case emergency
+    /// Everything else a clinic records.
     case clinic
 }
 
@@ -10,6 +12,7 @@ public enum ItemStatus: String, Sendable, CaseIterable {
     case pending
     /// Handed to a transport; goes back to pending if the process dies.
     case processing
+    /// The receiver acknowledged it.
     case completed
     /// Refused by the server (client error); kept for a person to fix.
     case failed
@@ -33,7 +36,9 @@ public enum Operation: String, Sendable, CaseIterable {
 
 /// Who receives an item.
 public enum Target: String, Sendable, CaseIterable {
+    /// SATUSEHAT's FHIR API.
     case satusehat
+    /// The emergency service's webhook API (PSC 119).
     case emergency
 }
 
@@ -58,13 +63,86 @@ public struct OutboxItem: Sendable, Equatable {
     public let dependsOn: [Int64]
     /// How many of `dependsOn` are not completed yet.
     public let unresolvedDependencies: Int
-    public let heldReason: String?
+    /// Why a `held` item waits, when it does.
+    public let hold: HoldReason?
+    /// The last failure's text, as the server or the transport gave it (for a person).
     public let lastError: String?
+    /// When it was escalated to a person (failed `maxRetries` times and keeps retrying).
+    public let escalated: Bool
+}
+
+/// Why an item is `held`: it waits on something other than time. Stored as typed columns
+/// (`hold_kind`, `hold_detail`, `hold_item`); sentences for people are built by the app.
+public enum HoldReason: Sendable, Equatable {
+    /// An item it depends on (directly or through others) cannot go on: that item is
+    /// failed, dead, or itself held.
+    case waitsOn(item: Int64, because: ItemStatus)
+    /// The patient's consent does not let it leave the device.
+    case consent(ConsentRefusal)
+    /// A lookup found no one with the person's NIK in SATUSEHAT: they must be registered
+    /// through another channel first.
+    case registrationRequired
+
+    /// The stored kind.
+    var kind: String {
+        switch self {
+        case .waitsOn: return "waits_on"
+        case .consent: return "consent"
+        case .registrationRequired: return "registration"
+        }
+    }
+
+    /// The stored detail.
+    var detail: String? {
+        switch self {
+        case .waitsOn(_, let status): return status.rawValue
+        case .consent(let refusal): return refusal.rawValue
+        case .registrationRequired: return nil
+        }
+    }
+
+    /// The item waited on, for `waitsOn`.
+    var item: Int64? {
+        if case .waitsOn(let item, _) = self { return item }
+        return nil
+    }
+
+    /// Reads the stored columns back; nil when the item is not held.
+    init?(kind: String?, detail: String?, item: Int64?) {
+        switch kind {
+        case "waits_on":
+            guard let item else { return nil }
+            self = .waitsOn(item: item, because: detail.flatMap(ItemStatus.init) ?? .failed)
+        case "consent":
+            self = .consent(detail.flatMap(ConsentRefusal.init) ?? .notGiven)
+        case "registration":
+            self = .registrationRequired
+        default:
+            return nil
+        }
+    }
+}
+
+/// Why a patient's consent keeps an item on the device (seeds/004, "Consent Management").
+public enum ConsentRefusal: String, Sendable, CaseIterable {
+    /// Consent scope `none`: nothing may leave.
+    case notGiven = "not_given"
+    /// Scope `encounter_only`, and this item is not identity or encounter data.
+    case encounterOnly = "encounter_only"
+    /// The consent's validity starts later.
+    case notYetValid = "not_yet_valid"
+    /// The consent's validity has ended.
+    case expired
+    /// The patient revoked consent.
+    case revoked
 }
 
 /// How many items are in one lane and status.
 public struct OutboxCount: Sendable, Equatable {
+    /// The lane counted.
     public let lane: Lane
+    /// The status counted.
     public let status: ItemStatus
+    /// How many items.
     public let count: Int
 }

@@ -2,13 +2,13 @@ import Foundation
 import SehatStore
 
 /// Read-side queries over the outbox.
-struct OutboxReader {
+package struct OutboxReader {
     let connection: Connection
 
     /// The ready query: pending, every dependency completed, due. Ordered by lane (emergency
     /// first), priority, then sequence, and answered from the partial index `outbox_ready`
     /// (a test asserts the plan), so it stays fast with a million items queued.
-    static let readySQL = """
+    package static let readySQL = """
         SELECT id FROM outbox
         WHERE status = 'pending' AND unresolved_deps = 0 AND next_attempt_at <= ?
         ORDER BY lane_rank, priority, id
@@ -16,7 +16,7 @@ struct OutboxReader {
         """
 
     /// The same, for one lane: a range of the same index (`lane_rank = ?`).
-    static let laneReadySQL = """
+    package static let laneReadySQL = """
         SELECT id FROM outbox
         WHERE status = 'pending' AND unresolved_deps = 0 AND lane_rank = ? AND next_attempt_at <= ?
         ORDER BY lane_rank, priority, id
@@ -82,8 +82,9 @@ struct OutboxReader {
             attempts: try row.int("attempts"), maxRetries: try row.int("max_retries"),
             nextAttemptAt: row["next_attempt_at"].int64 ?? 0,
             dependsOn: (row.optionalString("deps") ?? "").split(separator: ",").compactMap { Int64($0) },
-            unresolvedDependencies: try row.int("unresolved_deps"), heldReason: row.optionalString("held_reason"),
-            lastError: row.optionalString("last_error")
+            unresolvedDependencies: try row.int("unresolved_deps"),
+            hold: HoldReason(kind: row.optionalString("hold_kind"), detail: row.optionalString("hold_detail"), item: row["hold_item"].int64),
+            lastError: row.optionalString("last_error"), escalated: row.optionalString("escalated_at") != nil
         )
     }
 }

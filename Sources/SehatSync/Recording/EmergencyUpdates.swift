@@ -1,22 +1,46 @@
 import Foundation
 import SehatFHIR
+import SehatJSON
 import SehatStore
+
+/// Where an emergency stands: recorded and notified on the device, then as the emergency
+/// service (PSC 119) and the volunteer report it.
+public enum EmergencyStatus: String, Sendable, CaseIterable {
+    /// Recorded on the device, not yet acknowledged by the emergency service.
+    case reported
+    /// The emergency service acknowledged the notification.
+    case notified
+    case dispatching, dispatched
+    case enRoute = "en_route"
+    case onScene = "on_scene"
+    case transporting, closed, cancelled
+
+    /// The statuses a volunteer may report and PSC 119's callbacks use.
+    public static let reportable: [EmergencyStatus] = [.dispatching, .dispatched, .enRoute, .onScene, .transporting, .closed, .cancelled]
+}
 
 /// A panic report as the device knows it now.
 public struct EmergencySummary: Sendable, Equatable {
+    /// The emergency id, as the emergency service knows it.
     public let emergencyID: String
+    /// The webhook `event_id` of its notification.
     public let eventID: String
+    /// When it was reported (UTC, RFC 3339).
     public let reportedAt: String
-    public let severity: String
+    /// How severe it is.
+    public let severity: Severity
+    /// What happened (`cardiac_arrest`, `traffic_accident`, …).
     public let type: String
-    /// reported → notified → dispatched … closed, as the emergency service reports it.
-    public let status: String
+    /// Where it stands.
+    public let status: EmergencyStatus
+    /// The ambulance's ETA, when the emergency service gave one.
     public let etaMinutes: Int?
+    /// The ambulance dispatched, when known.
     public let ambulanceID: String?
     /// Why it stayed on the device, when it did not go to SATUSEHAT.
     public let satusehatNote: String?
     /// The notification's outbox status.
-    public let delivery: String?
+    public let delivery: ItemStatus?
 }
 
 /// Status in both directions: what the volunteer reports to the emergency service, and what
@@ -24,8 +48,7 @@ public struct EmergencySummary: Sendable, Equatable {
 struct EmergencyUpdates {
     let context: RecordContext
 
-    /// Statuses PSC 119's callbacks use.
-    static let statuses: Set<String> = ["dispatching", "dispatched", "en_route", "on_scene", "transporting", "closed", "cancelled"]
+    private static var allowed: String { EmergencyStatus.reportable.map(\.rawValue).sorted().joined(separator: ", ") }
     static let callbacks: Set<String> = ["ambulance-dispatch", "emergency-update", "ambulance.dispatched", "emergency.updated"]
 
     private func requireReport(_ id: String) throws {
@@ -35,17 +58,15 @@ struct EmergencyUpdates {
     }
 
     /// Queues `PUT /api/emergency/{id}/status`, after the notification.
-    func queueStatus(_ emergencyID: String, status: String, note: String?) throws -> Int64 {
+    func queueStatus(_ emergencyID: String, status: EmergencyStatus, note: String?) throws -> Int64 {
         try requireReport(emergencyID)
-        guard EmergencyUpdates.statuses.contains(status) else {
-            throw FieldError("status", "must be one of \(EmergencyUpdates.statuses.sorted().joined(separator: ", "))")
-        }
+        guard EmergencyStatus.reportable.contains(status) else { throw FieldError("status", "must be one of \(EmergencyUpdates.allowed)") }
         let notify = try context.connection.scalar(
             "SELECT id FROM outbox WHERE report_id = ? AND operation = 'notify' ORDER BY id LIMIT 1", [.text(emergencyID)]).int64
-        let payload = JSON.obj(["emergency_id": .string(emergencyID), "status": .string(status), "note": note.map(JSON.string),
+        let payload = JSON.obj(["emergency_id": .string(emergencyID), "status": .string(status.rawValue), "note": note.map(JSON.string),
                                 "updated_at": .string(context.stamp)])
         try context.connection.execute("UPDATE panic_reports SET status = ?, status_updated_at = ? WHERE emergency_id = ?",
-                                       [.text(status), .text(context.stamp), .text(emergencyID)])
+                                       [.text(status.rawValue), .text(context.stamp), .text(emergencyID)])
         return try context.outbox.enqueue(
             NewOutboxItem(lane: .emergency, queue: PanicRecorder.queue, target: .emergency, operation: .update, reportID: emergencyID,
                           payload: payload, priority: 0, maxRetries: RecordContext.emergencyMaxRetries,
@@ -63,8 +84,8 @@ struct EmergencyUpdates {
         }
         let data = try doc.object("data") ?? doc
         let status = try data.optionalString("status")
-        if let status, !EmergencyUpdates.statuses.contains(status) {
-            throw FieldError("\(data.path.isEmpty ? "" : data.path + ".")status", "must be one of \(EmergencyUpdates.statuses.sorted().joined(separator: ", "))")
+        if let status, !EmergencyStatus.reportable.contains(where: { $0.rawValue == status }) {
+            throw FieldError("\(data.path.isEmpty ? "" : data.path + ".")status", "must be one of \(EmergencyUpdates.allowed)")
         }
         let eta = try data.optionalNumber("eta_minutes")
         if let eta, eta < 0 || eta.rounded() != eta { throw FieldError(data.name("eta_minutes"), "must be a whole number of minutes") }
@@ -89,9 +110,10 @@ struct EmergencyUpdates {
         ).map { row in
             EmergencySummary(
                 emergencyID: row["emergency_id"].string ?? "", eventID: row["event_id"].string ?? "", reportedAt: row["reported_at"].string ?? "",
-                severity: row["severity"].string ?? "", type: row["type"].string ?? "", status: row["status"].string ?? "",
+                severity: Severity(rawValue: row["severity"].string ?? "") ?? .critical, type: row["type"].string ?? "",
+                status: EmergencyStatus(rawValue: row["status"].string ?? "") ?? .reported,
                 etaMinutes: row.optionalInt("eta_minutes"), ambulanceID: row.optionalString("ambulance_id"),
-                satusehatNote: row.optionalString("satusehat_note"), delivery: row.optionalString("delivery"))
+                satusehatNote: row.optionalString("satusehat_note"), delivery: row.optionalString("delivery").flatMap(ItemStatus.init))
         }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import SehatFHIR
+import SehatJSON
 import SehatStore
 
 /// What recording an encounter produced.
@@ -24,13 +25,13 @@ struct EncounterRecorder {
     func record(_ doc: EncounterDocument) throws -> RecordedEncounter {
         let conn = context.connection
         guard let patient = try conn.queryFirst("SELECT local_id, name FROM patients WHERE nik = ?", [.text(doc.patientNIK)]) else {
-            throw FieldError("patient_nik", "no patient with NIK \(maskNIK(doc.patientNIK)) is registered on this device (add one with `sehat patient add`)")
+            throw FieldError("patient_nik", "no patient with NIK \(maskNIK(doc.patientNIK)) is registered on this device (register the patient first)")
         }
         guard let practitioner = try conn.queryFirst("SELECT local_id, name FROM practitioners WHERE nik = ?", [.text(doc.practitionerNIK)]) else {
-            throw FieldError("practitioner_nik", "no practitioner with NIK \(maskNIK(doc.practitionerNIK)) is registered on this device (add one with `sehat practitioner add`)")
+            throw FieldError("practitioner_nik", "no practitioner with NIK \(maskNIK(doc.practitionerNIK)) is registered on this device (register the practitioner first)")
         }
         guard let location = try conn.queryFirst("SELECT local_id, name FROM locations WHERE code = ?", [.text(doc.locationCode)]) else {
-            throw FieldError("location_code", "no location with code \(doc.locationCode) is registered on this device (add one with `sehat location add`)")
+            throw FieldError("location_code", "no location with code \(doc.locationCode) is registered on this device (register the location first)")
         }
         let encounterID = context.newID()
         let number = doc.number ?? encounterID

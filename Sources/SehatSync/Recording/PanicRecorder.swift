@@ -1,5 +1,6 @@
 import Foundation
 import SehatFHIR
+import SehatJSON
 import SehatStore
 
 /// What recording a panic report produced.
@@ -85,6 +86,11 @@ struct PanicRecorder {
 
     static let satusehatQueue = "satusehat.emergency.critical"
 
+    /// The emergency service acknowledged the report's notification.
+    static func markNotified(_ emergencyID: String, _ conn: Connection) throws {
+        try conn.execute("UPDATE panic_reports SET status = 'notified' WHERE emergency_id = ? AND status = 'reported'", [.text(emergencyID)])
+    }
+
     /// The victim or volunteer as a local resource: a registered person, or a stand-in known
     /// by NIK. Whatever still has to be found (or created) on the server moves to the
     /// emergency lane, so the emergency never waits behind clinic work.
@@ -96,11 +102,7 @@ struct PanicRecorder {
             "SELECT local_id FROM resources WHERE resource_type = ? AND identifier_system = ? AND identifier_value = ?",
             [.text(type), .text(Systems.nik), .text(nik)]).string
         {
-            try conn.execute(
-                """
-                UPDATE outbox SET lane = 'emergency', priority = 0, updated_at = ?
-                WHERE resource_id = ? AND operation IN ('lookup', 'create') AND status IN ('pending', 'held')
-                """, [.text(context.stamp), .text(id)])
+            try context.outbox.moveToEmergencyLane(resource: id)
             return Link(type, id, display: known ?? name)
         }
         let id = context.newID()

@@ -1,10 +1,14 @@
 import Foundation
 import SehatFHIR
+import SehatJSON
 import SehatStore
 
 /// Raised when a record is attempted before `sehat init` / `SehatClient.configure`.
 public struct NotConfiguredError: Error, Sendable, CustomStringConvertible {
-    public var description: String { "this device is not set up yet: run `sehat init` (or SehatClient.configure) first" }
+    /// The error.
+    public init() {}
+    /// What happened, for a person.
+    public var description: String { "this device is not set up yet: configure it first (SehatClient.configure)" }
 }
 
 /// What every recorder needs inside its write transaction: the connection, the time,
@@ -24,7 +28,7 @@ struct RecordContext {
     }
 
     var stamp: String { FHIRDateTime.format(now) }
-    var outbox: OutboxWriter { OutboxWriter(connection: connection, now: now) }
+    var outbox: OutboxLifecycle { OutboxLifecycle(connection: connection, now: now) }
 
     /// A new local id: a lowercase UUID, stable for the record's whole life.
     func newID() -> String { UUID().uuidString.lowercased() }

@@ -1,5 +1,6 @@
 import Foundation
 import SehatFHIR
+import SehatJSON
 import SehatStore
 
 /// Records the prerequisites of clinical work: locations, practitioners and patients,
@@ -8,6 +9,17 @@ import SehatStore
 struct RegistryRecorder {
     let context: RecordContext
     private var builder: RegistryBuilder { RegistryBuilder(orgID: context.orgID) }
+
+    /// Notes a person's SATUSEHAT (IHS) id, found by the lookup of their NIK.
+    static func adoptIHSID(_ ihsID: String, localID: String, type: String?, _ conn: Connection) throws {
+        let table: String
+        switch type {
+        case "Patient": table = "patients"
+        case "Practitioner": table = "practitioners"
+        default: return
+        }
+        try conn.execute("UPDATE \(table) SET ihs_id = ? WHERE local_id = ?", [.text(ihsID), .text(localID)])
+    }
 
     func addLocation(code: String, name: String) throws -> String {
         guard code.range(of: #"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"#, options: .regularExpression) != nil else {

@@ -1,5 +1,6 @@
 import Foundation
 import SehatFHIR
+import SehatJSON
 
 /// Reads an input document's fields, naming each refused field by its full path
 /// (`vitals[2].value`) and refusing unknown keys so a typo is not silently dropped.

@@ -1,5 +1,6 @@
 import Foundation
 import SehatFHIR
+import SehatJSON
 
 /// One clinic visit as the clinic records it: who, where, when, and what was done.
 /// `Schemas/encounter.schema.json` describes its JSON form.

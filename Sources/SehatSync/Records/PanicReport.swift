@@ -1,5 +1,6 @@
 import Foundation
 import SehatFHIR
+import SehatJSON
 
 /// How bad an emergency is, as the emergency service (PSC 119) grades it.
 public enum Severity: String, Sendable, CaseIterable {

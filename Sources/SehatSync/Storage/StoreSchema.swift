@@ -8,6 +8,7 @@ enum StoreSchema {
         Migration(version: 2, name: "sync engine: groups, unknown outcomes, sync log", sql: version2),
         Migration(version: 3, name: "resilience: error log, escalation, consent gate, health, settings", sql: version3),
         Migration(version: 4, name: "emergency lane: SATUSEHAT mapping, status from PSC 119", sql: version4),
+        Migration(version: 5, name: "one owner for the outbox: typed holds, claims with an owner and a lease", sql: version5),
     ])
 
     static let version1 = """
@@ -321,5 +322,42 @@ enum StoreSchema {
             received_at TEXT NOT NULL
         );
         CREATE INDEX emergency_updates_by_report ON emergency_updates(emergency_id, id);
+        """
+
+    /// Why an item is held becomes typed columns (kind, detail, the item it waits on) instead
+    /// of a sentence; claims record their owner (an engine of a process) and a lease, so only
+    /// a gone owner's items are taken back. The one-time conversion below is the only place
+    /// the old sentences are ever read.
+    static let version5 = """
+        ALTER TABLE outbox ADD COLUMN hold_kind TEXT CHECK (hold_kind IS NULL OR hold_kind IN ('waits_on', 'consent', 'registration'));
+        ALTER TABLE outbox ADD COLUMN hold_detail TEXT CHECK (hold_detail IS NULL OR hold_detail IN
+            ('failed', 'dead', 'held', 'not_given', 'encounter_only', 'not_yet_valid', 'expired', 'revoked'));
+        ALTER TABLE outbox ADD COLUMN hold_item INTEGER REFERENCES outbox(id);
+        UPDATE outbox SET
+            hold_kind = CASE WHEN held_reason LIKE 'consent:%' THEN 'consent'
+                             WHEN held_reason LIKE 'registration required%' THEN 'registration' ELSE 'waits_on' END,
+            hold_item = CASE WHEN held_reason LIKE 'waits on item %' THEN CAST(substr(held_reason, 15) AS INTEGER) END,
+            hold_detail = CASE WHEN held_reason LIKE 'consent:%' THEN
+                                   CASE WHEN held_reason LIKE '%revoked consent%' THEN 'revoked'
+                                        WHEN held_reason LIKE '%valid only from%' THEN 'not_yet_valid'
+                                        WHEN held_reason LIKE '%expired at%' THEN 'expired'
+                                        WHEN held_reason LIKE '%encounter data only%' THEN 'encounter_only' ELSE 'not_given' END
+                               WHEN held_reason LIKE 'waits on item %' THEN
+                                   CASE WHEN held_reason LIKE '%), dead:%' THEN 'dead' WHEN held_reason LIKE '%), held:%' THEN 'held' ELSE 'failed' END
+                          END
+        WHERE status = 'held';
+        ALTER TABLE outbox DROP COLUMN held_reason;
+        CREATE INDEX outbox_by_hold ON outbox(hold_item) WHERE hold_item IS NOT NULL;
+
+        CREATE TABLE sync_owners (
+            id TEXT PRIMARY KEY,
+            host TEXT NOT NULL,
+            pid INTEGER NOT NULL,
+            process_start INTEGER,
+            started_at TEXT NOT NULL
+        );
+        ALTER TABLE outbox ADD COLUMN claimed_by TEXT REFERENCES sync_owners(id);
+        ALTER TABLE outbox ADD COLUMN lease_until INTEGER;
+        CREATE INDEX outbox_claims ON outbox(claimed_by) WHERE status = 'processing';
         """
 }

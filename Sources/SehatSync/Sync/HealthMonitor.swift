@@ -1,9 +1,21 @@
 import Foundation
 import SehatFHIR
+import SehatJSON
 import SehatStore
+
+/// An endpoint whose health is checked.
+public enum HealthEndpoint: String, Sendable, CaseIterable {
+    /// SATUSEHAT's FHIR base (`/metadata`).
+    case satusehatFHIR = "satusehat-fhir"
+    /// SATUSEHAT's token endpoint.
+    case satusehatAuth = "satusehat-auth"
+    /// The emergency service (`/api/emergency/health`).
+    case emergency
+}
 
 /// One endpoint's health at one moment.
 public struct HealthCheck: Sendable, Equatable {
+    /// How an endpoint answered its probe.
     public enum Status: String, Sendable {
         /// Answered quickly with neither 429 nor 5xx.
         case healthy
@@ -13,12 +25,19 @@ public struct HealthCheck: Sendable, Equatable {
         case unhealthy
     }
 
-    public let endpoint: String
+    /// Which endpoint.
+    public let endpoint: HealthEndpoint
+    /// The URL probed.
     public let url: String
+    /// How it answered.
     public let status: Status
+    /// How long the answer took, when there was one.
     public let milliseconds: Int?
+    /// The answer's HTTP status, when there was one.
     public let httpStatus: Int?
+    /// Why there was no answer.
     public let error: String?
+    /// When it was checked (UTC, RFC 3339).
     public let checkedAt: String
 }
 
@@ -33,8 +52,8 @@ struct HealthMonitor {
 
     func checkAll() async throws -> [HealthCheck] {
         guard let settings = try client.configuration() else { throw NotConfiguredError() }
-        var endpoints = [("satusehat-fhir", settings.baseURL + "/metadata"), ("satusehat-auth", settings.authURL)]
-        if let emergency = settings.emergencyURL { endpoints.append(("emergency", emergency + "/api/emergency/health")) }
+        var endpoints: [(HealthEndpoint, String)] = [(.satusehatFHIR, settings.baseURL + "/metadata"), (.satusehatAuth, settings.authURL)]
+        if let emergency = settings.emergencyURL { endpoints.append((.emergency, emergency + "/api/emergency/health")) }
         var results: [HealthCheck] = []
         for (name, url) in endpoints { results.append(await check(name, url)) }
         let stamp = FHIRDateTime.format(client.clock.now())
@@ -42,7 +61,7 @@ struct HealthMonitor {
             for result in results {
                 try conn.execute(
                     "INSERT INTO health_checks(endpoint, url, status, response_ms, http_status, error, checked_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [.text(result.endpoint), .text(result.url), .text(result.status.rawValue), SQLValue(result.milliseconds),
+                    [.text(result.endpoint.rawValue), .text(result.url), .text(result.status.rawValue), SQLValue(result.milliseconds),
                      SQLValue(result.httpStatus), SQLValue(result.error), .text(stamp)])
             }
         }
@@ -50,7 +69,7 @@ struct HealthMonitor {
     }
 
     /// Any HTTP answer means the endpoint is reachable (a 401 or 404 included).
-    func check(_ name: String, _ url: String) async -> HealthCheck {
+    func check(_ name: HealthEndpoint, _ url: String) async -> HealthCheck {
         let started = DispatchTime.now().uptimeNanoseconds
         let stamp = FHIRDateTime.format(client.clock.now())
         do {

@@ -1,5 +1,6 @@
 import Foundation
 import SehatFHIR
+import SehatJSON
 
 /// How the engine sends: all tunables in one value, with the spec's defaults.
 ///

@@ -1,34 +1,43 @@
 import Foundation
 import SehatFHIR
+import SehatJSON
 import SehatStore
 
 /// Drains the outbox to SATUSEHAT (and the emergency service) in an order the server
-/// accepts: fetch ready work → plan units → build requests → upload → consolidate, with
-/// several independent units in flight at once.
+/// accepts, in a straight line of stages per unit — fetch (claim) → build → upload → read →
+/// consolidate — with several independent units in flight at once, and a worker per lane.
 ///
 ///     let engine = try SyncEngine(client: client)
 ///     let report = try await engine.sync()
+///     print(report.completed, report.count(.pending))
+///
+/// Several engines, in this process or others, may drain one database: each claims items
+/// for itself with a lease, and only the items of an engine that is gone are taken back.
 public actor SyncEngine {
     let client: SehatClient
     let configuration: SyncConfiguration
     let sleeper: any Sleeper
     private let fetcher: WorkFetcher
-    private let sender: UnitSender
+    private let pipeline: UnitPipeline
     private let tokens: TokenManager
-    private let guards: [String: EndpointGuard]
+    private let guards: [Endpoint: EndpointGuard]
+    /// Whose claims this engine's are.
+    private let owner: SyncOwner
     let transport: any HTTPTransport
     let logger: any SyncLogger
     private var subscribers: [UUID: AsyncStream<SyncStatus>.Continuation] = [:]
 
     /// Reads the device's configuration and stored sync settings (`configuration` overrides
     /// them); the secret is read from its file when a token is needed. The default transport
-    /// is URLSession behind the device's simulated link (`sehat net`), which is "online"
-    /// unless a tester changed it.
+    /// is URLSession; a tester's host passes `SimulatedLink` around it to steer the link.
     public init(client: SehatClient, transport: (any HTTPTransport)? = nil, configuration: SyncConfiguration? = nil,
                 sleeper: any Sleeper = SystemSleeper(), logger: any SyncLogger = SilentLogger()) throws {
         guard let settings = try client.configuration() else { throw NotConfiguredError() }
         let configuration = try configuration ?? client.syncSettings()
-        let transport = transport ?? SimulatedLink(wrapping: URLSessionTransport()) { (try? client.linkState()) ?? .online }
+        let transport = transport ?? URLSessionTransport()
+        let owner = SyncOwner.current()
+        owner.setRunning(true)
+        self.owner = owner
         self.client = client
         self.transport = transport
         self.logger = logger
@@ -38,22 +47,26 @@ public actor SyncEngine {
                               transport: transport, clock: client.clock, timeout: configuration.requestTimeout)
         var targets: Set<Target> = [.satusehat]
         if settings.emergencyURL != nil { targets.insert(.emergency) }
-        fetcher = WorkFetcher(database: client.database, configuration: configuration, targets: targets)
-        var guards: [String: EndpointGuard] = [:]
+        fetcher = WorkFetcher(database: client.database, configuration: configuration, targets: targets, owner: owner)
+        var guards: [Endpoint: EndpointGuard] = [:]
         for target in targets {
             for lane in Lane.allCases {
-                guards[Uploader.guardKey(target, lane)] = EndpointGuard(
+                guards[Endpoint(target: target, lane: lane)] = EndpointGuard(
                     name: (target == .satusehat ? settings.baseURL : settings.emergencyURL ?? "emergency") + " (\(lane.rawValue) lane)",
                     configuration: configuration, clock: client.clock, sleeper: sleeper, breakerEnabled: target != .emergency)
             }
         }
         self.guards = guards
-        sender = UnitSender(
-            builder: RequestBuilder(database: client.database, baseURL: settings.baseURL, emergencyURL: settings.emergencyURL,
+        pipeline = UnitPipeline(
+            builder: RequestBuilder(baseURL: settings.baseURL, emergencyURL: settings.emergencyURL,
                                     timeouts: (configuration.criticalTimeout, configuration.requestTimeout, configuration.longTimeout)),
             uploader: Uploader(transport: transport, tokens: tokens, guards: guards),
-            consolidator: ResultConsolidator(database: client.database, logger: logger),
-            backoff: Backoff(initial: configuration.initialBackoff, cap: configuration.maxBackoff), clock: client.clock)
+            reader: AnswerReader(backoff: Backoff(initial: configuration.initialBackoff, cap: configuration.maxBackoff)),
+            consolidator: ResultConsolidator(database: client.database, owner: owner, logger: logger), clock: client.clock)
+    }
+
+    deinit {
+        owner.setRunning(false)
     }
 
     /// Sends everything that is ready now, and what becomes ready as a result. With
@@ -65,6 +78,9 @@ public actor SyncEngine {
         let startedMonotonic = DispatchTime.now().uptimeNanoseconds
         let deadline = timeout.map { started.addingTimeInterval($0) }
         let traceID = UUID().uuidString.lowercased()
+        // Items a gone engine left in flight come back first (never a running one's).
+        try client.database.write { try OutboxLifecycle(connection: $0, now: clock.now()).recover() }
+        defer { try? client.database.write { try OutboxLifecycle(connection: $0, now: clock.now()).retire(owner) } }
         // Two workers: the emergency lane with its own slots, so a slow clinic request never
         // delays a panic report, and the clinic lane.
         let clinic = configuration.concurrency
@@ -92,9 +108,12 @@ public actor SyncEngine {
         try await HealthMonitor(client: client, transport: transport, timeout: configuration.criticalTimeout).checkAll()
     }
 
-    /// Each endpoint's circuit state (`closed`, `open`, `half-open`).
-    public func circuitStates() async -> [String: String] {
-        var states: [String: String] = [:]
+    /// Each endpoint's circuit state.
+    ///
+    ///     let states = await engine.circuitStates()
+    ///     if case .open(let until) = states[Endpoint(target: .satusehat, lane: .clinic)] { … }
+    public func circuitStates() async -> [Endpoint: CircuitState] {
+        var states: [Endpoint: CircuitState] = [:]
         for (key, guarded) in guards { states[key] = await guarded.state }
         return states
     }
@@ -113,10 +132,10 @@ public actor SyncEngine {
                 if wait > 0 { await sleeper.sleep(seconds: wait) }
                 continue
             }
-            let sender = self.sender
-            let outcomes = await withTaskGroup(of: UnitSender.Outcome.self) { group in
-                for unit in units { group.addTask { await sender.process(unit, traceID: traceID) } }
-                var all: [UnitSender.Outcome] = []
+            let pipeline = self.pipeline
+            let outcomes = await withTaskGroup(of: UnitPipeline.Outcome.self) { group in
+                for unit in units { group.addTask { await pipeline.process(unit, traceID: traceID) } }
+                var all: [UnitPipeline.Outcome] = []
                 for await outcome in group { all.append(outcome) }
                 return all
             }

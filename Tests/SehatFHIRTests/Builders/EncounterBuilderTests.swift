@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 
 @testable import SehatFHIR
+import SehatJSON
 
 final class EncounterBuilderTests: XCTestCase {
     let now = try! FHIRDateTime.parse("2026-01-10T10:00:00Z")

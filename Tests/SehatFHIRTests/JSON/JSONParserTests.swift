@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 
 @testable import SehatFHIR
+import SehatJSON
 
 final class JSONParserTests: XCTestCase {
     func testKeepsKeyOrderAndNumberText() throws {

@@ -1,6 +1,7 @@
 import XCTest
 
 @testable import SehatFHIR
+import SehatJSON
 
 final class ReferenceTests: XCTestCase {
     func testClassifiesReferenceForms() {
@@ -25,8 +26,23 @@ final class ReferenceTests: XCTestCase {
             {"resourceType":"DiagnosticReport","subject":{"reference":"Patient/p"},"result":[{"reference":"Observation/a"},{"reference":"Observation/b"}],
              "contained":[{"resourceType":"Observation","subject":{"reference":"Patient/inner"}}],"code":{"text":"reference"}}
             """#)
-        XCTAssertEqual(json.references().map(\.path), ["subject.reference", "result[0].reference", "result[1].reference"])
-        XCTAssertEqual(json.references().last?.reference, .relative(type: "Observation", id: "b"))
+        XCTAssertEqual(json.references().map(\.path),
+                       ["subject.reference", "result[0].reference", "result[1].reference", "contained[0].subject.reference"])
+        XCTAssertEqual(json.references().last?.reference, .relative(type: "Patient", id: "inner"))
+    }
+
+    /// References inside `contained` resources leave the device with them, so they are
+    /// rewritten too (a contained ServiceRequest's `urn:uuid:` subject, as in Synthea's
+    /// ExplanationOfBenefit); `#id` references to a contained resource stay as they are.
+    func testContainedReferencesAreRewrittenToo() throws {
+        let stored = try JSON.parse(#"""
+            {"resourceType":"ExplanationOfBenefit","contained":[{"resourceType":"ServiceRequest","id":"referral","subject":{"reference":"urn:uuid:p1"}}],
+             "referral":{"reference":"#referral"},"patient":{"reference":"urn:uuid:p1"}}
+            """#)
+        let sent = stored.rewritingReferences { ref in ref == .urn("urn:uuid:p1") ? "Patient/server-p1" : nil }
+        XCTAssertEqual(sent.value(at: "contained")?[0]?.value(at: "subject.reference")?.stringValue, "Patient/server-p1")
+        XCTAssertEqual(sent.value(at: "patient.reference")?.stringValue, "Patient/server-p1")
+        XCTAssertEqual(sent.value(at: "referral.reference")?.stringValue, "#referral")
     }
 
     func testRewritesACopyOnly() throws {

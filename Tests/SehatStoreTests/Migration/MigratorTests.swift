@@ -1,3 +1,4 @@
+import SehatSupport
 import Foundation
 import XCTest
 

@@ -1,4 +1,5 @@
 import Foundation
+import SehatBench
 import SehatStore
 import XCTest
 
@@ -17,6 +18,19 @@ final class OutboxReaderTests: XCTestCase {
         XCTAssertEqual(plan.count, 1, "\(plan)")
         XCTAssertTrue(plan[0].hasPrefix("SCAN outbox USING INDEX outbox_ready"), "\(plan)")
         XCTAssertFalse(plan.contains { $0.contains("TEMP B-TREE") }, "ordering must come from the index: \(plan)")
+    }
+
+    /// The query the engine really runs: one lane's range of the same index.
+    func testThePerLaneReadyQueryIsARangeOfThePartialIndex() throws {
+        for lane in [0, 1] {
+            let plan = try clinic.client.database.read { conn in
+                try conn.query("EXPLAIN QUERY PLAN " + OutboxReader.laneReadySQL, [.integer(Int64(lane)), .integer(0), .integer(50)])
+                    .compactMap { $0["detail"].string }
+            }
+            XCTAssertEqual(plan.count, 1, "\(plan)")
+            XCTAssertTrue(plan[0].hasPrefix("SEARCH outbox USING INDEX outbox_ready (lane_rank=?)"), "\(plan)")
+            XCTAssertFalse(plan.contains { $0.contains("TEMP B-TREE") }, "ordering must come from the index: \(plan)")
+        }
     }
 
     func testEmergencyGoesFirstThenPriorityThenSequence() throws {

@@ -1,5 +1,7 @@
 import Foundation
+import SehatBench
 import SehatFHIR
+import SehatJSON
 import SehatStore
 import XCTest
 

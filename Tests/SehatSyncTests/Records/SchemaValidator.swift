@@ -1,5 +1,6 @@
 import Foundation
 import SehatFHIR
+import SehatJSON
 
 /// A JSON Schema (draft 2020-12) checker for the keywords our document schemas use:
 /// type, required, properties, additionalProperties: false, items, enum, pattern,

@@ -1,4 +1,5 @@
 import Foundation
+import SehatBench
 import SehatStore
 import XCTest
 

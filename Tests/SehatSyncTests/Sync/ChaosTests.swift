@@ -1,5 +1,8 @@
+import SehatSupport
 import Foundation
+import SehatBench
 import SehatFHIR
+import SehatJSON
 import SehatSandbox
 import SehatStore
 import XCTest
@@ -64,7 +67,9 @@ final class ChaosTests: XCTestCase {
         XCTAssertGreaterThan(setup.sandbox.requestLog().filter { $0.status == 401 }.count, 0)
 
         let status = try setup.client.status()
-        XCTAssertEqual(status.count(.pending) + status.count(.held) + status.count(.failed) + status.count(.dead), 0, "\(status.counts)")
+        let stuck = try setup.client.outboxItems(limit: 100_000).filter { $0.status != .completed }
+        XCTAssertEqual(status.count(.pending) + status.count(.held) + status.count(.failed) + status.count(.dead), 0,
+                       "\(status.counts): \(stuck.map { "\($0.id) \($0.operation) \($0.status): \($0.lastError ?? "-")" })")
         // Every resource exactly once, every reference resolvable, none ever dangling.
         for (type, count) in expectedCounts { XCTAssertEqual(setup.sandbox.counts()[type], count, type) }
         XCTAssertEqual(setup.duplicatedIdentifiers(), [])

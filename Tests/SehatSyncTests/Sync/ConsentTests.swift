@@ -1,5 +1,7 @@
 import Foundation
+import SehatBench
 import SehatFHIR
+import SehatJSON
 import SehatSandbox
 import SehatStore
 import XCTest
@@ -24,7 +26,7 @@ final class ConsentTests: XCTestCase {
         XCTAssertEqual(setup.sandbox.counts()["Encounter"], 1)
         XCTAssertFalse(setup.sandbox.requestLog().contains { $0.query.contains(withheld.nik) }, "not even the lookup by NIK")
         let lookup = try XCTUnwrap(try setup.client.outboxItems(status: .held).first { $0.resourceType == "Patient" })
-        XCTAssertEqual(lookup.heldReason, "consent: patient 317102******0001 has not consented to sharing data")
+        XCTAssertEqual(lookup.hold, .consent(.notGiven))
         // Granting consent releases it.
         XCTAssertEqual(Set(try setup.client.outboxItems(status: .held).compactMap(\.resourceType)), ["Patient", "Medication"],
                        "the visit's items that wait on nothing were held at the gate; the rest wait behind them")
@@ -38,7 +40,7 @@ final class ConsentTests: XCTestCase {
         try setup.client.recordEncounter(SampleClinic.visit(number: "C-REVOKED", patient: withheld, finishedBefore: TestClinic.now))
         _ = try await engine.sync()
         XCTAssertEqual(setup.sandbox.counts()["Encounter"], 2)
-        XCTAssertTrue(try setup.client.outboxItems(status: .held).contains { $0.heldReason?.contains("revoked consent") == true })
+        XCTAssertTrue(try setup.client.outboxItems(status: .held).contains { $0.hold == .consent(.revoked) })
     }
 
     func testConsentExpiresByTheClock() async throws {
@@ -53,7 +55,7 @@ final class ConsentTests: XCTestCase {
         setup.clock.advance(by: 7200)
         _ = try await setup.engine().sync()
         let held = try XCTUnwrap(try setup.client.outboxItems(status: .held).first)
-        XCTAssertTrue(held.heldReason?.hasPrefix("consent: patient 317102******0001's consent expired at 2026-01-10T11:00:00+00:00") == true, held.heldReason ?? "")
+        XCTAssertEqual(held.hold, .consent(.expired))
         XCTAssertEqual(setup.sandbox.counts()["Encounter"], nil)
     }
 
@@ -63,10 +65,9 @@ final class ConsentTests: XCTestCase {
         let patientID = try clinic.client.database.read { try $0.scalar("SELECT local_id FROM patients WHERE consent_scope = 'encounter_only'").string! }
         try clinic.client.database.read { conn in
             let gate = ConsentGate(connection: conn)
-            XCTAssertNil(try gate.refusal(patientID: patientID, encounterID: nil, operation: .lookup, resourceType: "Patient", now: TestClinic.now))
-            XCTAssertNil(try gate.refusal(patientID: patientID, encounterID: "e1", operation: .create, resourceType: "Observation", now: TestClinic.now))
-            XCTAssertEqual(try gate.refusal(patientID: patientID, encounterID: nil, operation: .create, resourceType: "Observation", now: TestClinic.now),
-                           "consent: patient 317401******0005 consented to sharing encounter data only")
+            XCTAssertNil(try gate.refusal(patientID: patientID, encounterID: nil, resourceType: "Patient", now: TestClinic.now))
+            XCTAssertNil(try gate.refusal(patientID: patientID, encounterID: "e1", resourceType: "Observation", now: TestClinic.now))
+            XCTAssertEqual(try gate.refusal(patientID: patientID, encounterID: nil, resourceType: "Observation", now: TestClinic.now), .encounterOnly)
         }
         XCTAssertThrowsError(try clinic.client.recordConsent(nik: "3171999999999999", scope: .all)) { XCTAssertEqual(($0 as? FieldError)?.field, "nik") }
         XCTAssertThrowsError(try clinic.client.recordConsent(nik: SampleClinic.patients[0].nik, scope: .all, until: TestClinic.now.addingTimeInterval(-1)))

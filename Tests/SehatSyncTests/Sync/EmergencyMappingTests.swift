@@ -1,5 +1,7 @@
 import Foundation
+import SehatBench
 import SehatFHIR
+import SehatJSON
 import SehatSandbox
 import SehatStore
 import XCTest
@@ -73,11 +75,12 @@ final class EmergencyMappingTests: XCTestCase {
         // PSC 119 calls back: an ambulance is on its way.
         try setup.client.applyEmergencyCallback(panic.emergencyID, json: #"{"event_type":"ambulance-dispatch","data":{"status":"dispatched","eta_minutes":12,"ambulance_id":"AMB-001"}}"#)
         var report = try XCTUnwrap(try setup.client.emergencies().first)
-        XCTAssertEqual([report.status, report.ambulanceID], ["dispatched", "AMB-001"])
+        XCTAssertEqual(report.status, .dispatched)
+        XCTAssertEqual(report.ambulanceID, "AMB-001")
         XCTAssertEqual(report.etaMinutes, 12)
         try setup.client.applyEmergencyCallback(panic.emergencyID, json: #"{"event_type":"emergency-update","data":{"status":"closed"}}"#)
         report = try XCTUnwrap(try setup.client.emergencies().first)
-        XCTAssertEqual(report.status, "closed")
+        XCTAssertEqual(report.status, .closed)
         XCTAssertEqual(report.etaMinutes, 12, "a callback that does not mention the ETA keeps it")
         for (field, body) in [("event_type", #"{"event_type":"pizza"}"#), ("data.status", #"{"event_type":"emergency-update","data":{"status":"lost"}}"#),
                               ("data.eta_minutes", #"{"event_type":"emergency-update","data":{"eta_minutes":-3}}"#)] {
@@ -85,7 +88,7 @@ final class EmergencyMappingTests: XCTestCase {
         }
         XCTAssertThrowsError(try setup.client.applyEmergencyCallback("nope", json: #"{"event_type":"emergency-update"}"#))
         // The volunteer reports a change: it goes after the notification.
-        try setup.client.reportEmergencyStatus(panic.emergencyID, status: "on_scene", note: "CPR in progress")
+        try setup.client.reportEmergencyStatus(panic.emergencyID, status: .onScene, note: "CPR in progress")
         let synced = try await setup.engine().sync()
         XCTAssertEqual(synced.exitStatus, 0)
         let paths = setup.sandbox.requestLog().map(\.path).filter { $0.hasPrefix("/api/") }

@@ -1,5 +1,7 @@
 import Foundation
+import SehatBench
 import SehatFHIR
+import SehatJSON
 import SehatSandbox
 import SehatStore
 import XCTest
@@ -46,10 +48,9 @@ final class FailureHandlingTests: XCTestCase {
         _ = try await engine.sync()
         let failed = try XCTUnwrap(try setup.client.outboxItems(status: .failed).first)
         let detail = try setup.client.outboxItem(failed.id)
-        XCTAssertEqual(detail.errors.last?.category, "client")
+        XCTAssertEqual(detail.errors.last?.category, .client)
         XCTAssertEqual(detail.errors.last?.httpStatus, 400)
-        XCTAssertEqual(detail.errors.last?.resolution, "pending")
-        XCTAssertTrue(detail.advice.contains("sehat outbox retry \(failed.id)"), detail.advice)
+        XCTAssertEqual(detail.errors.last?.resolution, .pending)
         XCTAssertTrue(detail.request?.hasPrefix("POST \(setup.sandbox.fhirBaseURL)/Observation") == true, detail.request ?? "")
         XCTAssertEqual(detail.waitingItems.count, 2, "the closing update and the summary wait on it")
         XCTAssertThrowsError(try setup.client.retryItem(visit.outboxItemIDs[0])) { XCTAssertEqual(($0 as? FieldError)?.field, "id") }
@@ -61,7 +62,7 @@ final class FailureHandlingTests: XCTestCase {
         XCTAssertEqual(report.exitStatus, 0, "\(report.counts)")
         // Its errors (the refused bundle, then its own refused request) were resolved by the person's retry.
         let errors = try setup.client.outboxItem(failed.id).errors
-        XCTAssertEqual(errors.map(\.resolution), ["manual_resolved", "manual_resolved"])
+        XCTAssertEqual(errors.map(\.resolution), [.manualResolved, .manualResolved])
         XCTAssertEqual(errors.map(\.message).last?.hasPrefix("400:"), true)
         XCTAssertEqual(setup.danglingReferences(), [])
     }
@@ -78,7 +79,7 @@ final class FailureHandlingTests: XCTestCase {
         let report = try await setup.engine().sync()
         XCTAssertEqual(report.exitStatus, 4)
         XCTAssertEqual(setup.sandbox.counts()["Encounter"], nil)
-        XCTAssertTrue(try setup.client.outboxItems(status: .held).allSatisfy { $0.heldReason?.contains("waits on item \(encounterItem)") == true })
+        XCTAssertTrue(try setup.client.outboxItems(status: .held).allSatisfy { $0.hold == .waitsOn(item: encounterItem, because: .dead) })
         try setup.client.retryItem(encounterItem)
         let revived = try await setup.engine().sync()
         XCTAssertEqual(revived.exitStatus, 0, "a dead item is revived by retry: \(revived.counts)")

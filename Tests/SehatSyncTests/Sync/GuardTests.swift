@@ -1,4 +1,5 @@
 import Foundation
+import SehatBench
 import SehatSandbox
 import XCTest
 
@@ -58,8 +59,10 @@ final class GuardTests: XCTestCase {
         setup.sandbox.setFaults(try FaultPlan(spec: "503=1"))
         _ = try await engine.sync()
         let states = await engine.circuitStates()
-        XCTAssertEqual(states["satusehat/clinic"], "open")
-        XCTAssertEqual(states["emergency/emergency"], "none (fixed retry schedule)")
+        guard case .open = states[Endpoint(target: .satusehat, lane: .clinic)] else {
+            return XCTFail("the clinic circuit should be open: \(states)")
+        }
+        XCTAssertEqual(states[Endpoint(target: .emergency, lane: .emergency)], CircuitState.none)
         let requestsBefore = setup.sandbox.requestLog().count
         // While open, clinic work is not sent at all; a panic report is.
         setup.sandbox.setFaults(FaultPlan())
@@ -73,7 +76,7 @@ final class GuardTests: XCTestCase {
         let report = try await engine.sync(untilIdle: true, timeout: 600)
         XCTAssertEqual(report.exitStatus, 0, "\(report.counts)")
         let after = await engine.circuitStates()
-        XCTAssertEqual(after["satusehat/clinic"], "closed")
+        XCTAssertEqual(after[Endpoint(target: .satusehat, lane: .clinic)], .closed(failures: 0))
     }
 
     /// The engine respects the rate limit: with 60 a minute and bursts of 10, 30 requests

@@ -1,5 +1,7 @@
 import Foundation
+import SehatBench
 import SehatFHIR
+import SehatJSON
 import SehatSandbox
 import SehatStore
 import XCTest
@@ -83,7 +85,7 @@ final class SyncEngineTests: XCTestCase {
         let brokenItems = items.filter { $0.encounterID == broken.encounterID }
         let held = brokenItems.filter { $0.status == .held }
         XCTAssertEqual(Set(held.map { "\($0.resourceType!).\($0.operation.rawValue)" }), ["Encounter.update", "Composition.create"])
-        XCTAssertTrue(held.allSatisfy { $0.heldReason?.contains("waits on item \(bad.id)") == true })
+        XCTAssertTrue(held.allSatisfy { $0.hold == .waitsOn(item: bad.id, because: .failed) })
         XCTAssertEqual(brokenItems.filter { $0.status == .completed }.count, brokenItems.count - 3)
         XCTAssertTrue(items.filter { $0.encounterID == healthy.encounterID }.allSatisfy { $0.status == .completed })
         XCTAssertEqual(setup.sandbox.counts()["Encounter"], 2)
@@ -100,7 +102,7 @@ final class SyncEngineTests: XCTestCase {
         XCTAssertEqual(report.exitStatus, 3)
         let items = try setup.client.outboxItems(limit: 1000)
         let lookup = try XCTUnwrap(items.first { $0.operation == .lookup && $0.status == .held })
-        XCTAssertTrue(lookup.heldReason?.hasPrefix("registration required: no patient with NIK 317100******0077") == true, lookup.heldReason ?? "")
+        XCTAssertEqual(lookup.hold, .registrationRequired)
         // Everything of the visit waits on the lookup, except the Medication, which does not reference the patient.
         let visitItems = items.filter { $0.encounterID == visit.encounterID }
         XCTAssertTrue(visitItems.filter { $0.resourceType != "Medication" }.allSatisfy { $0.status == .held })

@@ -1,5 +1,7 @@
+import SehatSupport
 import Foundation
 import SehatFHIR
+import SehatJSON
 import SehatStore
 import XCTest
 
@@ -81,24 +83,30 @@ final class TokenManagerTests: XCTestCase {
 }
 
 final class CrashRecoveryTests: XCTestCase {
-    /// Items a dead process left `processing` return to pending on open; creates are marked
-    /// to search before they are sent again, updates (idempotent PUTs) are not.
-    func testItemsLeftInFlightReturnToPendingAndCheckFirst() async throws {
+    /// Items a dead process left `processing` stay as they are when the database is opened or
+    /// read; the next engine takes them back, creates marked to search before they are sent
+    /// again (updates, idempotent PUTs, are not), and nothing is duplicated.
+    func testItemsADeadOwnerLeftInFlightComeBackAndCheckFirst() async throws {
         let setup = try SandboxClinic()
         defer { setup.stop() }
         try setup.client.recordEncounter(setup.clinic.fullVisit(number: "ENC-CRASH"))
-        try setup.client.database.write { try $0.execute("UPDATE outbox SET status = 'processing'") }
+        try setup.client.database.write { conn in
+            try conn.execute("INSERT INTO sync_owners(id, host, pid, process_start, started_at) VALUES ('dead', ?, 2147483646, 1, 'x')",
+                             [.text(ProcessInfo.processInfo.hostName)])
+            try conn.execute("UPDATE outbox SET status = 'processing', claimed_by = 'dead', lease_until = ?",
+                             [.integer(Int64(setup.clock.now().timeIntervalSince1970 * 1000) + 3_600_000)])
+        }
         let reopened = try SehatClient(path: setup.clinic.directory + "/clinic.db", clock: setup.clock)
-        let rows = try reopened.database.read { try $0.query("SELECT operation, status, needs_check FROM outbox") }
-        XCTAssertTrue(rows.allSatisfy { $0["status"] == "pending" })
-        XCTAssertTrue(rows.allSatisfy { ($0["needs_check"].int == 1) == ($0["operation"] == "create") })
+        _ = try reopened.status()
+        XCTAssertEqual(try reopened.outboxCounts().map(\.status), [.processing], "opening and reading recover nothing")
         let report = try await SyncEngine(client: reopened, sleeper: ClockSleeper(clock: setup.clock)).sync()
         XCTAssertEqual(report.exitStatus, 0, "\(report.counts)")
         XCTAssertEqual(setup.sandbox.counts()["Encounter"], 1)
         XCTAssertEqual(setup.duplicatedIdentifiers(), [])
         // Every attempt is in the sync log: the searches before sending, then the sends.
         let outcomes = try reopened.database.read { try $0.query("SELECT outcome, method FROM sync_log").map { "\($0["method"].string ?? "") \($0["outcome"].string ?? "")" } }
-        XCTAssertTrue(outcomes.contains("GET not on the server: sending"), "\(outcomes)")
-        XCTAssertTrue(outcomes.contains("POST bundle: created"), "\(outcomes)")
+        XCTAssertTrue(outcomes.contains("GET absent_sending"), "\(outcomes)")
+        XCTAssertTrue(outcomes.contains("POST bundle_created"), "\(outcomes)")
+        XCTAssertEqual(try reopened.database.read { try $0.scalar("SELECT count(*) FROM sync_owners").int }, 0, "owners that are done are forgotten")
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import SehatFHIR
+import SehatJSON
 
 /// Why no token could be had.
 public struct AuthError: Error, Sendable, CustomStringConvertible {

@@ -56,11 +56,12 @@ struct CircuitBreaker: Sendable, Equatable {
         }
     }
 
-    var label: String {
+    /// The state as an app sees it.
+    var circuitState: CircuitState {
         switch state {
-        case .closed(let failures): return failures == 0 ? "closed" : "closed (\(failures) failures)"
-        case .open: return "open"
-        case .halfOpen: return "half-open"
+        case .closed(let failures): return .closed(failures: failures)
+        case .open(let until): return .open(until: until)
+        case .halfOpen: return .halfOpen
         }
     }
 }

@@ -1,5 +1,32 @@
 import Foundation
 
+/// One budget: a receiver, in one lane. Each has its own circuit breaker and rate limit, so
+/// the emergency lane never spends the clinic lane's budget, nor waits behind its open circuit.
+public struct Endpoint: Hashable, Sendable, CustomStringConvertible {
+    /// Who receives.
+    public let target: Target
+    /// The lane whose requests this budget admits.
+    public let lane: Lane
+
+    /// An endpoint's budget key.
+    public init(target: Target, lane: Lane) { (self.target, self.lane) = (target, lane) }
+
+    /// `target/lane`, e.g. `satusehat/clinic`.
+    public var description: String { "\(target.rawValue)/\(lane.rawValue)" }
+}
+
+/// A circuit breaker's state, as an app sees it.
+public enum CircuitState: Sendable, Equatable {
+    /// Requests go; `failures` consecutive failures so far.
+    case closed(failures: Int)
+    /// Nothing is sent until then.
+    case open(until: Date)
+    /// One probe is out; it decides.
+    case halfOpen
+    /// This endpoint has no breaker (the emergency service: its fixed retry schedule bounds the load).
+    case none
+}
+
 /// Why a request was not sent: the endpoint's circuit is open.
 struct CircuitOpen: Error, Sendable, CustomStringConvertible {
     let endpoint: String
@@ -44,5 +71,5 @@ actor EndpointGuard {
         breaker.record(success: success, now: clock.now())
     }
 
-    var state: String { breakerEnabled ? breaker.label : "none (fixed retry schedule)" }
+    var state: CircuitState { breakerEnabled ? breaker.circuitState : .none }
 }

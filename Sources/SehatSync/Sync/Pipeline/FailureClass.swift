@@ -27,12 +27,3 @@ public enum FailureClass: String, Sendable, CaseIterable {
         }
     }
 }
-
-/// One failed attempt, as the error log keeps it.
-struct FailureRecord: Sendable {
-    let category: FailureClass
-    let status: Int?
-    let message: String
-    let url: String
-    let requestID: String
-}

@@ -1,6 +1,6 @@
 import Foundation
 
-/// What one attempt decided for one item.
+/// What one attempt decided for one item: the reader's verdict, the consolidator's input.
 enum ItemResult: Sendable {
     /// Done; the server id when the item created or found a resource.
     case completed(serverID: String?)
@@ -11,8 +11,8 @@ enum ItemResult: Sendable {
     case failed(String, FailureRecord)
     /// Permanent: dead-lettered with the reason, its dependants held.
     case dead(String, FailureRecord)
-    /// Waiting on something only a person or another system can do (a registration, consent).
-    case held(String)
+    /// Waiting on something only a person or another system can do (a registration).
+    case held(HoldReason)
     /// A bundle was refused: send the group's items one by one to find the bad one.
     case sendSingly(String, FailureRecord)
     /// The server says something the request names does not exist: check those dependencies
@@ -29,18 +29,12 @@ enum ItemResult: Sendable {
 
     var errorText: String? {
         switch self {
-        case .completed: return nil
-        case .retry(_, _, _, let error, _), .failed(let error, _), .dead(let error, _), .held(let error), .sendSingly(let error, _),
+        case .completed, .held: return nil
+        case .retry(_, _, _, let error, _), .failed(let error, _), .dead(let error, _), .sendSingly(let error, _),
             .recheckDependencies(let error, _):
             return error
         }
     }
-}
 
-/// One sync-log line: the attempt and what it meant for the item.
-struct LogLine: Sendable {
-    let itemID: Int64
-    let attempt: Attempt
-    let outcome: String
-    let error: String?
+    var isCompleted: Bool { if case .completed = self { return true } else { return false } }
 }

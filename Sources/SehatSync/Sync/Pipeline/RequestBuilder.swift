@@ -1,6 +1,6 @@
 import Foundation
 import SehatFHIR
-import SehatStore
+import SehatJSON
 
 /// Why a request could not be built (a dependency's server id is missing).
 struct BuildError: Error, CustomStringConvertible {
@@ -14,11 +14,10 @@ struct BundleEntryPlan: Sendable {
     let itemIDs: [Int64]
 }
 
-/// Stage 3 — build requests: turns claimed items into HTTP calls, rewriting local
-/// references to server ids (or to `urn:uuid:` inside a bundle) on a copy; stored JSON is
-/// never edited.
-struct RequestBuilder {
-    let database: Database
+/// Stage 2 — build: turns claimed items into HTTP calls, rewriting local references to the
+/// server ids the fetch stage resolved (or to `urn:uuid:` inside a bundle) on a copy. A pure
+/// function of the items: it touches no database, and stored JSON is never edited.
+struct RequestBuilder: Sendable {
     let baseURL: String
     let emergencyURL: String?
     let timeouts: (critical: TimeInterval, normal: TimeInterval, long: TimeInterval)
@@ -43,7 +42,7 @@ struct RequestBuilder {
             return json("POST", emergencyURL + "/api/emergency/notify", body, contentType: "application/json", timeout: timeouts.critical)
         case .create:
             guard let type = item.resourceType, var body = item.body else { throw BuildError(message: "item \(item.id) has no resource") }
-            body = try rewrite(body, inBundle: [])
+            body = try rewrite(body, of: item, inBundle: [])
             body["id"] = nil
             return json("POST", "\(baseURL)/\(type)", body)
         case .update where item.target == .emergency:
@@ -53,7 +52,7 @@ struct RequestBuilder {
             guard let type = item.resourceType, var body = item.body, let serverID = item.serverID else {
                 throw BuildError(message: "item \(item.id) updates a resource the server has not created yet")
             }
-            body = try rewrite(body, inBundle: [])
+            body = try rewrite(body, of: item, inBundle: [])
             body = JSON.withID(body, serverID)
             return json("PUT", "\(baseURL)/\(type)/\(serverID)", body)
         }
@@ -87,7 +86,7 @@ struct RequestBuilder {
         for resourceID in order {
             let entry = entries[resourceID]!
             let type = entry.item.resourceType ?? ""
-            var body = try rewrite(entry.body, inBundle: inBundle)
+            var body = try rewrite(entry.body, of: entry.item, inBundle: inBundle)
             let url: String
             if entry.method == "POST" {
                 body["id"] = nil
@@ -105,24 +104,13 @@ struct RequestBuilder {
         return (json("POST", baseURL, bundle, timeout: timeouts.long), order.map { BundleEntryPlan(resourceID: $0, itemIDs: entries[$0]!.itemIDs) })
     }
 
-    /// Local references → `urn:uuid:` (inside the bundle) or `Type/serverId`.
-    private func rewrite(_ body: JSON, inBundle: Set<String>) throws -> JSON {
-        var localIDs: [String] = []
-        for site in body.references() {
-            if case .relative(_, let id) = site.reference, !inBundle.contains(id) { localIDs.append(id) }
-        }
-        let known: [String: String?] = localIDs.isEmpty ? [:] : try database.read { conn in
-            var map: [String: String?] = [:]
-            for row in try conn.query("SELECT local_id, server_id FROM resources WHERE local_id IN (SELECT value FROM json_each(?))",
-                                      [.text(JSON.array(localIDs.map(JSON.string)).text)]) {
-                map[row["local_id"].string ?? ""] = .some(row.optionalString("server_id"))
-            }
-            return map
-        }
-        return try body.rewritingReferences { reference in
+    /// Local references → `urn:uuid:` (inside the bundle) or `Type/serverId`; references to
+    /// anything not local (a server id already) stay as they are.
+    private func rewrite(_ body: JSON, of item: ClaimedItem, inBundle: Set<String>) throws -> JSON {
+        try body.rewritingReferences { reference in
             guard case .relative(let type, let id) = reference else { return nil }
             if inBundle.contains(id) { return "urn:uuid:\(id)" }
-            guard let entry = known[id] else { return nil }  // not local: already a server id
+            guard let entry = item.references[id] else { return nil }
             guard let serverID = entry else { throw BuildError(message: "\(type)/\(id) has no server id yet") }
             return "\(type)/\(serverID)"
         }

@@ -2,41 +2,54 @@ import Foundation
 
 /// One HTTP attempt and how it ended.
 struct Attempt: Sendable {
+    /// How an attempt ended: exactly one of these.
+    enum Outcome: Sendable {
+        /// The receiver answered (any status).
+        case answered(HTTPAnswer)
+        /// No answer came back.
+        case transportFailed(TransportFailure)
+        /// No token could be had, so nothing was sent.
+        case authFailed(AuthError)
+        /// The endpoint's circuit was open, so nothing was sent.
+        case circuitOpen(CircuitOpen)
+    }
+
     let call: HTTPCall
     let requestID: String
-    let answer: HTTPAnswer?
-    let failure: TransportFailure?
-    let authFailure: AuthError?
+    let outcome: Outcome
     let milliseconds: Int
-    /// Set when the endpoint's circuit was open and nothing was sent.
-    var circuitOpen: CircuitOpen? = nil
 
+    /// The answer, when there was one.
+    var answer: HTTPAnswer? { if case .answered(let answer) = outcome { return answer } else { return nil } }
     var status: Int? { answer?.status }
+    /// The transport failure, when that is how it ended.
+    var transportFailure: TransportFailure? { if case .transportFailed(let failure) = outcome { return failure } else { return nil } }
+    /// Whether the device was offline (the request never left).
+    var wasOffline: Bool { transportFailure?.kind == .offline }
 
     /// Whether the endpoint looked healthy: it answered, and not with 429 or 5xx.
     var endpointHealthy: Bool { answer.map { $0.status != 429 && $0.status < 500 } ?? false }
 }
 
-/// Stage 4 — upload: sends a call with the shared token and an `X-Request-ID`; a 401
-/// invalidates the token and retries once with a fresh one.
+/// Stage 3 — upload: sends a call with the shared token and an `X-Request-ID`, within its
+/// endpoint's budget (circuit breaker, rate limit); a 401 invalidates the token and retries
+/// once with a fresh one. It never touches the database.
 struct Uploader: Sendable {
     let transport: any HTTPTransport
     let tokens: TokenManager?
     /// Each endpoint's circuit breaker and rate limit, per lane: the emergency lane never
     /// spends the clinic lane's budget, nor waits behind its open circuit.
-    var guards: [String: EndpointGuard] = [:]
-
-    static func guardKey(_ target: Target, _ lane: Lane) -> String { "\(target.rawValue)/\(lane.rawValue)" }
+    var guards: [Endpoint: EndpointGuard] = [:]
 
     func send(_ call: HTTPCall, to target: Target = .satusehat, lane: Lane = .clinic) async -> Attempt {
-        let guarded = guards[Uploader.guardKey(target, lane)]
+        let guarded = guards[Endpoint(target: target, lane: lane)]
         if let guarded {
             do {
                 try await guarded.admit()
+            } catch let open as CircuitOpen {
+                return Attempt(call: call, requestID: "-", outcome: .circuitOpen(open), milliseconds: 0)
             } catch {
-                var refused = Attempt(call: call, requestID: "-", answer: nil, failure: nil, authFailure: nil, milliseconds: 0)
-                refused.circuitOpen = error as? CircuitOpen
-                return refused
+                return Attempt(call: call, requestID: "-", outcome: .authFailed(AuthError(message: "\(error)", retryAt: nil)), milliseconds: 0)
             }
         }
         let authenticated = target == .satusehat
@@ -59,22 +72,21 @@ struct Uploader: Sendable {
             do {
                 call.headers["Authorization"] = "Bearer " + (try await tokens.token())
             } catch let error as AuthError {
-                return Attempt(call: call, requestID: requestID, answer: nil, failure: nil, authFailure: error, milliseconds: elapsed())
+                return Attempt(call: call, requestID: requestID, outcome: .authFailed(error), milliseconds: elapsed())
             } catch let error as TransportFailure {
-                return Attempt(call: call, requestID: requestID, answer: nil, failure: error, authFailure: nil, milliseconds: elapsed())
+                return Attempt(call: call, requestID: requestID, outcome: .transportFailed(error), milliseconds: elapsed())
             } catch {
-                return Attempt(call: call, requestID: requestID, answer: nil, failure: nil,
-                               authFailure: AuthError(message: "\(error)", retryAt: nil), milliseconds: elapsed())
+                return Attempt(call: call, requestID: requestID, outcome: .authFailed(AuthError(message: "\(error)", retryAt: nil)),
+                               milliseconds: elapsed())
             }
         }
         do {
             let answer = try await transport.send(call)
-            return Attempt(call: call, requestID: requestID, answer: answer, failure: nil, authFailure: nil, milliseconds: elapsed())
+            return Attempt(call: call, requestID: requestID, outcome: .answered(answer), milliseconds: elapsed())
         } catch let error as TransportFailure {
-            return Attempt(call: call, requestID: requestID, answer: nil, failure: error, authFailure: nil, milliseconds: elapsed())
+            return Attempt(call: call, requestID: requestID, outcome: .transportFailed(error), milliseconds: elapsed())
         } catch {
-            return Attempt(call: call, requestID: requestID, answer: nil, failure: TransportFailure.classify(error), authFailure: nil,
-                           milliseconds: elapsed())
+            return Attempt(call: call, requestID: requestID, outcome: .transportFailed(TransportFailure.classify(error)), milliseconds: elapsed())
         }
     }
 }

@@ -1,34 +1,43 @@
 import Foundation
 import SehatFHIR
+import SehatJSON
 import SehatStore
 
-/// Stage 1 — fetch local changes: picks ready items (emergency first, then priority and
-/// sequence, from the `outbox_ready` index), widens each group item to the part of its
-/// group that can travel in one bundle, and claims them all (`processing`) in one
-/// transaction so no other unit takes them.
+/// Stage 1 — fetch: picks ready items (emergency first, then priority and sequence, from
+/// the `outbox_ready` index), holds what the patient's consent does not allow, widens each
+/// group item to the part of its group that can travel in one bundle, claims them all for
+/// its owner in one transaction, and loads everything their requests need — including the
+/// server id of every local resource they reference — so no later stage reads the database.
 struct WorkFetcher {
     let database: Database
     let configuration: SyncConfiguration
     /// Targets this engine can reach (the emergency service only when configured).
     let targets: Set<Target>
+    /// Whose claims these are.
+    let owner: SyncOwner
+
+    /// How long a claim lasts unless renewed: well past the longest request and its retries
+    /// of the token, so only an owner that is really gone loses its items.
+    var leaseSeconds: TimeInterval { max(300, 3 * max(configuration.longTimeout, configuration.requestTimeout)) }
 
     /// Claims up to `limit` units of one lane (or of both, emergency first, when nil).
     func fetch(units limit: Int, lane: Lane? = nil, now: Date) throws -> [WorkUnit] {
         try database.write { conn in
             let reader = OutboxReader(connection: conn)
-            var claimed = Set<Int64>()
-            var units: [WorkUnit] = []
-            for id in try reader.readyIDs(now: now, lane: lane, limit: limit * 4) where units.count < limit && !claimed.contains(id) {
+            let outbox = OutboxLifecycle(connection: conn, now: now)
+            let leaseUntil = now.addingTimeInterval(leaseSeconds)
+            try outbox.renewLease(of: owner, until: leaseUntil)
+            var taken = Set<Int64>()
+            var groups: [[Int64]] = []
+            for id in try reader.readyIDs(now: now, lane: lane, limit: limit * 4) where groups.count < limit && !taken.contains(id) {
                 guard let row = try conn.queryFirst("SELECT * FROM outbox WHERE id = ?", [.integer(id)]),
                     let target = Target(rawValue: row["target"].string ?? ""), targets.contains(target)
                 else { continue }
                 // The consent gate: what the patient does not allow is held, with the reason.
-                if let patient = row.optionalString("patient_id"), let reason = try ConsentGate(connection: conn).refusal(
-                    patientID: patient, encounterID: row.optionalString("encounter_id"),
-                    operation: Operation(rawValue: row["operation"].string ?? "") ?? .create, resourceType: row.optionalString("resource_type"), now: now)
+                if let patient = row.optionalString("patient_id"), let refusal = try ConsentGate(connection: conn).refusal(
+                    patientID: patient, encounterID: row.optionalString("encounter_id"), resourceType: row.optionalString("resource_type"), now: now)
                 {
-                    try conn.execute("UPDATE outbox SET status = 'held', held_reason = ?, updated_at = ? WHERE id = ?",
-                                     [.text(reason), .text(FHIRDateTime.format(now)), .integer(id)])
+                    try outbox.hold(id, by: nil, reason: .consent(refusal))
                     continue
                 }
                 // A group is one visit (or import) of one patient, so this item's consent answer covers it.
@@ -39,16 +48,17 @@ struct WorkFetcher {
                     members = try bundleMembers(of: group, conn)
                     if !members.contains(id) { members = [id] }
                 }
-                members = members.filter { !claimed.contains($0) }
-                claimed.formUnion(members)
-                let items = try members.map { try load($0, conn) }
-                units.append(WorkUnit(kind: items.count > 1 ? .bundle : .single, items: items))
+                members = members.filter { !taken.contains($0) }
+                taken.formUnion(members)
+                groups.append(members)
             }
-            for id in claimed {
-                try conn.execute("UPDATE outbox SET status = 'processing', updated_at = ? WHERE id = ?",
-                                 [.text(FHIRDateTime.format(now)), .integer(id)])
+            if groups.isEmpty { return [] }
+            try outbox.register(owner)
+            let claimed = Set(try outbox.claim(groups.flatMap { $0 }, by: owner, leaseUntil: leaseUntil))
+            return try groups.compactMap { members in
+                let items = try members.filter(claimed.contains).map { try load($0, conn) }
+                return items.isEmpty ? nil : WorkUnit(kind: items.count > 1 ? .bundle : .single, items: items)
             }
-            return units
         }
     }
 
@@ -92,14 +102,32 @@ struct WorkFetcher {
             """, [.integer(id)])
         else { throw DatabaseError.misuse("outbox item \(id) vanished") }
         let system = row.optionalString("identifier_system")
-        return ClaimedItem(
+        let payload = try row.optionalString("payload").map { try JSON.parse($0) }
+        let resource = try row.optionalString("resource_json").map { try JSON.parse($0) }
+        var item = ClaimedItem(
             id: id, operation: Operation(rawValue: row["operation"].string ?? "") ?? .create,
             target: Target(rawValue: row["target"].string ?? "") ?? .satusehat, resourceType: row.optionalString("resource_type"),
             resourceID: row.optionalString("resource_id"), reportID: row.optionalString("report_id"), groupID: row.optionalString("group_id"),
-            payload: try row.optionalString("payload").map { try JSON.parse($0) },
-            resource: try row.optionalString("resource_json").map { try JSON.parse($0) },
+            payload: payload, resource: resource,
             identifier: system.map { BusinessIdentifier(system: $0, value: row.optionalString("identifier_value") ?? "") },
             serverID: row.optionalString("server_id"), attempts: row["attempts"].int ?? 0, maxRetries: row["max_retries"].int ?? 3,
             lane: Lane(rawValue: row["lane"].string ?? "") ?? .clinic, needsCheck: (row["needs_check"].int ?? 0) != 0)
+        item.references = try serverIDs(referencedBy: [payload, resource].compactMap { $0 }, conn)
+        return item
+    }
+
+    /// The local resources the bodies reference, each with its server id once known.
+    private func serverIDs(referencedBy bodies: [JSON], _ conn: Connection) throws -> [String: String?] {
+        var ids: Set<String> = []
+        for body in bodies {
+            for site in body.references() { if case .relative(_, let id) = site.reference { ids.insert(id) } }
+        }
+        guard !ids.isEmpty else { return [:] }
+        var map: [String: String?] = [:]
+        for row in try conn.query("SELECT local_id, server_id FROM resources WHERE local_id IN (SELECT value FROM json_each(?))",
+                                  [.text(JSON.array(ids.sorted().map(JSON.string)).text)]) {
+            map[row["local_id"].string ?? ""] = .some(row.optionalString("server_id"))
+        }
+        return map
     }
 }

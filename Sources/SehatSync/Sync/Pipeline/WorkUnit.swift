@@ -1,7 +1,9 @@
 import SehatFHIR
+import SehatJSON
 
-/// One outbox item claimed for sending, with what the request needs.
-struct ClaimedItem: Sendable {
+/// One outbox item claimed for sending, with everything building its request needs, so
+/// building touches no database.
+struct ClaimedItem: Sendable, Equatable {
     let id: Int64
     let operation: Operation
     let target: Target
@@ -15,8 +17,11 @@ struct ClaimedItem: Sendable {
     let resource: JSON?
     /// The business identifier the item is searched by.
     let identifier: BusinessIdentifier?
-    /// The server id, once known.
-    let serverID: String?
+    /// The resource's server id, once known.
+    var serverID: String?
+    /// Every local resource the item's body references, with its server id once known
+    /// (resolved when the item was claimed; ids not in it are not local: server ids already).
+    var references: [String: String?] = [:]
     let attempts: Int
     let maxRetries: Int
     let lane: Lane
@@ -24,6 +29,17 @@ struct ClaimedItem: Sendable {
 
     /// What this item sends when it goes alone.
     var body: JSON? { payload ?? resource }
+
+    /// The same item, knowing server ids found since it was claimed (a check found a
+    /// resource on the server before the unit was sent).
+    func knowing(_ found: [String: String]) -> ClaimedItem {
+        var item = self
+        for (localID, serverID) in found {
+            if localID == resourceID { item.serverID = serverID }
+            if item.references.keys.contains(localID) { item.references[localID] = serverID }
+        }
+        return item
+    }
 }
 
 /// What the engine sends in one go: a transaction bundle of a group, or one request.

@@ -1,5 +1,6 @@
 import Foundation
 import SehatFHIR
+import SehatJSON
 
 /// The link a tester pretends the device has: up, down, or flaky (losing a share of requests
 /// and answers, and slow).

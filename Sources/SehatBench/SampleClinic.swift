@@ -1,4 +1,8 @@
 import Foundation
+import SehatFHIR
+import SehatJSON
+import SehatStore
+import SehatSync
 
 /// A small, realistic clinic used by the demo and the benchmarks: one organization, two
 /// polyclinics, two practitioners, patients, and encounters whose times end before `now`.

@@ -1,17 +1,21 @@
+import SehatSupport
 import Foundation
+import SehatFHIR
+import SehatJSON
+import SehatStore
 import SehatSandbox
 import SehatSync
 
 /// `sehat bench emergency`: a clinic backlog queued, the link down, a panic report recorded
 /// last; the link comes up and the engine starts. Measures the time from link-up to the
 /// emergency service's 2xx, beside one round trip to it measured in the same run.
-enum EmergencyBenchmark {
-    struct Result {
-        let clinicItems: Int
-        let latencyMilliseconds: Int
-        let roundTrip: Double
-        let toFirst2xx: Double
-        let firstRequestPath: String
+package enum EmergencyBenchmark {
+    package struct Result {
+        package let clinicItems: Int
+        package let latencyMilliseconds: Int
+        package let roundTrip: Double
+        package let toFirst2xx: Double
+        package let firstRequestPath: String
     }
 
     /// Notes when the first answer from the emergency service came back.
@@ -28,7 +32,7 @@ enum EmergencyBenchmark {
         }
     }
 
-    static func run(clinicItems: Int, latencyMilliseconds: Int, directory: String, progress: (String) -> Void) throws -> Result {
+    package static func run(clinicItems: Int, latencyMilliseconds: Int, directory: String, progress: (String) -> Void) throws -> Result {
         var settings = Sandbox.Configuration()
         var faults = FaultPlan()
         faults.latencyMilliseconds = latencyMilliseconds

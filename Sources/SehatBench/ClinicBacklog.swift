@@ -1,5 +1,7 @@
 import Foundation
+import SehatSync
 import SehatFHIR
+import SehatJSON
 import SehatStore
 
 /// Fills a device's clinic lane with `count` ready items quickly (one Location create each,
@@ -20,12 +22,8 @@ public enum ClinicBacklog {
                                    'managingOrganization', json_object('reference', 'Organization/' || ?)), ?, ?
                 FROM n
                 """, [.integer(Int64(count)), .text(system), .text(system), .text(org), .text(stamp), .text(stamp)])
-            try conn.execute(
-                """
-                INSERT INTO outbox(lane, queue, target, operation, resource_type, resource_id, priority, max_retries, created_at, updated_at)
-                SELECT 'clinic', 'satusehat.location.normal', 'satusehat', 'create', 'Location', local_id, 10, 3, ?, ?
-                FROM resources WHERE local_id LIKE 'backlog-%'
-                """, [.text(stamp), .text(stamp)])
+            _ = try OutboxLifecycle(connection: conn, now: client.clock.now())
+                .enqueueCreates(ofResourcesPrefixed: "backlog-", queue: "satusehat.location.normal", priority: 10, maxRetries: 3)
         }
     }
 }

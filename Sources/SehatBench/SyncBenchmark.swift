@@ -1,4 +1,8 @@
 import Foundation
+import SehatSupport
+import SehatFHIR
+import SehatJSON
+import SehatStore
 import SehatSandbox
 import SehatSync
 
@@ -6,26 +10,26 @@ import SehatSync
 /// `latency` to every FHIR answer, and compares the SDK (bundles, several in flight) with
 /// the naive way (one request per resource, each awaited before the next) on identical
 /// data, beside the lower bound that round trips set.
-enum SyncBenchmark {
-    struct Side {
-        let requests: Int
-        let seconds: Double
-        let resources: Int
-        var perSecond: Double { seconds > 0 ? Double(resources) / seconds : 0 }
+package enum SyncBenchmark {
+    package struct Side {
+        package let requests: Int
+        package let seconds: Double
+        package let resources: Int
+        package var perSecond: Double { seconds > 0 ? Double(resources) / seconds : 0 }
     }
 
-    struct Result {
-        let encounters: Int
-        let latencyMilliseconds: Int
-        let concurrency: Int
-        let sdk: Side
-        let naive: Side?
+    package struct Result {
+        package let encounters: Int
+        package let latencyMilliseconds: Int
+        package let concurrency: Int
+        package let sdk: Side
+        package let naive: Side?
         /// Σ over dependency levels of ⌈requests at the level ÷ concurrency⌉ × latency.
-        let boundSeconds: Double
-        let levels: [Int]
+        package let boundSeconds: Double
+        package let levels: [Int]
     }
 
-    static func run(encounters: Int, latencyMilliseconds: Int, concurrency: Int, includeNaive: Bool, directory: String,
+    package static func run(encounters: Int, latencyMilliseconds: Int, concurrency: Int, includeNaive: Bool, directory: String,
                     progress: (String) -> Void) throws -> Result {
         let sdk = try side(encounters: encounters, latency: latencyMilliseconds, directory: directory, name: "sdk") {
             $0.concurrency = concurrency
@@ -81,8 +85,8 @@ enum SyncBenchmark {
         return (Side(requests: report.requests, seconds: report.seconds, resources: resources), report)
     }
 
-    struct BenchError: Error, CustomStringConvertible {
-        let message: String
-        var description: String { message }
+    package struct BenchError: Error, CustomStringConvertible {
+        package let message: String
+        package var description: String { message }
     }
 }

@@ -1,4 +1,7 @@
 import Foundation
+import SehatFHIR
+import SehatJSON
+import SehatSync
 import SehatStore
 
 /// `sehat bench write`: records encounters through the public API with full durability,

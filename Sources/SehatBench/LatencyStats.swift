@@ -1,4 +1,8 @@
 import Foundation
+import SehatFHIR
+import SehatJSON
+import SehatStore
+import SehatSync
 
 /// Timing of a run of operations.
 public struct LatencyStats: Sendable {

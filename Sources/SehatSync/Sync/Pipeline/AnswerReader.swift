@@ -1,0 +1,275 @@
+import Foundation
+import SehatFHIR
+import SehatJSON
+
+/// What one HTTP attempt meant, as `sync_log.outcome` keeps it.
+enum AttemptNote: String, Sendable, CaseIterable {
+    // The search before re-sending an item whose earlier outcome is unknown.
+    case foundAfterUnknownOutcome = "found_after_unknown_outcome"
+    case absentSending = "absent_sending"
+    case checkFailed = "check_failed"
+    // A single request.
+    case created, found, done
+    case notRegistered = "not_registered"
+    case ambiguous
+    case noIDInAnswer = "no_id_in_answer"
+    case alreadyReceived = "already_received"
+    case refused
+    case notFoundChecking = "not_found_checking"
+    case permanent, transient
+    case noAnswer = "no_answer"
+    case duplicate
+    case adoptedDuplicate = "adopted_duplicate"
+    case duplicateFound = "duplicate_found"
+    case duplicateNotFound = "duplicate_not_found"
+    // A transaction bundle.
+    case bundleCreated = "bundle_created"
+    case bundleMalformedAnswer = "bundle_malformed_answer"
+    case bundleDuplicate = "bundle_duplicate"
+    case bundleRefusedSendingSingly = "bundle_refused_sending_singly"
+    case bundleTransient = "bundle_transient"
+    case bundleNoAnswer = "bundle_no_answer"
+    case searchedAfterDuplicate = "searched_after_duplicate"
+}
+
+/// One sync-log line: the attempt and what it meant for the item.
+struct LogLine: Sendable {
+    let itemID: Int64
+    let attempt: Attempt
+    let note: AttemptNote
+    let error: String?
+}
+
+/// Stage 4 — read: what an attempt's answer means for each item it carried. Pure functions of
+/// the attempt, the items and the time; each answer body is parsed once.
+struct AnswerReader: Sendable {
+    let backoff: Backoff
+
+    /// The outcome of a search by business identifier.
+    enum Search: Equatable {
+        case found(String)
+        case absent
+        /// The search itself failed (no answer, an error status).
+        case failed
+    }
+
+    /// What a single request's answer means: a result, or "the server says duplicate: search
+    /// the identifier and adopt what is found" (`searchForDuplicate`).
+    enum Single {
+        case result(ItemResult, AttemptNote)
+        case searchForDuplicate(refusal: String)
+    }
+
+    /// What a bundle's answer means.
+    enum Bundle {
+        case results([ItemResult], AttemptNote, error: String?)
+        /// Some entries exist already (an earlier answer was lost): search each create.
+        case searchForDuplicates(refusal: String)
+    }
+
+    // MARK: Searches
+
+    /// A search's answer: the first resource found, none, or a failed search.
+    func search(_ attempt: Attempt) -> Search {
+        guard let answer = attempt.answer, (200..<300).contains(answer.status) else { return .failed }
+        guard let json = try? JSON.parse(bytes: answer.body), json["resourceType"]?.stringValue == "Bundle" else { return .failed }
+        return Self.searchIDs(json).first.map(Search.found) ?? .absent
+    }
+
+    /// After a duplicate answer, the search that adopts the existing resource.
+    func adoption(_ search: Attempt, refusal: String, for item: ClaimedItem, now: Date) -> (ItemResult, AttemptNote) {
+        switch self.search(search) {
+        case .found(let id): return (.completed(serverID: id), .duplicateFound)
+        case .absent:
+            let message = "the server reports a duplicate but no resource has this identifier: \(refusal)"
+            return (.failed(message, Self.failure(search, .duplicate, message)), .duplicateNotFound)
+        case .failed: return (retry(search, item, now: now), .duplicateNotFound)
+        }
+    }
+
+    // MARK: Single requests
+
+    /// What a single request's attempt means for its item.
+    func single(_ attempt: Attempt, for item: ClaimedItem, now: Date) -> Single {
+        guard let answer = attempt.answer else { return .result(retry(attempt, item, now: now), .noAnswer) }
+        let json = try? JSON.parse(bytes: answer.body)
+        switch answer.status {
+        case 200..<300:
+            switch item.operation {
+            case .lookup:
+                guard let json, json["resourceType"]?.stringValue == "Bundle" else { return .result(retry(attempt, item, now: now), .transient) }
+                let ids = Self.searchIDs(json)
+                if ids.count == 1 { return .result(.completed(serverID: ids[0]), .found) }
+                if ids.isEmpty { return .result(.held(.registrationRequired), .notRegistered) }
+                let message = "\(ids.count) \(item.resourceType ?? "resources") share this identifier; resolve it on the server"
+                return .result(.failed(message, Self.failure(attempt, .client, message)), .ambiguous)
+            case .create:
+                guard let id = json?["id"]?.stringValue ?? Self.id(fromLocation: answer.headers["location"]) else {
+                    return .result(.retry(delay: backoff.delay(afterAttempt: item.attempts + 1), unknownOutcome: true, counts: true,
+                                          error: "the answer carried no id", failure: Self.failure(attempt, .unknown, "the answer carried no id")),
+                                   .noIDInAnswer)
+                }
+                return .result(.completed(serverID: id), .created)
+            case .update, .notify:
+                return .result(.completed(serverID: nil), .done)
+            }
+        case 409 where item.operation == .notify:
+            return .result(.completed(serverID: nil), .alreadyReceived)
+        case 400, 404, 409, 412, 422:
+            let problem = Self.problem(answer, json)
+            if item.operation == .create, Self.isDuplicate(answer, json), item.identifier != nil {
+                return .searchForDuplicate(refusal: problem)
+            }
+            let message = "\(answer.status): \(problem)"
+            if answer.status == 404 || Self.hasIssue("not-found", json), item.operation != .lookup {
+                return .result(.recheckDependencies(message, Self.failure(attempt, .notFound, message)), .notFoundChecking)
+            }
+            return .result(.failed(message, Self.failure(attempt, .client, message)), .refused)
+        case 405, 410, 501:
+            let message = "\(answer.status): \(Self.problem(answer, json)) — the server will never accept this request"
+            return .result(.dead(message, Self.failure(attempt, .unknown, message)), .permanent)
+        default:
+            return .result(retry(attempt, item, now: now), .transient)
+        }
+    }
+
+    // MARK: Bundles
+
+    /// What a transaction bundle's attempt means for each of its items (in `items` order).
+    func bundle(_ attempt: Attempt, items: [ClaimedItem], plans: [BundleEntryPlan], now: Date) -> Bundle {
+        guard let answer = attempt.answer else {
+            return .results(items.map { retry(attempt, $0, now: now) }, .bundleNoAnswer, error: Self.describe(attempt))
+        }
+        let json = try? JSON.parse(bytes: answer.body)
+        switch answer.status {
+        case 200..<300:
+            let entries = json?["entry"]?.arrayValue ?? []
+            guard entries.count == plans.count else {
+                let message = "bundle answer has \(entries.count) entries for \(plans.count)"
+                return .results(items.map { _ in .retry(delay: 0, unknownOutcome: true, counts: true, error: message,
+                                                        failure: Self.failure(attempt, .unknown, message)) },
+                                .bundleMalformedAnswer, error: nil)
+            }
+            var ids: [Int64: String?] = [:]
+            for (plan, entry) in zip(plans, entries) {
+                let id = entry.value(at: "response.resourceID")?.stringValue ?? Self.id(fromLocation: entry.value(at: "response.location")?.stringValue)
+                for itemID in plan.itemIDs { ids[itemID] = id }
+            }
+            return .results(items.map { item in
+                let id = ids[item.id] ?? nil
+                return id == nil && item.operation == .create
+                    ? .retry(delay: 0, unknownOutcome: true, counts: true, error: "bundle entry without an id", failure: nil)
+                    : .completed(serverID: id)
+            }, .bundleCreated, error: nil)
+        case 400, 404, 409, 412, 422:
+            let problem = Self.problem(answer, json)
+            if Self.isDuplicate(answer, json) { return .searchForDuplicates(refusal: problem) }
+            // Find the bad resource: its group goes one request at a time.
+            let message = "bundle refused (\(answer.status)): \(problem)"
+            let record = Self.failure(attempt, answer.status == 404 ? .notFound : .client, message)
+            return .results(items.map { _ in .sendSingly(message, record) }, .bundleRefusedSendingSingly, error: problem)
+        default:
+            return .results(items.map { retry(attempt, $0, now: now) }, .bundleTransient, error: Self.describe(attempt))
+        }
+    }
+
+    /// After a bundle was refused as a duplicate, one create's search.
+    func bundleAdoption(_ search: Attempt, for item: ClaimedItem, now: Date) -> ItemResult {
+        switch self.search(search) {
+        case .found(let id): return .completed(serverID: id)
+        case .absent: return .retry(delay: 0, unknownOutcome: false, counts: false, error: "bundle refused as duplicate", failure: nil)
+        case .failed: return retry(search, item, now: now)
+        }
+    }
+
+    // MARK: Retries
+
+    /// A failure that may pass: offline attempts do not count; unknown outcomes search first;
+    /// an open circuit waits for its probe without counting.
+    func retry(_ attempt: Attempt, _ item: ClaimedItem, now: Date) -> ItemResult {
+        switch attempt.outcome {
+        case .circuitOpen(let open):
+            return .retry(delay: max(0, open.until.timeIntervalSince(now)), unknownOutcome: false, counts: false,
+                          error: open.description, failure: nil)
+        case .authFailed(let auth):
+            let wait = auth.retryAt.map { max(0, $0.timeIntervalSince(now)) }
+            return .retry(delay: wait ?? backoff.delay(afterAttempt: item.attempts + 1), unknownOutcome: false, counts: false, error: auth.message,
+                          failure: Self.failure(attempt, .auth, auth.message))
+        case .transportFailed(let transport):
+            // Offline attempts neither count nor log an error: the device was simply not connected.
+            guard transport.kind == .outcomeUnknown else {
+                return .retry(delay: backoff.delay(afterAttempt: item.attempts + 1), unknownOutcome: false, counts: false,
+                              error: transport.description, failure: nil)
+            }
+            return counted(item, retryAfter: nil, unknownOutcome: true, error: transport.description,
+                           failure: Self.failure(attempt, .transient, transport.description))
+        case .answered(let answer):
+            let message = Self.describe(attempt)
+            return counted(item, retryAfter: answer.headers["retry-after"].flatMap(Double.init), unknownOutcome: false, error: message,
+                           failure: Self.failure(attempt, FailureClass.of(status: answer.status), message))
+        }
+    }
+
+    /// A counted retry. Webhooks to the emergency service follow their own schedule
+    /// (seeds/000: 1, 2, 4, 8, 16, 32 s, at most 6 retries, then the dead-letter queue, where
+    /// they stay until a person revives them); everything else backs off with full jitter,
+    /// escalating after max retries but never giving up.
+    private func counted(_ item: ClaimedItem, retryAfter: TimeInterval?, unknownOutcome: Bool, error: String, failure: FailureRecord) -> ItemResult {
+        guard item.target == .emergency else {
+            return .retry(delay: backoff.delay(afterAttempt: item.attempts + 1, retryAfter: retryAfter), unknownOutcome: unknownOutcome,
+                          counts: true, error: error, failure: failure)
+        }
+        let retriesSoFar = item.attempts
+        guard retriesSoFar < item.maxRetries else {
+            let schedule = (0..<item.maxRetries).map { String(1 << $0) }.joined(separator: ", ")
+            return .dead("dead-lettered after \(item.maxRetries) retries (\(schedule) s): \(error)", failure)
+        }
+        return .retry(delay: Double(1 << retriesSoFar), unknownOutcome: unknownOutcome, counts: true, error: error, failure: failure)
+    }
+
+    // MARK: Reading bodies
+
+    static func failure(_ attempt: Attempt, _ category: FailureClass, _ message: String) -> FailureRecord {
+        FailureRecord(category: category, status: attempt.status, message: message, url: attempt.call.url, requestID: attempt.requestID)
+    }
+
+    private static func searchIDs(_ bundle: JSON) -> [String] {
+        (bundle["entry"]?.arrayValue ?? []).compactMap { $0["resource"]?["id"]?.stringValue }
+    }
+
+    /// `…/Type/id/_history/vid` or `Type/id` → `id`.
+    static func id(fromLocation location: String?) -> String? {
+        guard let location else { return nil }
+        var parts = location.split(separator: "/").map(String.init)
+        if let history = parts.firstIndex(of: "_history") { parts = Array(parts[..<history]) }
+        return parts.count >= 2 ? parts.last : nil
+    }
+
+    private static func hasIssue(_ code: String, _ json: JSON?) -> Bool {
+        (json?["issue"]?.arrayValue ?? []).contains { $0["code"]?.stringValue == code }
+    }
+
+    private static func isDuplicate(_ answer: HTTPAnswer, _ json: JSON?) -> Bool {
+        json == nil ? answer.text.lowercased().contains("duplicate") : hasIssue("duplicate", json)
+    }
+
+    /// The OperationOutcome's texts (with their paths), or the body's start.
+    static func problem(_ answer: HTTPAnswer, _ json: JSON?) -> String {
+        guard let issues = json?["issue"]?.arrayValue else { return String(answer.text.prefix(300)) }
+        return issues.map { issue in
+            let text = issue.value(at: "details.text")?.stringValue ?? issue["diagnostics"]?.stringValue ?? issue["code"]?.stringValue ?? "?"
+            let paths = (issue["expression"]?.arrayValue ?? []).compactMap(\.stringValue)
+            return paths.isEmpty ? text : "\(text) [\(paths.joined(separator: ", "))]"
+        }.joined(separator: "; ")
+    }
+
+    /// How an attempt failed, in a line.
+    static func describe(_ attempt: Attempt) -> String {
+        switch attempt.outcome {
+        case .circuitOpen(let open): return open.description
+        case .authFailed(let auth): return auth.message
+        case .transportFailed(let failure): return failure.description
+        case .answered(let answer): return "\(answer.status): \(problem(answer, try? JSON.parse(bytes: answer.body)))"
+        }
+    }
+}

@@ -1,0 +1,153 @@
+import Foundation
+import SehatFHIR
+
+/// One unit through the stages, in a straight line:
+///
+///     settle unknown outcomes (search) → build → upload → read → adopt duplicates (search) → consolidate
+///
+/// The fetch stage has claimed the unit and resolved everything it needs; building and
+/// reading are pure, uploading touches no database, and the consolidator writes every
+/// result in one transaction at the end.
+struct UnitPipeline: Sendable {
+    let builder: RequestBuilder
+    let uploader: Uploader
+    let reader: AnswerReader
+    let consolidator: ResultConsolidator
+    let clock: any WallClock
+
+    /// What one unit did.
+    struct Outcome: Sendable {
+        var requests = 0
+        var completed = 0
+        var offline = false
+    }
+
+    /// The results and log lines a unit collects on its way.
+    private struct Run {
+        var results: [(item: ClaimedItem, result: ItemResult)] = []
+        var log: [LogLine] = []
+        var outcome = Outcome()
+
+        mutating func sent(_ attempt: Attempt) {
+            outcome.requests += 1
+            outcome.offline = outcome.offline || attempt.wasOffline
+        }
+
+        mutating func note(_ item: ClaimedItem, _ attempt: Attempt, _ note: AttemptNote, _ error: String?) {
+            log.append(LogLine(itemID: item.id, attempt: attempt, note: note, error: error))
+        }
+
+        func isSettled(_ item: ClaimedItem) -> Bool { results.contains { $0.item.id == item.id } }
+    }
+
+    func process(_ unit: WorkUnit, traceID: String = "-") async -> Outcome {
+        var run = Run()
+        // 1. Items whose earlier attempt may have reached the server: search before re-sending.
+        var found: [String: String] = [:]
+        for item in unit.items where item.needsCheck && item.operation == .create {
+            guard let call = builder.search(item) else { continue }
+            let attempt = await uploader.send(call, lane: item.lane)
+            run.sent(attempt)
+            switch reader.search(attempt) {
+            case .found(let serverID):
+                run.results.append((item, .completed(serverID: serverID)))
+                run.note(item, attempt, .foundAfterUnknownOutcome, nil)
+                if let resourceID = item.resourceID { found[resourceID] = serverID }
+            case .absent:
+                run.note(item, attempt, .absentSending, nil)
+            case .failed:
+                // The check itself failed: the whole unit goes again later.
+                let retry = reader.retry(attempt, item, now: clock.now())
+                run.note(item, attempt, .checkFailed, AnswerReader.describe(attempt))
+                for other in unit.items where !run.isSettled(other) { run.results.append((other, retry)) }
+                return consolidate(run, traceID: traceID)
+            }
+        }
+        let remaining = unit.items.filter { !run.isSettled($0) }.map { $0.knowing(found) }
+        if !remaining.isEmpty {
+            // 2–5. Build, upload, read (and adopt duplicates).
+            if unit.kind == .bundle {
+                await sendBundle(remaining, &run)
+            } else {
+                await sendSingle(remaining[0], &run)
+            }
+        }
+        return consolidate(run, traceID: traceID)
+    }
+
+    private func sendSingle(_ item: ClaimedItem, _ run: inout Run) async {
+        let call: HTTPCall
+        do {
+            call = try builder.single(item)
+        } catch {
+            run.results.append((item, .retry(delay: reader.backoff.delay(afterAttempt: item.attempts + 1), unknownOutcome: false, counts: false,
+                                             error: "\(error)", failure: nil)))
+            return
+        }
+        let attempt = await uploader.send(call, to: item.target, lane: item.lane)
+        run.sent(attempt)
+        switch reader.single(attempt, for: item, now: clock.now()) {
+        case .result(let result, let note):
+            run.results.append((item, result))
+            run.note(item, attempt, note, result.errorText)
+        case .searchForDuplicate(let refusal):
+            run.note(item, attempt, .duplicate, refusal)
+            guard let search = builder.search(item) else {
+                run.results.append((item, .retry(delay: 0, unknownOutcome: false, counts: false, error: refusal, failure: nil)))
+                return
+            }
+            let searched = await uploader.send(search, lane: item.lane)
+            run.sent(searched)
+            let (result, note) = reader.adoption(searched, refusal: refusal, for: item, now: clock.now())
+            run.results.append((item, result))
+            run.note(item, searched, note, result.errorText)
+        }
+    }
+
+    private func sendBundle(_ items: [ClaimedItem], _ run: inout Run) async {
+        let call: HTTPCall
+        let plans: [BundleEntryPlan]
+        do {
+            (call, plans) = try builder.bundle(items)
+        } catch {
+            for item in items { run.results.append((item, .retry(delay: 0, unknownOutcome: false, counts: false, error: "\(error)", failure: nil))) }
+            return
+        }
+        let attempt = await uploader.send(call, lane: items[0].lane)
+        run.sent(attempt)
+        switch reader.bundle(attempt, items: items, plans: plans, now: clock.now()) {
+        case .results(let results, let note, let error):
+            for (item, result) in zip(items, results) {
+                run.results.append((item, result))
+                run.note(item, attempt, note, error)
+            }
+        case .searchForDuplicates(let refusal):
+            // Some entries exist already (an earlier answer was lost): adopt them, resend the rest.
+            for item in items { run.note(item, attempt, .bundleDuplicate, refusal) }
+            for item in items {
+                guard item.operation == .create, let search = builder.search(item) else {
+                    run.results.append((item, .retry(delay: 0, unknownOutcome: false, counts: false, error: "bundle refused as duplicate", failure: nil)))
+                    continue
+                }
+                let searched = await uploader.send(search, lane: item.lane)
+                run.sent(searched)
+                run.note(item, searched, .searchedAfterDuplicate, nil)
+                run.results.append((item, reader.bundleAdoption(searched, for: item, now: clock.now())))
+            }
+        }
+    }
+
+    /// Stage 5: everything the unit learned, in one transaction.
+    private func consolidate(_ run: Run, traceID: String) -> Outcome {
+        var outcome = run.outcome
+        do {
+            try consolidator.apply(run.results, log: run.log, now: clock.now(), traceID: traceID)
+            outcome.completed = run.results.filter { $0.result.isCompleted }.count
+        } catch {
+            // The outcome could not be stored (disk full, say): release the items, marked to
+            // search before they are sent again. If even that fails, recovery does it.
+            consolidator.release(run.results.map(\.item.id), now: clock.now())
+        }
+        return outcome
+    }
+}

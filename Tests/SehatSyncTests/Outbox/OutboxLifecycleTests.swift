@@ -1,0 +1,138 @@
+import Foundation
+import SehatBench
+import SehatStore
+import XCTest
+
+@testable import SehatSync
+
+/// The outbox's one owner, alone on a database: claims and leases, fenced outcomes, typed
+/// holds and their release. No HTTP anywhere.
+final class OutboxLifecycleTests: XCTestCase {
+    var clinic: TestClinic!
+
+    override func setUpWithError() throws { clinic = try TestClinic() }
+    override func tearDown() { clinic.remove() }
+
+    private func write<T: Sendable>(_ body: (OutboxLifecycle, Connection) throws -> T) throws -> T {
+        let now = clinic.clock.now()
+        return try clinic.client.database.write { conn in try body(OutboxLifecycle(connection: conn, now: now), conn) }
+    }
+
+    private func item(_ id: Int64) throws -> OutboxItem {
+        try XCTUnwrap(try clinic.client.outboxItems(limit: 10_000).first { $0.id == id })
+    }
+
+    private func lease(_ seconds: TimeInterval = 300) -> Date { clinic.clock.now().addingTimeInterval(seconds) }
+
+    private func owner(host: String = ProcessInfo.processInfo.hostName, pid: Int32 = getpid(), start: Int64? = nil) -> SyncOwner {
+        SyncOwner(id: UUID().uuidString, host: host, pid: pid, processStart: start ?? ProcessLiveness.startTime(of: pid))
+    }
+
+    func testAClaimIsTheOwnersAndOnlyPendingItemsCanBeClaimed() throws {
+        let ready = try clinic.client.readyItems(limit: 2).map(\.id)
+        let first = owner(), second = owner()
+        first.setRunning(true)
+        defer { first.setRunning(false) }
+        let until = lease()
+        let byFirst: [Int64] = try write { outbox, _ in try outbox.register(first); return try outbox.claim(ready, by: first, leaseUntil: until) }
+        XCTAssertEqual(byFirst, ready)
+        let bySecond: [Int64] = try write { outbox, _ in try outbox.register(second); return try outbox.claim(ready, by: second, leaseUntil: until) }
+        XCTAssertEqual(bySecond, [], "an item in flight is nobody else's")
+        XCTAssertEqual(try item(ready[0]).status, .processing)
+    }
+
+    func testOutcomesApplyOnlyWhileTheOwnerHoldsTheClaim() throws {
+        let id = try XCTUnwrap(try clinic.client.readyItems(limit: 1).first?.id)
+        let holder = owner(), stranger = owner()
+        holder.setRunning(true)
+        defer { holder.setRunning(false) }
+        _ = try write { outbox, _ in try outbox.register(holder); return try outbox.claim([id], by: holder, leaseUntil: lease()) }
+        XCTAssertFalse(try write { outbox, _ in try outbox.complete(id, by: stranger, attempts: 1) })
+        XCTAssertEqual(try write { outbox, _ in try outbox.scheduleRetry(id, by: stranger, due: Date(), counted: true, unknownOutcome: false, error: "x") },
+                       .notClaimed)
+        try write { outbox, _ in try outbox.fail(id, by: stranger, attempts: 1, error: "x") }
+        XCTAssertEqual(try item(id).status, .processing, "nothing a non-owner says changes the item")
+        XCTAssertTrue(try write { outbox, _ in try outbox.complete(id, by: holder, attempts: 1) })
+        XCTAssertEqual(try item(id).status, .completed)
+    }
+
+    func testRecoveryTakesBackOnlyWhatAGoneOwnerLeft() throws {
+        let ids = try clinic.client.readyItems(limit: 4).map(\.id)
+        XCTAssertEqual(ids.count, 4)
+        let running = owner()                                   // an engine of this process that runs
+        let stopped = owner()                                   // an engine of this process that stopped
+        let deadProcess = owner(pid: 2_147_483_646, start: 1)   // a process that is gone
+        let expired = owner(host: "another-host")               // another host: judged by its lease
+        running.setRunning(true)
+        defer { running.setRunning(false) }
+        try write { outbox, _ in
+            for (owner, id, until) in [(running, ids[0], lease()), (stopped, ids[1], lease()), (deadProcess, ids[2], lease()),
+                                       (expired, ids[3], lease(-1))] {
+                try outbox.register(owner)
+                XCTAssertEqual(try outbox.claim([id], by: owner, leaseUntil: until), [id])
+            }
+        }
+        XCTAssertEqual(try write { outbox, _ in try outbox.recover() }, 3)
+        XCTAssertEqual(try ids.map { try item($0).status }, [.processing, .pending, .pending, .pending])
+        // What came back searches before it is sent again (creates), lookups simply run again.
+        let checks = try clinic.client.database.read { conn in
+            try ids.dropFirst().map { try conn.scalar("SELECT needs_check = (operation IN ('create', 'notify')) FROM outbox WHERE id = ?", [.integer($0)]).int }
+        }
+        XCTAssertEqual(checks, [1, 1, 1])
+        // A running owner renews its lease; once it lapses, its items come back too.
+        try write { outbox, _ in try outbox.renewLease(of: running, until: self.lease(-1)) }
+        XCTAssertEqual(try write { outbox, _ in try outbox.recover() }, 1)
+        XCTAssertEqual(try item(ids[0]).status, .pending)
+    }
+
+    func testReadingAndReopeningNeverRecover() throws {
+        let id = try XCTUnwrap(try clinic.client.readyItems(limit: 1).first?.id)
+        let gone = owner(pid: 2_147_483_646, start: 1)
+        _ = try write { outbox, _ in try outbox.register(gone); return try outbox.claim([id], by: gone, leaseUntil: lease()) }
+        let reopened = try SehatClient(path: clinic.directory + "/clinic.db", clock: clinic.clock)
+        _ = try reopened.status()
+        _ = try reopened.metrics()
+        _ = try reopened.outboxItems()
+        XCTAssertEqual(try item(id).status, .processing)
+    }
+
+    func testParkingHoldsEverythingBehindWithATypedReasonAndReviveReleasesIt() throws {
+        let recorded = try clinic.client.recordEncounter(clinic.fullVisit())
+        let encounter = recorded.outboxItemIDs[0]
+        try write { outbox, _ in try outbox.deadLetter(encounter, by: nil, error: "ignored by a person: test") }
+        let held = try clinic.client.outboxItems(status: .held, limit: 1000)
+        XCTAssertFalse(held.isEmpty)
+        XCTAssertTrue(held.allSatisfy { $0.hold == .waitsOn(item: encounter, because: .dead) }, "\(held.map(\.hold))")
+        try write { outbox, _ in try outbox.revive(encounter) }
+        XCTAssertEqual(try clinic.client.outboxItems(status: .held), [])
+        XCTAssertEqual(try item(encounter).status, .pending)
+        XCTAssertThrowsError(try write { outbox, _ in try outbox.revive(encounter) }) { XCTAssertEqual(($0 as? FieldError)?.field, "id") }
+    }
+
+    func testAConsentHoldIsReleasedByItsKindAndHoldsNothingElse() throws {
+        let lookup = try XCTUnwrap(try clinic.client.outboxItems(limit: 100).first { $0.operation == .lookup && $0.resourceType == "Patient" })
+        try write { outbox, _ in try outbox.hold(lookup.id, by: nil, reason: .consent(.revoked)) }
+        XCTAssertEqual(try item(lookup.id).hold, .consent(.revoked))
+        XCTAssertEqual(try clinic.client.outboxItems(status: .held).count, 1)
+        let patientID = try XCTUnwrap(lookup.resourceID)
+        XCTAssertEqual(try write { outbox, _ in try outbox.releaseConsentHolds(patientID: patientID) }, 1)
+        XCTAssertNil(try item(lookup.id).hold)
+    }
+
+    func testEscalationIsRaisedOnceAfterMaxRetries() throws {
+        let id = try XCTUnwrap(try clinic.client.readyItems(limit: 1).first?.id)
+        let engine = owner()
+        engine.setRunning(true)
+        defer { engine.setRunning(false) }
+        var outcomes: [OutboxLifecycle.Retried] = []
+        for _ in 0..<5 {
+            outcomes.append(try write { outbox, _ in
+                try outbox.register(engine)
+                _ = try outbox.claim([id], by: engine, leaseUntil: self.lease())
+                return try outbox.scheduleRetry(id, by: engine, due: Date(), counted: true, unknownOutcome: false, error: "503")
+            })
+        }
+        XCTAssertEqual(outcomes, [.scheduled, .scheduled, .escalated, .scheduled, .scheduled], "max_retries is 3")
+        XCTAssertTrue(try item(id).escalated)
+    }
+}

@@ -1,0 +1,115 @@
+import Foundation
+import SehatFHIR
+import SehatJSON
+import XCTest
+
+@testable import SehatSync
+
+/// Stage 4 alone: what an answer means, as a pure function of the attempt and the items.
+final class AnswerReaderTests: XCTestCase {
+    let reader = AnswerReader(backoff: Backoff(initial: 1, cap: 60))
+    let now = TestClinic.now
+
+    private func read(_ attempt: Attempt, _ item: ClaimedItem = Fake.item(1)) -> (ItemResult, AttemptNote)? {
+        guard case .result(let result, let note) = reader.single(attempt, for: item, now: now) else { return nil }
+        return (result, note)
+    }
+
+    func testACreatedResourceCompletesWithItsServerID() throws {
+        let (result, note) = try XCTUnwrap(read(Fake.attempt(201, #"{"resourceType":"Observation","id":"srv-1"}"#)))
+        guard case .completed(let id) = result else { return XCTFail("\(result)") }
+        XCTAssertEqual(id, "srv-1")
+        XCTAssertEqual(note, .created)
+        // The id may come from the Location header alone.
+        let located = try XCTUnwrap(read(Fake.attempt(201, "", headers: ["location": Fake.base + "/Observation/srv-2/_history/1"])))
+        let fromLocation = located.0
+        guard case .completed(let id2) = fromLocation else { return XCTFail("\(fromLocation)") }
+        XCTAssertEqual(id2, "srv-2")
+    }
+
+    func testASuccessWithoutAnIDIsAnUnknownOutcome() throws {
+        let (result, note) = try XCTUnwrap(read(Fake.attempt(200, "<html>login</html>")))
+        guard case .retry(_, let unknown, let counts, _, _) = result else { return XCTFail("\(result)") }
+        XCTAssertTrue(unknown, "the next attempt searches first")
+        XCTAssertTrue(counts)
+        XCTAssertEqual(note, .noIDInAnswer)
+    }
+
+    func testADuplicateAsksForASearchAndTheSearchAdopts() throws {
+        let refusal = #"{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"duplicate","details":{"text":"Found duplicate resource"}}]}"#
+        guard case .searchForDuplicate(let problem) = reader.single(Fake.attempt(400, refusal), for: Fake.item(1), now: now) else {
+            return XCTFail("a duplicate must be searched")
+        }
+        XCTAssertEqual(problem, "Found duplicate resource")
+        let found = Fake.attempt(200, #"{"resourceType":"Bundle","type":"searchset","total":1,"entry":[{"resource":{"resourceType":"Observation","id":"srv-7"}}]}"#)
+        let (adopted, note) = reader.adoption(found, refusal: problem, for: Fake.item(1), now: now)
+        guard case .completed(let id) = adopted else { return XCTFail("\(adopted)") }
+        XCTAssertEqual(id, "srv-7")
+        XCTAssertEqual(note, .duplicateFound)
+        let empty = Fake.attempt(200, #"{"resourceType":"Bundle","type":"searchset","total":0}"#)
+        guard case .failed(_, let record) = reader.adoption(empty, refusal: problem, for: Fake.item(1), now: now).0 else { return XCTFail() }
+        XCTAssertEqual(record.category, .duplicate)
+    }
+
+    func testRefusalsAreClassified() throws {
+        let outcome = #"{"resourceType":"OperationOutcome","issue":[{"code":"required","details":{"text":"Observation.code is required (RuleNumber: 10001)"},"expression":["code"]}]}"#
+        guard case .failed(let message, let record)? = read(Fake.attempt(422, outcome))?.0 else { return XCTFail() }
+        XCTAssertEqual(message, "422: Observation.code is required (RuleNumber: 10001) [code]")
+        XCTAssertEqual(record.category, .client)
+        XCTAssertEqual(record.requestID, "req-1")
+        guard case .recheckDependencies? = read(Fake.attempt(404, ""))?.0 else { return XCTFail("404 checks dependencies") }
+        guard case .dead? = read(Fake.attempt(405, ""))?.0 else { return XCTFail("405 is permanent") }
+        guard case .retry(let delay, _, true, _, let failure)? = read(Fake.attempt(503, "", headers: ["retry-after": "30"]))?.0 else {
+            return XCTFail("503 is transient")
+        }
+        XCTAssertGreaterThanOrEqual(delay, 30, "Retry-After wins when longer")
+        XCTAssertEqual(failure?.category, .transient)
+    }
+
+    func testALookupThatFindsNoOneHoldsForRegistration() throws {
+        let empty = Fake.attempt(200, #"{"resourceType":"Bundle","type":"searchset","total":0}"#)
+        guard case .held(let reason)? = read(empty, Fake.item(1, .lookup, type: "Patient"))?.0 else { return XCTFail() }
+        XCTAssertEqual(reason, .registrationRequired)
+        // A page that is not a search answer is not "nobody": it is tried again.
+        guard case .retry? = read(Fake.attempt(200, "<html>login</html>"), Fake.item(1, .lookup, type: "Patient"))?.0 else { return XCTFail() }
+    }
+
+    func testOfflineDoesNotCountButAnUnknownOutcomeDoesAndChecksFirst() {
+        guard case .retry(_, false, false, _, nil) = reader.retry(Fake.failed(.offline), Fake.item(1), now: now) else { return XCTFail() }
+        guard case .retry(_, true, true, _, let failure) = reader.retry(Fake.failed(.outcomeUnknown), Fake.item(1), now: now) else { return XCTFail() }
+        XCTAssertEqual(failure?.category, .transient)
+    }
+
+    func testEmergencyWebhooksFollowTheirScheduleThenDeadLetter() {
+        var delays: [TimeInterval] = []
+        for attempts in 0..<6 {
+            guard case .retry(let delay, _, true, _, _) = reader.retry(Fake.attempt(503, ""), Fake.item(1, .notify, attempts: attempts, maxRetries: 6, target: .emergency), now: now)
+            else { return XCTFail("retry \(attempts)") }
+            delays.append(delay)
+        }
+        XCTAssertEqual(delays, [1, 2, 4, 8, 16, 32])
+        guard case .dead(let reason, _) = reader.retry(Fake.attempt(503, ""), Fake.item(1, .notify, attempts: 6, maxRetries: 6, target: .emergency), now: now)
+        else { return XCTFail() }
+        XCTAssertTrue(reason.hasPrefix("dead-lettered after 6 retries (1, 2, 4, 8, 16, 32 s)"), reason)
+    }
+
+    func testABundleAnswerCompletesEachItemFromItsEntry() throws {
+        let items = [Fake.item(1, type: "Encounter"), Fake.item(2, .update, type: "Encounter"), Fake.item(3)]
+        let plans = [BundleEntryPlan(resourceID: "local-1", itemIDs: [1, 2]), BundleEntryPlan(resourceID: "local-3", itemIDs: [3])]
+        let answer = #"{"resourceType":"Bundle","type":"transaction-response","entry":[{"response":{"status":"201 Created","location":"Encounter/e9/_history/1"}},{"response":{"status":"201","resourceID":"o9"}}]}"#
+        guard case .results(let results, .bundleCreated, _) = reader.bundle(Fake.attempt(200, answer), items: items, plans: plans, now: now) else {
+            return XCTFail()
+        }
+        XCTAssertEqual(results.map { result -> String in if case .completed(let id) = result { return id ?? "nil" } else { return "-" } }, ["e9", "e9", "o9"])
+        // An answer with the wrong number of entries proves nothing: unknown outcome.
+        guard case .results(let unknown, .bundleMalformedAnswer, _) = reader.bundle(Fake.attempt(200, #"{"entry":[]}"#), items: items, plans: plans, now: now),
+            case .retry(_, true, _, _, _) = unknown[0]
+        else { return XCTFail() }
+        // A refusal sends the group singly; a duplicate asks for searches.
+        guard case .results(let singly, .bundleRefusedSendingSingly, _) = reader.bundle(Fake.attempt(400, "{}"), items: items, plans: plans, now: now),
+            case .sendSingly = singly[0]
+        else { return XCTFail() }
+        let duplicate = #"{"resourceType":"OperationOutcome","issue":[{"code":"duplicate"}]}"#
+        guard case .searchForDuplicates = reader.bundle(Fake.attempt(400, duplicate), items: items, plans: plans, now: now) else { return XCTFail() }
+    }
+}
