@@ -7,6 +7,7 @@ import SehatStore
 /// Fills a device's clinic lane with `count` ready items quickly (one Location create each,
 /// written by SQL in one transaction), for benchmarks that need a long queue.
 public enum ClinicBacklog {
+    /// Adds `count` Location creates to the clinic lane, ready at once.
     public static func fill(_ client: SehatClient, items count: Int) throws {
         guard let org = try client.configuration()?.orgID else { throw NotConfiguredError() }
         let system = Systems.business("location", org: org)

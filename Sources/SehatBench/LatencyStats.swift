@@ -6,9 +6,13 @@ import SehatSync
 
 /// Timing of a run of operations.
 public struct LatencyStats: Sendable {
+    /// How many operations were timed.
     public let count: Int
+    /// Their total time.
     public let totalSeconds: Double
+    /// The median, in milliseconds.
     public let p50Milliseconds: Double
+    /// The 99th percentile, in milliseconds.
     public let p99Milliseconds: Double
 
     /// Summarizes per-operation durations in seconds.
@@ -25,6 +29,7 @@ public struct LatencyStats: Sendable {
         p99Milliseconds = percentile(0.99)
     }
 
+    /// Operations per second over the whole run.
     public var perSecond: Double { totalSeconds > 0 ? Double(count) / totalSeconds : 0 }
 }
 

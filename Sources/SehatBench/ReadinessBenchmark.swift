@@ -8,14 +8,21 @@ import SehatStore
 /// tenth ready, some completed) and times the engine's ready query through its index,
 /// beside the same query forced to scan the table (`NOT INDEXED`) as the baseline.
 public enum ReadinessBenchmark {
+    /// What one run measured.
     public struct Result: Sendable {
+        /// Items queued.
         public let items: Int
+        /// Items picked per query.
         public let batch: Int
+        /// The engine's ready query, through its index.
         public let indexed: LatencyStats
+        /// The same query forced to scan the table (the baseline).
         public let scan: LatencyStats
+        /// SQLite's query plan for the engine's query.
         public let plan: String
     }
 
+    /// Fills a fresh database in `directory` and times both queries.
     public static func run(items: Int, batch: Int = 50, repetitions: Int = 200, directory: String,
                            progress: (String) -> Void = { _ in }) throws -> Result {
         let path = directory + "/bench-ready.db"

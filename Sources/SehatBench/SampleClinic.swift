@@ -7,9 +7,13 @@ import SehatSync
 /// A small, realistic clinic used by the demo and the benchmarks: one organization, two
 /// polyclinics, two practitioners, patients, and encounters whose times end before `now`.
 public enum SampleClinic {
+    /// The sample organization (the sandbox's default client is bound to it).
     public static let orgID = "10000004"
+    /// Polyclinics: (code, name).
     public static let locations = [("POLI-UMUM", "Poli Umum"), ("POLI-GIGI", "Poli Gigi")]
+    /// Practitioners: (NIK, name).
     public static let practitioners = [("3171021505800003", "dr. Siti Rahmawati"), ("3171022001750004", "drg. Andi Pratama")]
+    /// Patients with their consent.
     public static let patients = [
         PatientInput(nik: "3171022309900001", name: "Budi Santoso", gender: .male, birthDate: "1990-09-23"),
         PatientInput(nik: "3171026504850002", name: "Dewi Lestari", gender: .female, birthDate: "1985-04-25"),

@@ -9,11 +9,17 @@ import SehatStore
 /// encounter, into a copy of the same database (the baseline), the two sides alternating
 /// in chunks of 50 encounters; then compares them.
 public enum WriteBenchmark {
+    /// What one run measured.
     public struct Result: Sendable {
+        /// Encounters recorded on each side.
         public let encounters: Int
+        /// FHIR resources each encounter produced.
         public let resourcesPerEncounter: Int
+        /// Rows each encounter wrote, outbox included.
         public let rowsPerEncounter: Double
+        /// The SDK's record path.
         public let sdk: LatencyStats
+        /// The same rows by plain prepared statements.
         public let baseline: LatencyStats
         /// SDK time ÷ baseline time (lower is better; the target is ≤ 2).
         public var ratio: Double { baseline.totalSeconds > 0 ? sdk.totalSeconds / baseline.totalSeconds : 0 }

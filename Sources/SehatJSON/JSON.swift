@@ -15,8 +15,11 @@ public enum JSON: Sendable, Hashable {
 
     /// One object member.
     public struct Member: Sendable, Hashable {
+        /// The member's name.
         public var key: String
+        /// Its value.
         public var value: JSON
+        /// A member.
         public init(_ key: String, _ value: JSON) {
             self.key = key
             self.value = value
@@ -37,18 +40,26 @@ public enum JSON: Sendable, Hashable {
         .object(pairs.compactMap { key, value in value.map { Member(key, $0) } })
     }
 
+    /// The string, when this is one.
     public var stringValue: String? { if case .string(let s) = self { return s } else { return nil } }
+    /// The boolean, when this is one.
     public var boolValue: Bool? { if case .bool(let b) = self { return b } else { return nil } }
+    /// The number as written, when this is one.
     public var numberText: String? { if case .number(let n) = self { return n } else { return nil } }
+    /// The number as a Double, when this is one.
     public var doubleValue: Double? { numberText.flatMap(Double.init) }
+    /// The number as an Int, when it is a whole one.
     public var intValue: Int? {
         guard let text = numberText else { return nil }
         if let int = Int(text) { return int }
         if let d = Double(text), d.rounded() == d, abs(d) < 9e15 { return Int(d) }
         return nil
     }
+    /// The elements, when this is an array.
     public var arrayValue: [JSON]? { if case .array(let a) = self { return a } else { return nil } }
+    /// The members in order, when this is an object.
     public var members: [Member]? { if case .object(let m) = self { return m } else { return nil } }
+    /// Whether this is `null`.
     public var isNull: Bool { self == .null }
 
     /// The value of an object member (the first, if the key repeats).
@@ -80,9 +91,14 @@ public enum JSON: Sendable, Hashable {
 extension JSON: ExpressibleByStringLiteral, ExpressibleByBooleanLiteral, ExpressibleByIntegerLiteral,
     ExpressibleByArrayLiteral, ExpressibleByNilLiteral
 {
+    /// A string literal.
     public init(stringLiteral value: String) { self = .string(value) }
+    /// A boolean literal.
     public init(booleanLiteral value: Bool) { self = .bool(value) }
+    /// An integer literal.
     public init(integerLiteral value: Int) { self = .number(String(value)) }
+    /// An array literal.
     public init(arrayLiteral elements: JSON...) { self = .array(elements) }
+    /// `null`.
     public init(nilLiteral: ()) { self = .null }
 }

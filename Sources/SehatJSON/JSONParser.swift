@@ -1,9 +1,13 @@
 /// Why a text is not JSON, with the 1-based line and column of the first bad character.
 public struct JSONSyntaxError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The line (from 1).
     public let line: Int
+    /// The column (from 1).
     public let column: Int
+    /// What was expected.
     public let reason: String
 
+    /// For a person.
     public var description: String { "invalid JSON at line \(line), column \(column): \(reason)" }
 }
 

@@ -83,5 +83,6 @@ extension JSON {
 }
 
 extension JSON: CustomStringConvertible {
+    /// The compact text.
     public var description: String { text }
 }

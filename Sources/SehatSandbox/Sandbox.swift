@@ -22,22 +22,31 @@ public final class Sandbox: Sendable {
 
     /// A registered client: its credentials and the Organization they are bound to.
     public struct Client: Sendable {
+        /// The OAuth2 client id.
         public var clientID: String
+        /// Its secret.
         public var secret: String
+        /// The organization it is bound to.
         public var orgID: String
+        /// A client the token endpoint accepts.
         public init(clientID: String, secret: String, orgID: String) {
             (self.clientID, self.secret, self.orgID) = (clientID, secret, orgID)
         }
     }
 
+    /// How the sandbox behaves.
     public struct Configuration: Sendable {
+        /// SATUSEHAT rules, or a plain FHIR server.
         public var mode: Mode = .satusehat
+        /// The port (0: ephemeral).
         public var port: UInt16 = 0
+        /// Clients the token endpoint accepts.
         public var clients = [Client(clientID: "sandbox-client", secret: "sandbox-secret", orgID: "10000004")]
         /// Seconds a token lives (`expires_in`).
         public var tokenTTL: Int = 3599
         /// Seconds a client waits after bad credentials before it may ask again.
         public var lockout: TimeInterval = 60
+        /// Faults injected into answers.
         public var faults = FaultPlan()
         /// Seed for the fault draws, so a run can be replayed.
         public var randomSeed: UInt64 = 119
@@ -47,20 +56,27 @@ public final class Sandbox: Sendable {
         public var keepBodies = false
         /// The sandbox's clock (date-time rules, token expiry, lock-outs).
         public var now: @Sendable () -> Date = { Date() }
+        /// The defaults.
         public init() {}
     }
 
     private let server: HTTPServer
     private let state: Locked<SandboxState>
+    /// Which rules it judges by.
     public let mode: Mode
 
+    /// The port it listens on.
     public var port: UInt16 { server.port }
+    /// Its root URL.
     public var rootURL: String { "http://127.0.0.1:\(port)" }
+    /// The FHIR base (`…/fhir-r4/v1`).
     public var fhirBaseURL: String { rootURL + SandboxState.fhirPrefix }
+    /// The token endpoint.
     public var authURL: String { rootURL + SandboxState.tokenPath }
     /// The emergency service's API root (`POST {root}/api/emergency/notify`).
     public var emergencyURL: String { rootURL }
 
+    /// Starts a sandbox on loopback.
     public init(configuration: Configuration) throws {
         let state = Locked(try SandboxState(configuration: configuration))
         self.state = state
@@ -70,6 +86,7 @@ public final class Sandbox: Sendable {
         state.withLock { $0.rootURL = base }
     }
 
+    /// Stops it.
     public func stop() { server.stop() }
 
     // MARK: What tests and testers read and change
@@ -94,7 +111,9 @@ public final class Sandbox: Sendable {
     /// Every reference to a resource the server did not have, seen in any request.
     public func referenceViolations() -> [String] { state.withLock { $0.referenceViolations } }
 
+    /// Replaces the fault plan.
     public func setFaults(_ faults: FaultPlan) { state.withLock { $0.faults = faults } }
+    /// The fault plan.
     public func faults() -> FaultPlan { state.withLock { $0.faults } }
 
     /// Expires every token now: the next FHIR call answers 401.
@@ -131,10 +150,15 @@ public final class Sandbox: Sendable {
 
 /// One request as the sandbox saw it.
 public struct RequestRecord: Sendable {
+    /// The request's method.
     public let method: String
+    /// Its path.
     public let path: String
+    /// Its query string.
     public let query: String
+    /// The status answered (nil: none).
     public let status: Int?
+    /// Its `X-Request-ID`.
     public let requestID: String?
     /// What the fault plan did: `pass`, `status`, `drop` or `commit-drop`.
     public let fault: String

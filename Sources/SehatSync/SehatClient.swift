@@ -195,6 +195,7 @@ public final class SehatClient: Sendable {
         }
     }
 
+    /// Sets the simulated link a host's engine follows (`sehat net`).
     public func setLinkState(_ state: LinkState) throws {
         try database.write { conn in
             guard try conn.scalar("SELECT count(*) FROM config").int == 1 else { throw NotConfiguredError() }
@@ -244,11 +245,18 @@ public final class SehatClient: Sendable {
     }
 
     /// Items with their dependencies and last error, in the order the engine would pick them.
+    ///
+    ///     for item in try client.outboxItems(status: .held) {
+    ///         if case .waitsOn(let other, let status) = item.hold { print(item.id, "waits on", other, status) }
+    ///     }
     public func outboxItems(lane: Lane? = nil, status: ItemStatus? = nil, limit: Int = 1_000) throws -> [OutboxItem] {
         try database.read { try OutboxReader(connection: $0).items(lane: lane, status: status, limit: limit) }
     }
 
-    /// One item with its request, error log, what to do about it, and what waits on it.
+    /// One item with the request it would send now, its error log and what waits on it.
+    ///
+    ///     let detail = try client.outboxItem(42)
+    ///     print(detail.errors.last?.category, detail.errors.last?.message, detail.waitingItems)
     public func outboxItem(_ id: Int64) throws -> OutboxItemDetail {
         let base = try configuration()?.baseURL
         return try database.read { try OutboxActions(connection: $0).detail(id, baseURL: base) }

@@ -9,12 +9,18 @@ import Foundation
 ///     let b = EmergencyBuilder(orgID: org, emergencyID: id, victim: p, volunteer: v, encounter: e)
 ///     let observation = b.observation(severity: "critical", type: "cardiac_arrest", at: reportedAt)
 public struct EmergencyBuilder: Sendable {
+    /// The organization bound to the credentials.
     public let orgID: String
+    /// The emergency's id on the device.
     public let emergencyID: String
+    /// The victim (a Patient).
     public let victim: Link
+    /// The responding volunteer (a Practitioner).
     public let volunteer: Link
+    /// The EMER Encounter.
     public let encounter: Link
 
+    /// A builder for one emergency's resources.
     public init(orgID: String, emergencyID: String, victim: Link, volunteer: Link, encounter: Link) {
         self.orgID = orgID
         self.emergencyID = emergencyID
@@ -29,6 +35,7 @@ public struct EmergencyBuilder: Sendable {
         "medium": ("6736007", "Moderate"), "low": ("255604002", "Mild"),
     ]
 
+    /// The emergency's business identifier of a kind (`observation`, `location`, …).
     public func identifier(_ kind: String, suffix: String = "") -> BusinessIdentifier {
         BusinessIdentifier(system: Systems.business(kind, org: orgID), value: "emergency-\(emergencyID)\(suffix)")
     }

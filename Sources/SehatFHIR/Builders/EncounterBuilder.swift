@@ -10,12 +10,18 @@ import Foundation
 ///     let bp = b.vital(identifier: "…", loinc: "8480-6", display: "Systolic blood pressure",
 ///                      value: 120, unit: "mm[Hg]", at: arrived)
 public struct EncounterBuilder: Sendable {
+    /// The organization bound to the credentials.
     public let orgID: String
+    /// The visit's patient.
     public let patient: Link
+    /// The practitioner who saw them.
     public let practitioner: Link
+    /// The polyclinic.
     public let location: Link
+    /// The Encounter itself.
     public let encounter: Link
 
+    /// A builder for one visit's resources.
     public init(orgID: String, patient: Link, practitioner: Link, location: Link, encounter: Link) {
         self.orgID = orgID
         self.patient = patient

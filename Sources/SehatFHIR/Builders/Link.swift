@@ -3,17 +3,23 @@ import SehatJSON
 ///
 ///     Link("Patient", patientLocalID, display: "Budi").json  // {"reference":"Patient/…","display":"Budi"}
 public struct Link: Sendable, Hashable {
+    /// The resource type.
     public let type: String
+    /// Its id (local until the request is built).
     public let id: String
+    /// A display text.
     public let display: String?
 
+    /// A reference to `type/id`.
     public init(_ type: String, _ id: String, display: String? = nil) {
         self.type = type
         self.id = id
         self.display = display
     }
 
+    /// `Type/id`.
     public var reference: String { "\(type)/\(id)" }
+    /// The FHIR Reference object.
     public var json: JSON { .obj(["reference": .string(reference), "display": display.map(JSON.string)]) }
 }
 

@@ -4,8 +4,10 @@ import SehatJSON
 ///     let builder = RegistryBuilder(orgID: "10000004")
 ///     let poli = builder.location(code: "POLI-UMUM", name: "Poli Umum")
 public struct RegistryBuilder: Sendable {
+    /// The organization bound to the credentials.
     public let orgID: String
 
+    /// A builder for the organization's registry resources.
     public init(orgID: String) { self.orgID = orgID }
 
     /// A polyclinic as a SATUSEHAT Location, identified by its code.

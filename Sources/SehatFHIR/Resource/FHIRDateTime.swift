@@ -8,6 +8,7 @@ import Foundation
 public enum FHIRDateTime {
     /// Why a date or date-time text was refused.
     public struct FormatError: Error, Sendable, Equatable {
+        /// What is wrong with the text.
         public let reason: String
     }
 

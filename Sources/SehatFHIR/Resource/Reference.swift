@@ -14,6 +14,7 @@ public enum FHIRReference: Sendable, Hashable, CustomStringConvertible {
     /// Anything else (an absolute URL, a contained `#id`).
     case other(String)
 
+    /// Classifies a reference string.
     public init(_ text: String) {
         let utf8 = text.utf8
         if utf8.starts(with: "urn:".utf8) {
@@ -49,6 +50,7 @@ public enum FHIRReference: Sendable, Hashable, CustomStringConvertible {
         self = .other(text)
     }
 
+    /// The reference as written.
     public var description: String {
         switch self {
         case .relative(let type, let id): return "\(type)/\(id)"
@@ -98,6 +100,7 @@ extension String {
 public struct ReferenceSite: Sendable, Hashable {
     /// A path such as `subject.reference` or `result[1].reference`.
     public let path: String
+    /// What it says.
     public let reference: FHIRReference
 }
 

@@ -54,19 +54,39 @@ enum ReferenceText: Equatable {
 }
 
 extension JSON {
-    /// Every `reference` string with its path, contained resources included.
-    func referenceTexts(at path: String = "") -> [(path: String, text: String)] {
+    /// Every `reference` string with its path, contained resources included. Paths are
+    /// written out only where a reference is found.
+    func referenceTexts() -> [(path: String, text: String)] {
+        var found: [(path: String, text: String)] = []
+        var steps: [String] = []
+        collect(&steps, &found)
+        return found
+    }
+
+    private func collect(_ steps: inout [String], _ found: inout [(path: String, text: String)]) {
         switch self {
         case .object(let members):
-            return members.flatMap { member -> [(path: String, text: String)] in
-                let here = path.isEmpty ? member.key : path + "." + member.key
-                if member.key == "reference", case .string(let text) = member.value { return [(here, text)] }
-                return member.value.referenceTexts(at: here)
+            for member in members {
+                if member.key == "reference", case .string(let text) = member.value {
+                    found.append(((steps + ["reference"]).joined(separator: ".").replacingOccurrences(of: ".[", with: "["), text))
+                    continue
+                }
+                switch member.value {
+                case .object, .array:
+                    steps.append(member.key)
+                    member.value.collect(&steps, &found)
+                    steps.removeLast()
+                default: break
+                }
             }
         case .array(let items):
-            return items.enumerated().flatMap { $0.element.referenceTexts(at: "\(path)[\($0.offset)]") }
+            for (index, item) in items.enumerated() {
+                steps.append("[\(index)]")
+                item.collect(&steps, &found)
+                steps.removeLast()
+            }
         default:
-            return []
+            break
         }
     }
 

@@ -1,13 +1,14 @@
 import Foundation
 import SehatJSON
+import SehatSupport
 
 /// The sandbox's SATUSEHAT rules, written from what is known of the real platform
 /// (SATUSEHAT.md: "Validation rules the server enforces", "Encounter"), independently of the
 /// SDK's own validation — a judge must not share the code it judges. Each problem names the
 /// path and the rule, as the platform's OperationOutcome does.
 struct SatusehatRuleBook {
-    /// The platform refuses date-times before this day.
-    static let earliest = ISO8601DateFormatter().date(from: "2022-08-31T00:00:00Z")!
+    /// The platform refuses date-times before this day (2022-08-31T00:00:00Z).
+    static let earliest = Date(timeIntervalSince1970: 1_661_904_000)
     static let encounterClasses: Set<String> = ["AMB", "EMER", "IMP", "HH", "TELE"]
     static let encounterStatuses: Set<String> = ["planned", "arrived", "triaged", "in-progress", "onleave", "finished", "cancelled"]
     static let icd10 = "http://hl7.org/fhir/sid/icd-10"
@@ -73,20 +74,64 @@ struct SatusehatRuleBook {
         return found
     }
 
-    /// `YYYY-MM-DDThh:mm:ss[.fff](Z|±hh:mm)`.
+    /// `YYYY-MM-DDThh:mm:ss[.fff](Z|±hh:mm)`, read by hand (a formatter per call is slow on
+    /// Linux, and the sandbox checks every date of every resource).
     static func instant(_ text: String) -> Date? {
-        guard text.range(of: #"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$"#, options: .regularExpression) != nil else {
+        let b = Array(text.utf8)
+        func digits(_ from: Int, _ count: Int) -> Int? {
+            guard from + count <= b.count else { return nil }
+            var value = 0
+            for i in from..<(from + count) {
+                guard (48...57).contains(b[i]) else { return nil }
+                value = value * 10 + Int(b[i] - 48)
+            }
+            return value
+        }
+        guard b.count >= 20, b[4] == 45, b[7] == 45, b[10] == 84, b[13] == 58, b[16] == 58,
+            let year = digits(0, 4), let month = digits(5, 2), let day = digits(8, 2),
+            let hour = digits(11, 2), let minute = digits(14, 2), let second = digits(17, 2),
+            (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61
+        else { return nil }
+        var i = 19
+        var fraction = 0.0
+        if b[i] == 46 {  // '.'
+            var scale = 0.1
+            i += 1
+            let start = i
+            while i < b.count, (48...57).contains(b[i]) {
+                fraction += Double(b[i] - 48) * scale
+                scale /= 10
+                i += 1
+            }
+            guard i > start else { return nil }
+        }
+        var offset = 0
+        if i == b.count - 1, b[i] == 90 {  // 'Z'
+            offset = 0
+        } else if i == b.count - 6, b[i] == 43 || b[i] == 45, b[i + 3] == 58, let h = digits(i + 1, 2), let m = digits(i + 4, 2) {
+            offset = (b[i] == 45 ? -1 : 1) * (h * 3600 + m * 60)
+        } else {
             return nil
         }
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = text.contains(".") ? [.withInternetDateTime, .withFractionalSeconds] : [.withInternetDateTime]
-        return formatter.date(from: text)
+        // Days from 1970-01-01 to the civil date (Howard Hinnant's algorithm).
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yearOfEra = y - era * 400
+        let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        let days = era * 146_097 + dayOfEra - 719_468
+        let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offset
+        return Date(timeIntervalSince1970: Double(seconds) + fraction)
     }
 
     /// `lastUpdated` as the platform writes it: UTC with `+00:00`.
     static func stamp(_ date: Date) -> String {
+        stampFormatter.withLock { $0.string(from: date) }.replacingOccurrences(of: "Z", with: "+00:00")
+    }
+
+    private static let stampFormatter: Locked<ISO8601DateFormatter> = {
         let formatter = ISO8601DateFormatter()
         formatter.timeZone = TimeZone(identifier: "UTC")
-        return formatter.string(from: date).replacingOccurrences(of: "Z", with: "+00:00")
-    }
+        return Locked(formatter)
+    }()
 }

@@ -10,12 +10,18 @@ import Foundation
 /// answering; `commit-drop` processes the request, commits it, then closes without
 /// answering; `latency` adds milliseconds before every answer.
 public struct FaultPlan: Sendable, Equatable, CustomStringConvertible {
+    /// Share of requests answered with each status (429, 500, 502, 503, 504).
     public var statusRates: [Int: Double] = [:]
+    /// Share of requests whose connection is closed before the server acts.
     public var dropRate = 0.0
+    /// Share of requests the server acts on, then closes without answering.
     public var commitDropRate = 0.0
+    /// Added before every answer.
     public var latencyMilliseconds = 0
+    /// `Retry-After` on 429 and 503.
     public var retryAfterSeconds = 1
 
+    /// No faults.
     public init() {}
 
     /// Parses the text form; throws naming the bad part.
@@ -47,8 +53,10 @@ public struct FaultPlan: Sendable, Equatable, CustomStringConvertible {
         return value
     }
 
+    /// Whether no fault is set.
     public var isQuiet: Bool { statusRates.values.allSatisfy { $0 == 0 } && dropRate == 0 && commitDropRate == 0 && latencyMilliseconds == 0 }
 
+    /// The plan in the `--faults` syntax.
     public var description: String {
         var parts = statusRates.keys.sorted().map { "\($0)=\(statusRates[$0]!)" }
         if dropRate > 0 { parts.append("drop=\(dropRate)") }
@@ -80,9 +88,13 @@ public struct FaultPlan: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
+/// A `--faults` text that could not be read.
 public struct FaultSpecError: Error, CustomStringConvertible {
+    /// The part that was wrong.
     public let part: String
+    /// Why.
     public let reason: String
+    /// The plan in the `--faults` syntax.
     public var description: String { "faults: \"\(part)\": \(reason)" }
 }
 

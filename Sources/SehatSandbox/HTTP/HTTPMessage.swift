@@ -2,6 +2,7 @@ import Foundation
 
 /// An HTTP/1.1 request as the sandbox received it.
 public struct HTTPRequest: Sendable {
+    /// GET, POST, …
     public let method: String
     /// The path without the query (`/fhir-r4/v1/Patient`).
     public let path: String
@@ -9,29 +10,39 @@ public struct HTTPRequest: Sendable {
     public let query: [(name: String, value: String)]
     /// Header names are lowercased.
     public let headers: [String: String]
+    /// The raw body.
     public let body: [UInt8]
 
+    /// A query parameter's value.
     public func queryValue(_ name: String) -> String? { query.first { $0.name == name }?.value }
+    /// The body as UTF-8 text.
     public var bodyText: String { String(decoding: body, as: UTF8.self) }
 }
 
 /// What the sandbox answers; `closeAfter` closes the connection once it is sent.
 public struct HTTPResponse: Sendable {
+    /// The HTTP status.
     public var status: Int
+    /// Headers in order.
     public var headers: [(String, String)]
+    /// The body.
     public var body: [UInt8]
+    /// Close the connection after sending.
     public var closeAfter = false
 
+    /// An answer.
     public init(status: Int, headers: [(String, String)] = [], body: [UInt8] = []) {
         self.status = status
         self.headers = headers
         self.body = body
     }
 
+    /// A JSON answer.
     public static func json(_ status: Int, _ text: String, contentType: String = "application/fhir+json", headers: [(String, String)] = []) -> HTTPResponse {
         HTTPResponse(status: status, headers: [("Content-Type", contentType)] + headers, body: Array(text.utf8))
     }
 
+    /// A plain-text answer.
     public static func text(_ status: Int, _ text: String, headers: [(String, String)] = []) -> HTTPResponse {
         HTTPResponse(status: status, headers: [("Content-Type", "text/plain")] + headers, body: Array(text.utf8))
     }

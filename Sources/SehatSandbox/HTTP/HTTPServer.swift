@@ -11,6 +11,7 @@ import Glibc
 ///     print(server.port)   // the ephemeral port chosen
 ///     server.stop()
 public final class HTTPServer: Sendable {
+    /// The port it listens on (127.0.0.1).
     public let port: UInt16
     private let listener: Int32
     private let handler: @Sendable (HTTPRequest) -> HTTPDisposition
@@ -19,6 +20,7 @@ public final class HTTPServer: Sendable {
     /// Largest request body accepted (a Synthea bundle is under 1 MiB).
     static let maxBody = 64 << 20
 
+    /// Listens on loopback (port 0: an ephemeral port).
     public init(port: UInt16 = 0, handler: @escaping @Sendable (HTTPRequest) -> HTTPDisposition) throws {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw HTTPServerError.socket("socket: \(String(cString: strerror(errno)))") }
@@ -113,8 +115,10 @@ public final class HTTPServer: Sendable {
     }
 }
 
+/// Why the server could not start.
 public enum HTTPServerError: Error, CustomStringConvertible {
     case socket(String)
+    /// For a person.
     public var description: String {
         switch self { case .socket(let text): return text }
     }

@@ -11,6 +11,7 @@ public struct DatabaseError: Error, Sendable, Equatable, CustomStringConvertible
     /// The statement that failed, when there was one.
     public let sql: String?
 
+    /// An error with SQLite's extended result code.
     public init(extendedCode: Int32, message: String, sql: String? = nil) {
         self.extendedCode = extendedCode
         self.message = message
@@ -30,6 +31,7 @@ public struct DatabaseError: Error, Sendable, Equatable, CustomStringConvertible
     /// disk (seen with injected fsync errors), so callers must treat the outcome as unknown.
     public var isCommitOutcomeUnknown: Bool { sql == "COMMIT" }
 
+    /// Code, message and SQL, for a person.
     public var description: String {
         var text = "SQLite error \(extendedCode): \(message)"
         if let sql { text += " — while executing `\(sql)`" }

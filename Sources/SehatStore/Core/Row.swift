@@ -7,6 +7,7 @@ public struct Row: Sendable, Hashable {
     /// Values, in select order.
     public let values: [SQLValue]
 
+    /// A row of named values.
     public init(columns: [String], values: [SQLValue]) {
         self.columns = columns
         self.values = values
@@ -18,6 +19,7 @@ public struct Row: Sendable, Hashable {
         return values[index]
     }
 
+    /// The value in a column by position.
     public subscript(_ index: Int) -> SQLValue { values[index] }
 
     /// A non-null text column; throws naming the column otherwise.
@@ -32,7 +34,10 @@ public struct Row: Sendable, Hashable {
         return value
     }
 
+    /// A column's text, or nil.
     public func optionalString(_ column: String) -> String? { self[column].string }
+    /// A column's integer, or nil.
     public func optionalInt(_ column: String) -> Int? { self[column].int }
+    /// A column's real, or nil.
     public func optionalDouble(_ column: String) -> Double? { self[column].double }
 }

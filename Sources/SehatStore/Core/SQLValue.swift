@@ -21,6 +21,7 @@ public enum SQLValue: Sendable, Hashable {
     /// `1` / `0`, or `.null`.
     public init(_ bool: Bool?) { self = bool.map { .integer($0 ? 1 : 0) } ?? .null }
 
+    /// Whether it is NULL.
     public var isNull: Bool { if case .null = self { return true } else { return false } }
 
     /// The value as text, converting numbers; nil for NULL and blobs.
@@ -43,8 +44,10 @@ public enum SQLValue: Sendable, Hashable {
         }
     }
 
+    /// The integer, when it is one and fits.
     public var int: Int? { int64.map { Int($0) } }
 
+    /// The value as a real, when it is a number.
     public var double: Double? {
         switch self {
         case .integer(let i): return Double(i)
@@ -58,9 +61,14 @@ public enum SQLValue: Sendable, Hashable {
 extension SQLValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByFloatLiteral,
     ExpressibleByNilLiteral, ExpressibleByBooleanLiteral
 {
+    /// A text literal.
     public init(stringLiteral value: String) { self = .text(value) }
+    /// An integer literal.
     public init(integerLiteral value: Int64) { self = .integer(value) }
+    /// A real literal.
     public init(floatLiteral value: Double) { self = .real(value) }
+    /// NULL.
     public init(nilLiteral: ()) { self = .null }
+    /// 1 or 0.
     public init(booleanLiteral value: Bool) { self = .integer(value ? 1 : 0) }
 }

@@ -8,6 +8,7 @@ private let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 ///     let insert = try connection.prepare("INSERT INTO t(a) VALUES (?)")
 ///     try insert.run([42])
 public final class Statement {
+    /// The statement's SQL.
     public let sql: String
     let handle: OpaquePointer
     private unowned let connection: Connection

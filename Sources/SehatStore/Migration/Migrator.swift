@@ -4,10 +4,14 @@ import Foundation
 ///
 ///     Migration(version: 1, name: "create records") { try $0.executeScript("CREATE TABLE …") }
 public struct Migration: Sendable {
+    /// Its version (applied in ascending order, once).
     public let version: Int
+    /// What it does.
     public let name: String
+    /// The change.
     public let apply: @Sendable (Connection) throws -> Void
 
+    /// A migration run by a closure.
     public init(version: Int, name: String, apply: @escaping @Sendable (Connection) throws -> Void) {
         self.version = version
         self.name = name
@@ -27,6 +31,7 @@ public enum MigrationError: Error, Sendable, Equatable, CustomStringConvertible 
     /// Two migrations share a version, or versions are not increasing.
     case badOrder(String)
 
+    /// `version name`.
     public var description: String {
         switch self {
         case .unknownVersions(let versions):
@@ -42,8 +47,10 @@ public enum MigrationError: Error, Sendable, Equatable, CustomStringConvertible 
 ///     let migrator = Migrator([Migration(version: 1, name: "init", sql: "CREATE TABLE t(x)")])
 ///     let db = try Database(path: "app.db", migrator: migrator)
 public struct Migrator: Sendable {
+    /// All migrations, ascending.
     public let migrations: [Migration]
 
+    /// A migrator over `migrations`.
     public init(_ migrations: [Migration]) { self.migrations = migrations }
 
     /// The SQL of the table that records applied migrations.

@@ -14,13 +14,18 @@ public enum Profile: String, Sendable, CaseIterable {
 ///
 ///     let config = try Configuration(orgID: "10000004", clientID: "abc", clientSecretFile: "/etc/sehat/secret")
 public struct Configuration: Sendable, Equatable {
+    /// SATUSEHAT's staging FHIR base.
     public static let sandboxBaseURL = "https://api-satusehat-stg.dto.kemkes.go.id/fhir-r4/v1"
+    /// SATUSEHAT's staging token endpoint.
     public static let sandboxAuthURL = "https://api-satusehat-stg.dto.kemkes.go.id/oauth2/v1/accesstoken"
 
     /// The SATUSEHAT Organization id bound to the credentials; every business identifier uses it.
     public var orgID: String
+    /// The OAuth2 client id.
     public var clientID: String
+    /// The path of the file holding the client secret (read when a token is needed; never stored).
     public var clientSecretFile: String
+    /// Which server's rules apply.
     public var profile: Profile
     /// The FHIR base (`…/fhir-r4/v1`).
     public var baseURL: String

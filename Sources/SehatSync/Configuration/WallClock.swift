@@ -11,7 +11,9 @@ public protocol WallClock: Sendable {
 
 /// The machine's clock.
 public struct SystemClock: WallClock {
+    /// The system clock.
     public init() {}
+    /// Now.
     public func now() -> Date { Date() }
 }
 
@@ -22,9 +24,13 @@ public struct SystemClock: WallClock {
 public final class ManualClock: WallClock {
     private let current: Locked<Date>
 
+    /// A clock standing at `start`.
     public init(_ start: Date) { current = Locked(start) }
 
+    /// The time it stands at.
     public func now() -> Date { current.withLock { $0 } }
+    /// Moves it to `date`.
     public func set(_ date: Date) { current.withLock { $0 = date } }
+    /// Moves it forward.
     public func advance(by seconds: TimeInterval) { current.withLock { $0 = $0.addingTimeInterval(seconds) } }
 }

@@ -11,6 +11,7 @@ public struct ImportedBundle: Sendable, Equatable {
     public let resourceIDs: [String]
     /// Conditional references turned into lookups of resources the server already has.
     public let lookups: Int
+    /// The items queued, in sequence.
     public let outboxItemIDs: [Int64]
 }
 

@@ -44,22 +44,35 @@ public enum Target: String, Sendable, CaseIterable {
 
 /// One queued operation, as read back from the outbox.
 public struct OutboxItem: Sendable, Equatable {
+    /// The outbox sequence number.
     public let id: Int64
+    /// Its lane.
     public let lane: Lane
     /// `{service}.{operation}.{priority}`, e.g. `notification.emergency.critical`.
     public let queue: String
+    /// Who receives it.
     public let target: Target
+    /// What it does there.
     public let operation: Operation
+    /// The FHIR type, for SATUSEHAT items.
     public let resourceType: String?
+    /// The resource's local id.
     public let resourceID: String?
+    /// The panic report, for emergency items.
     public let reportID: String?
+    /// The visit it belongs to.
     public let encounterID: String?
+    /// Lower goes first among ready items.
     public let priority: Int
+    /// Where it is in its life.
     public let status: ItemStatus
+    /// Counted attempts so far (offline ones do not count).
     public let attempts: Int
+    /// Counted attempts before it is escalated (or, for webhooks, dead-lettered).
     public let maxRetries: Int
     /// Unix milliseconds.
     public let nextAttemptAt: Int64
+    /// Items that must complete first.
     public let dependsOn: [Int64]
     /// How many of `dependsOn` are not completed yet.
     public let unresolvedDependencies: Int

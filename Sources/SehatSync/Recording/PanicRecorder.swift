@@ -9,6 +9,7 @@ public struct RecordedPanic: Sendable, Equatable {
     public let emergencyID: String
     /// The webhook `event_id`: the same on every retry, so the receiver can de-duplicate.
     public let eventID: String
+    /// The items queued: the notification, then the SATUSEHAT side.
     public let outboxItemIDs: [Int64]
 }
 

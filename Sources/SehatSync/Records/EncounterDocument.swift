@@ -11,92 +11,145 @@ public struct EncounterDocument: Sendable, Equatable {
     /// The clinic's own encounter number; a second record with the same number is refused.
     /// When nil, the local id is used.
     public var number: String?
+    /// The registered patient's NIK.
     public var patientNIK: String
+    /// The registered practitioner's NIK.
     public var practitionerNIK: String
+    /// The registered polyclinic's code.
     public var locationCode: String
     /// AMB, EMER, IMP, HH or TELE.
     public var encounterClass: String
+    /// When the patient arrived.
     public var arrivedAt: Date
     /// When the consultation began; defaults to `arrivedAt`.
     public var inProgressAt: Date?
+    /// When the visit ended.
     public var finishedAt: Date
+    /// Vital signs.
     public var vitals: [Vital]
+    /// Diagnoses, primary first.
     public var diagnoses: [Diagnosis]
+    /// Procedures done.
     public var procedures: [ProcedureDone]
+    /// Prescriptions.
     public var prescriptions: [Prescription]
+    /// Lab tests ordered (with results when known).
     public var lab: [LabTest]
+    /// The visit's summary (a Composition).
     public var summary: Summary?
 
+    /// A vital sign (an Observation).
     public struct Vital: Sendable, Equatable {
+        /// Its LOINC code.
         public var loinc: String
+        /// Its display text.
         public var display: String?
+        /// The value.
         public var value: Double
+        /// Its UCUM unit.
         public var unit: String
+        /// When measured (default: arrival).
         public var measuredAt: Date?
+        /// A vital sign.
         public init(loinc: String, display: String? = nil, value: Double, unit: String, measuredAt: Date? = nil) {
             (self.loinc, self.display, self.value, self.unit, self.measuredAt) = (loinc, display, value, unit, measuredAt)
         }
     }
 
+    /// A diagnosis (a Condition).
     public struct Diagnosis: Sendable, Equatable {
+        /// Its ICD-10 code.
         public var icd10: String
+        /// Its display text.
         public var display: String
+        /// `active`, `resolved`, …
         public var clinicalStatus: String
+        /// A diagnosis.
         public init(icd10: String, display: String, clinicalStatus: String = "active") {
             (self.icd10, self.display, self.clinicalStatus) = (icd10, display, clinicalStatus)
         }
     }
 
+    /// A procedure (ICD-9-CM).
     public struct ProcedureDone: Sendable, Equatable {
+        /// Its ICD-9-CM code.
         public var icd9cm: String
+        /// Its display text.
         public var display: String
+        /// When it started.
         public var start: Date?
+        /// When it ended.
         public var end: Date?
+        /// A procedure.
         public init(icd9cm: String, display: String, start: Date? = nil, end: Date? = nil) {
             (self.icd9cm, self.display, self.start, self.end) = (icd9cm, display, start, end)
         }
     }
 
+    /// A prescription (Medication and MedicationRequest; a dispense when dispensed).
     public struct Prescription: Sendable, Equatable {
+        /// The drug's KFA code.
         public var kfaCode: String
+        /// Its display text.
         public var display: String
+        /// The dosage instruction.
         public var dosage: String
+        /// How much.
         public var quantity: Double
+        /// Its UCUM unit.
         public var unit: String
         /// When the pharmacy handed it over; nil when not (yet) dispensed.
         public var dispensedAt: Date?
+        /// A prescription.
         public init(kfaCode: String, display: String, dosage: String, quantity: Double, unit: String, dispensedAt: Date? = nil) {
             (self.kfaCode, self.display, self.dosage, self.quantity, self.unit, self.dispensedAt) =
                 (kfaCode, display, dosage, quantity, unit, dispensedAt)
         }
     }
 
+    /// A lab test (a ServiceRequest; with its result an Observation and a DiagnosticReport).
     public struct LabTest: Sendable, Equatable {
+        /// Its LOINC code.
         public var loinc: String
+        /// Its display text.
         public var display: String
+        /// When ordered.
         public var orderedAt: Date?
+        /// Its result, when known.
         public var result: LabResult?
+        /// A lab test.
         public init(loinc: String, display: String, orderedAt: Date? = nil, result: LabResult? = nil) {
             (self.loinc, self.display, self.orderedAt, self.result) = (loinc, display, orderedAt, result)
         }
     }
 
+    /// A lab result.
     public struct LabResult: Sendable, Equatable {
+        /// The value.
         public var value: Double
+        /// Its UCUM unit.
         public var unit: String
+        /// Its result, when known.
         public var resultedAt: Date
+        /// The conclusion text.
         public var conclusion: String?
+        /// A lab result.
         public init(value: Double, unit: String, resultedAt: Date, conclusion: String? = nil) {
             (self.value, self.unit, self.resultedAt, self.conclusion) = (value, unit, resultedAt, conclusion)
         }
     }
 
+    /// The visit's summary.
     public struct Summary: Sendable, Equatable {
+        /// Its title.
         public var title: String
+        /// Its text.
         public var text: String
+        /// A summary.
         public init(title: String = "Resume Medis", text: String) { (self.title, self.text) = (title, text) }
     }
 
+    /// A visit.
     public init(
         number: String? = nil, patientNIK: String, practitionerNIK: String, locationCode: String,
         encounterClass: String = "AMB", arrivedAt: Date, inProgressAt: Date? = nil, finishedAt: Date,

@@ -21,13 +21,19 @@ public enum Severity: String, Sendable, CaseIterable {
 ///
 ///     try client.recordPanic(PanicReport(latitude: -6.2088, longitude: 106.8456, severity: .critical, type: "cardiac_arrest"))
 public struct PanicReport: Sendable, Equatable {
+    /// Where it happened: latitude (−90…90).
     public var latitude: Double
+    /// Longitude (−180…180).
     public var longitude: Double
+    /// An address, when known.
     public var address: String?
+    /// How severe.
     public var severity: Severity
     /// What happened, in snake_case (`cardiac_arrest`, `traffic_accident`).
     public var type: String
+    /// The victim's age (0…150).
     public var victimAge: Int?
+    /// The victim's gender.
     public var victimGender: Gender?
     /// Who pressed the button (a volunteer id or name).
     public var reporter: String?
@@ -37,10 +43,12 @@ public struct PanicReport: Sendable, Equatable {
     public var victimNIK: String?
     /// The responding volunteer's NIK (and name), who records the Observation.
     public var volunteerNIK: String?
+    /// The responding volunteer's name.
     public var volunteerName: String?
     /// Ask for a referral to a hospital (a `stat` ServiceRequest).
     public var referral: Bool
 
+    /// A panic report.
     public init(
         latitude: Double, longitude: Double, address: String? = nil, severity: Severity, type: String, victimAge: Int? = nil,
         victimGender: Gender? = nil, reporter: String? = nil, reportedAt: Date? = nil, victimNIK: String? = nil, volunteerNIK: String? = nil,

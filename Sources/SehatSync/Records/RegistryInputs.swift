@@ -1,6 +1,7 @@
 import Foundation
 import SehatFHIR
 
+/// Administrative gender, as SATUSEHAT takes it.
 public enum Gender: String, Sendable, CaseIterable {
     case male
     case female
@@ -20,16 +21,22 @@ public enum ConsentScope: String, Sendable, CaseIterable {
 ///
 ///     try client.addPatient(PatientInput(nik: "3171022309900001", name: "Budi Santoso", gender: .male, birthDate: "1990-09-23"))
 public struct PatientInput: Sendable, Equatable {
+    /// The NIK (16 digits).
     public var nik: String
+    /// The full name.
     public var name: String
+    /// Their gender.
     public var gender: Gender
     /// `YYYY-MM-DD`.
     public var birthDate: String
+    /// What they consented to share.
     public var consent: ConsentScope
+    /// What they consented to share.
     public var consentValidUntil: Date?
     /// The patient's SATUSEHAT (IHS) id when already known; then no lookup is queued.
     public var ihsID: String?
 
+    /// A patient to register.
     public init(
         nik: String, name: String, gender: Gender, birthDate: String, consent: ConsentScope = .all, consentValidUntil: Date? = nil,
         ihsID: String? = nil

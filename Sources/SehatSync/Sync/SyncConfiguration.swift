@@ -18,18 +18,24 @@ public struct SyncConfiguration: Sendable, Equatable {
     /// Per-request timeouts (seeds/000): critical (emergency notifications) 5 s, normal
     /// (single requests) 30 s, long (transaction bundles) 60 s.
     public var criticalTimeout: TimeInterval = 5
+    /// Seconds before a single request is given up.
     public var requestTimeout: TimeInterval = 30
+    /// Seconds before a transaction bundle is given up.
     public var longTimeout: TimeInterval = 60
     /// First retry delay and its cap (seeds/004: 1 s doubling to 60 s).
     public var initialBackoff: TimeInterval = 1
+    /// The longest retry delay.
     public var maxBackoff: TimeInterval = 60
     /// Circuit breaker per endpoint (seeds/004: 5 failures → open 30 s → one half-open probe).
     public var breakerFailures = 5
+    /// How long an open circuit stays open.
     public var breakerOpenSeconds: TimeInterval = 30
     /// Token-bucket rate limit per endpoint (seeds/004: 60 a minute, bursts of 10); 0: no limit.
     public var requestsPerMinute = 60
+    /// Requests allowed at once before the rate applies.
     public var burst = 10
 
+    /// The spec's defaults.
     public init() {}
 
     /// The settings as stored with the device's configuration.

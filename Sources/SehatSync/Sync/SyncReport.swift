@@ -10,8 +10,10 @@ public struct SyncReport: Sendable {
     public var offline = false
     /// Outbox counts after the run.
     public var counts: [OutboxCount] = []
+    /// How long the run took.
     public var seconds = 0.0
 
+    /// Items in `status` after the run.
     public func count(_ status: ItemStatus) -> Int { counts.filter { $0.status == status }.reduce(0) { $0 + $1.count } }
 
     /// 0: nothing left to send; 3: work remains (offline, backing off, held); 4: items failed or dead.
@@ -29,7 +31,9 @@ public protocol Sleeper: Sendable {
 
 /// Really waits (`Task.sleep`).
 public struct SystemSleeper: Sleeper {
+    /// The system's sleeper.
     public init() {}
+    /// Sleeps for real.
     public func sleep(seconds: TimeInterval) async {
         try? await Task.sleep(nanoseconds: UInt64(max(0, seconds) * 1e9))
     }

@@ -19,6 +19,7 @@ public struct WatchOptions: Sendable {
     /// wakes when `stop` turns true (as `sehat sync --watch` does).
     public var stop: @Sendable () -> Bool = { false }
 
+    /// The defaults.
     public init() {}
 }
 

@@ -4,9 +4,11 @@ import SehatJSON
 
 /// Why no token could be had.
 public struct AuthError: Error, Sendable, CustomStringConvertible {
+    /// What the token endpoint said.
     public let message: String
     /// When asking again is allowed (SATUSEHAT allows one request a minute after a failure).
     public let retryAt: Date?
+    /// The message.
     public var description: String { message }
 }
 

@@ -7,12 +7,18 @@ import FoundationNetworking
 
 /// One HTTP request to send.
 public struct HTTPCall: Sendable {
+    /// GET, POST, PUT.
     public var method: String
+    /// The absolute URL.
     public var url: String
+    /// Request headers.
     public var headers: [String: String]
+    /// The body.
     public var body: [UInt8]?
+    /// Seconds before it is given up.
     public var timeout: TimeInterval
 
+    /// A request.
     public init(method: String, url: String, headers: [String: String] = [:], body: [UInt8]? = nil, timeout: TimeInterval = 30) {
         (self.method, self.url, self.headers, self.body, self.timeout) = (method, url, headers, body, timeout)
     }
@@ -20,19 +26,25 @@ public struct HTTPCall: Sendable {
 
 /// What came back. Header names are lowercased.
 public struct HTTPAnswer: Sendable {
+    /// The HTTP status.
     public var status: Int
+    /// Response headers, names lowercased.
     public var headers: [String: String]
+    /// The body.
     public var body: [UInt8]
 
+    /// An answer.
     public init(status: Int, headers: [String: String] = [:], body: [UInt8] = []) {
         (self.status, self.headers, self.body) = (status, headers, body)
     }
 
+    /// The body as UTF-8 text.
     public var text: String { String(decoding: body, as: UTF8.self) }
 }
 
 /// Why no answer came back, and what that says about the request.
 public struct TransportFailure: Error, Sendable, CustomStringConvertible {
+    /// What a missing answer says about the request.
     public enum Kind: String, Sendable {
         /// The request never left (connection refused, no route, no network): the device is offline.
         case offline
@@ -41,15 +53,19 @@ public struct TransportFailure: Error, Sendable, CustomStringConvertible {
         case outcomeUnknown = "outcome-unknown"
     }
 
+    /// Its kind.
     public let kind: Kind
     /// `URLError.code` when there was one.
     public let code: Int
+    /// What happened.
     public let message: String
 
+    /// A transport failure.
     public init(kind: Kind, code: Int, message: String) {
         (self.kind, self.code, self.message) = (kind, code, message)
     }
 
+    /// Kind, code and message.
     public var description: String { "\(kind.rawValue) (\(code)): \(message)" }
 
     /// Classifies a URLSession error (codes as URLSession on Linux reports them; TESTING.md).
@@ -114,6 +130,7 @@ public final class URLSessionTransport: HTTPTransport {
         }
     }
 
+    /// Sends with URLSession.
     public func send(_ call: HTTPCall) async throws -> HTTPAnswer {
         guard let url = URL(string: call.url) else {
             throw TransportFailure(kind: .offline, code: NSURLErrorBadURL, message: "bad URL \(call.url)")

@@ -5,10 +5,12 @@ import SehatJSON
 /// The link a tester pretends the device has: up, down, or flaky (losing a share of requests
 /// and answers, and slow).
 public struct LinkState: Sendable, Equatable {
+    /// How the link behaves.
     public enum Mode: String, Sendable, CaseIterable {
         case online, offline, flaky
     }
 
+    /// Online, offline or flaky.
     public var mode: Mode
     /// With `flaky`: the share of requests lost (half before they reach the server, half of
     /// their answers after it has acted).
@@ -16,12 +18,15 @@ public struct LinkState: Sendable, Equatable {
     /// Added to every request (real time).
     public var latencyMilliseconds: Int
 
+    /// A link state.
     public init(mode: Mode = .online, loss: Double = 0, latencyMilliseconds: Int = 0) {
         (self.mode, self.loss, self.latencyMilliseconds) = (mode, min(max(loss, 0), 1), max(0, latencyMilliseconds))
     }
 
+    /// Online, no loss, no added latency.
     public static let online = LinkState()
 
+    /// For a person.
     public var description: String {
         switch mode {
         case .online, .offline: return mode.rawValue + (latencyMilliseconds > 0 ? ", +\(latencyMilliseconds) ms" : "")
@@ -54,6 +59,7 @@ public final class SimulatedLink: HTTPTransport {
         self.draw = draw
     }
 
+    /// Sends through the link as it is now.
     public func send(_ call: HTTPCall) async throws -> HTTPAnswer {
         let link = state()
         if link.latencyMilliseconds > 0 { try? await Task.sleep(nanoseconds: UInt64(link.latencyMilliseconds) * 1_000_000) }
