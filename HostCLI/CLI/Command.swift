@@ -6,6 +6,14 @@ struct OptionSpec: Sendable {
     let value: String?
     let help: String
     var required = false
+
+    /// `--json`: print `what` as JSON instead of for people.
+    static func json(_ what: String = "the result") -> OptionSpec { OptionSpec(name: "json", value: nil, help: "Print \(what) as JSON") }
+
+    /// `--dir DIR` of a benchmark.
+    static func benchDirectory(_ what: String = "the benchmark database") -> OptionSpec {
+        OptionSpec(name: "dir", value: "DIR", help: "Where to put \(what) (default: a new temporary folder)")
+    }
 }
 
 /// A `sehat` command: its words, help text, options, and what it does.

@@ -9,8 +9,8 @@ enum BenchCommands {
         summary: "Time recording N encounters (10 resources each) beside plain prepared statements writing the same rows.",
         options: [
             OptionSpec(name: "encounters", value: "N", help: "How many encounters (default 1000)"),
-            OptionSpec(name: "dir", value: "DIR", help: "Where to put the two benchmark databases (default: a new temporary folder)"),
-            OptionSpec(name: "json", value: nil, help: "Print the figures as JSON"),
+            .benchDirectory("the two benchmark databases"),
+            .json("the figures"),
         ],
         details: "Both sides run with WAL and synchronous=FULL: every record is fsynced. Target: SDK within 2x of the baseline."
     ) { invocation in
@@ -38,8 +38,8 @@ enum BenchCommands {
         options: [
             OptionSpec(name: "items", value: "N", help: "Outbox size (default 1000000)"),
             OptionSpec(name: "batch", value: "N", help: "Batch size picked (default 50)"),
-            OptionSpec(name: "dir", value: "DIR", help: "Where to put the benchmark database (default: a new temporary folder)"),
-            OptionSpec(name: "json", value: nil, help: "Print the figures as JSON"),
+            .benchDirectory(),
+            .json("the figures"),
         ],
         details: "Target: under 1 ms per pick with a million items queued."
     ) { invocation in
@@ -69,8 +69,8 @@ enum BenchCommands {
             OptionSpec(name: "latency-ms", value: "L", help: "Latency the sandbox adds to every FHIR answer (default 0)"),
             OptionSpec(name: "concurrency", value: "N", help: "The SDK's requests in flight (default 8)"),
             OptionSpec(name: "no-naive", value: nil, help: "Skip the naive side (one request per resource, each awaited)"),
-            OptionSpec(name: "dir", value: "DIR", help: "Where to put the benchmark databases (default: a new temporary folder)"),
-            OptionSpec(name: "json", value: nil, help: "Print the figures as JSON"),
+            .benchDirectory("the benchmark databases"),
+            .json("the figures"),
         ],
         details: "Targets: at 50 ms, ≥ 10× faster than naive and within 1.5× of the bound; at 0 ms, ≥ 2,000 resources/s."
     ) { invocation in
@@ -113,8 +113,8 @@ enum BenchCommands {
         options: [
             OptionSpec(name: "clinic-items", value: "N", help: "Clinic items queued ahead of the panic report (default 100000)"),
             OptionSpec(name: "latency-ms", value: "L", help: "Latency the sandbox adds to every answer (default 50)"),
-            OptionSpec(name: "dir", value: "DIR", help: "Where to put the benchmark database (default: a new temporary folder)"),
-            OptionSpec(name: "json", value: nil, help: "Print the figures as JSON"),
+            .benchDirectory(),
+            .json("the figures"),
         ],
         details: "Target: within one round trip plus 50 ms."
     ) { invocation in

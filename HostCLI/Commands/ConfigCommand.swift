@@ -54,7 +54,7 @@ enum ConfigCommand {
     static let config = Command(
         words: ["config"],
         summary: "Show the sync settings, or change them (the engine and `sehat sync` start from them).",
-        options: SettingsOptions.specs + [OptionSpec(name: "json", value: nil, help: "Print the settings as JSON")]
+        options: SettingsOptions.specs + [.json("the settings")]
     ) { invocation in
         let client = try openClient(invocation)
         var settings = try client.syncSettings()

@@ -28,7 +28,7 @@ enum FieldCommands {
     static let status = Command(
         words: ["status"],
         summary: "The queue per lane and status, escalations, alerts, the link, the last error and endpoint health.",
-        options: [OptionSpec(name: "json", value: nil, help: "Print it as JSON")]
+        options: [.json("it")]
     ) { invocation in
         let status = try openClient(invocation).status()
         if invocation.has("json") {
@@ -66,7 +66,7 @@ enum FieldCommands {
     static let health = Command(
         words: ["health"],
         summary: "Probe each endpoint now (FHIR base, token endpoint, emergency service) and record the result.",
-        options: [OptionSpec(name: "json", value: nil, help: "Print the results as JSON")]
+        options: [.json("the results")]
     ) { invocation in
         let engine = try hostEngine(try openClient(invocation))
         let checks = try waitFor { try await engine.checkHealth() }

@@ -10,7 +10,7 @@ enum OutboxCommand {
             OptionSpec(name: "lane", value: "emergency|clinic", help: "Only this lane"),
             OptionSpec(name: "status", value: "STATUS", help: "Only this status (pending|processing|completed|failed|dead|held)"),
             OptionSpec(name: "limit", value: "N", help: "At most N items (default 200)"),
-            OptionSpec(name: "json", value: nil, help: "Print counts and items as JSON"),
+            .json("counts and items"),
         ]
     ) { invocation in
         let client = try openClient(invocation)
@@ -49,7 +49,7 @@ enum OutboxCommand {
 
     static let show = Command(
         words: ["outbox", "show"], summary: "Show one item: its request, its errors, what waits on it, and what to do about it.",
-        positional: "ID", options: [OptionSpec(name: "json", value: nil, help: "Print it as JSON")]
+        positional: "ID", options: [.json("it")]
     ) { invocation in
         let detail = try openClient(invocation).outboxItem(try itemID(invocation))
         if invocation.has("json") {

@@ -8,7 +8,7 @@ enum RecordCommands {
         summary: "Record one encounter document offline; prints the local encounter id.",
         options: [
             OptionSpec(name: "file", value: "FILE", help: "The encounter document (JSON; - reads standard input)", required: true),
-            OptionSpec(name: "json", value: nil, help: "Print ids of everything stored and queued as JSON"),
+            .json("ids of everything stored and queued"),
         ],
         details: "The document's form is Schemas/encounter.schema.json (example: Schemas/examples/encounter.json).\nA refused document names the field and the reason, and writes nothing."
     ) { invocation in
@@ -43,7 +43,7 @@ enum RecordCommands {
             OptionSpec(name: "volunteer-name", value: "NAME", help: "The responding volunteer's name"),
             OptionSpec(name: "referral", value: nil, help: "Ask for a referral to a hospital (a stat ServiceRequest)"),
             OptionSpec(name: "file", value: "FILE", help: "Read the report from a JSON document instead of flags (- for stdin)"),
-            OptionSpec(name: "json", value: nil, help: "Print the result as JSON"),
+            .json(),
         ],
         details: """
             Give either --lat, --lon, --severity and --type (and any of the optional flags), or --file with a
@@ -98,7 +98,7 @@ enum ImportCommand {
         summary: "Import a FHIR R4 transaction or collection Bundle; its resources are queued in dependency order.",
         options: [
             OptionSpec(name: "file", value: "FILE", help: "The Bundle (JSON; - reads standard input)", required: true),
-            OptionSpec(name: "json", value: nil, help: "Print what was queued as JSON"),
+            .json("what was queued"),
         ],
         details: """
             urn:uuid: and Type/id references between entries are kept as links; conditional references
@@ -123,7 +123,7 @@ enum ImportCommand {
 enum EmergencyCommands {
     static let list = Command(
         words: ["emergency", "list"], summary: "Panic reports on this device with their status, ETA and delivery.",
-        options: [OptionSpec(name: "json", value: nil, help: "Print them as JSON")]
+        options: [.json("them")]
     ) { invocation in
         let reports = try openClient(invocation).emergencies()
         if invocation.has("json") {

@@ -14,7 +14,7 @@ enum SetupCommands {
             OptionSpec(name: "base-url", value: "URL", help: "FHIR base (default: the SATUSEHAT sandbox …/fhir-r4/v1)"),
             OptionSpec(name: "auth-url", value: "URL", help: "Token endpoint (default: the SATUSEHAT sandbox …/oauth2/v1/accesstoken)"),
             OptionSpec(name: "emergency-url", value: "URL", help: "The emergency service's (PSC 119) API root"),
-            OptionSpec(name: "json", value: nil, help: "Print the result as JSON"),
+            .json(),
         ] + SettingsOptions.specs,
         details: "HTTPS is required except to loopback. Running init again updates the settings; changing\nthe organization is refused once records exist. The sync settings can also be changed later with `sehat config`."
     ) { invocation in
@@ -48,7 +48,7 @@ enum SetupCommands {
         options: [
             OptionSpec(name: "code", value: "CODE", help: "The clinic's code for it, e.g. POLI-UMUM (its business identifier)", required: true),
             OptionSpec(name: "name", value: "NAME", help: "Its name, e.g. \"Poli Umum\"", required: true),
-            OptionSpec(name: "json", value: nil, help: "Print the result as JSON"),
+            .json(),
         ]
     ) { invocation in
         let id = try openClient(invocation).addLocation(code: invocation.required("code"), name: invocation.required("name"))
@@ -63,7 +63,7 @@ enum SetupCommands {
             OptionSpec(name: "nik", value: "NIK", help: "16-digit NIK", required: true),
             OptionSpec(name: "name", value: "NAME", help: "Full name", required: true),
             OptionSpec(name: "ihs-id", value: "ID", help: "Their SATUSEHAT (IHS) id, when known: then no lookup is queued"),
-            OptionSpec(name: "json", value: nil, help: "Print the result as JSON"),
+            .json(),
         ]
     ) { invocation in
         let id = try openClient(invocation).addPractitioner(
@@ -83,7 +83,7 @@ enum SetupCommands {
             OptionSpec(name: "consent", value: "all|encounter_only|none", help: "What may leave the device (default: all)"),
             OptionSpec(name: "consent-until", value: "DATETIME", help: "Consent valid until (ISO 8601 with offset)"),
             OptionSpec(name: "ihs-id", value: "ID", help: "Their SATUSEHAT (IHS) patient id, when known: then no lookup is queued"),
-            OptionSpec(name: "json", value: nil, help: "Print the result as JSON"),
+            .json(),
         ]
     ) { invocation in
         guard let gender = try invocation.choice("gender", Gender.self) else { return 2 }

@@ -15,7 +15,7 @@ enum SyncCommand {
             OptionSpec(name: "no-bundles", value: nil, help: "Send one request per resource instead of a bundle per encounter"),
             OptionSpec(name: "request-timeout", value: "S", help: "Seconds before a single request without an answer is given up (default: stored, 30)"),
             OptionSpec(name: "log-json", value: nil, help: "Write one JSON log line per request and run to stderr (NIKs masked)"),
-            OptionSpec(name: "json", value: nil, help: "Print the summary as JSON"),
+            .json("the summary"),
         ],
         details: """
             Exit status: 0 when nothing is left to send, 3 when work remains (offline, backing off, or held),
