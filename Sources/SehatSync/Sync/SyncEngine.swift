@@ -62,7 +62,8 @@ public actor SyncEngine {
                                     timeouts: (configuration.criticalTimeout, configuration.requestTimeout, configuration.longTimeout)),
             uploader: Uploader(transport: transport, tokens: tokens, guards: guards),
             reader: AnswerReader(backoff: Backoff(initial: configuration.initialBackoff, cap: configuration.maxBackoff)),
-            consolidator: ResultConsolidator(database: client.database, owner: owner, logger: logger), clock: client.clock)
+            consolidator: ResultConsolidator(database: client.database, owner: owner, leaseSeconds: fetcher.leaseSeconds, logger: logger),
+            clock: client.clock)
     }
 
     deinit {

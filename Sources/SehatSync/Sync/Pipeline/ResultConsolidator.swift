@@ -9,6 +9,9 @@ import SehatStore
 struct ResultConsolidator: Sendable {
     let database: Database
     let owner: SyncOwner
+    /// How long the owner's remaining claims last from now: every consolidation renews them,
+    /// so a long run (rate limits, many duplicate searches) keeps what it still has in flight.
+    var leaseSeconds: TimeInterval = 300
     var logger: any SyncLogger = SilentLogger()
 
     func apply(_ results: [(item: ClaimedItem, result: ItemResult)], log: [LogLine], now: Date, traceID: String = "-") throws {
@@ -22,6 +25,7 @@ struct ResultConsolidator: Sendable {
                 try apply(result, to: item, outbox, errors, conn, now: now)
             }
             try SyncLog(connection: conn, now: now).append(log)
+            try outbox.renewLease(of: owner, until: now.addingTimeInterval(leaseSeconds))
         }
         for line in log {
             let status = line.attempt.status
