@@ -83,7 +83,14 @@ extension SandboxState {
         }
     }
 
-    private func outcome(_ status: Int, _ issues: [Issue]) -> HTTPResponse { .json(status, OperationOutcome.json(issues).text) }
+    /// A refusal: an OperationOutcome, or — when the fault plan asks for SATUSEHAT's other form —
+    /// a bare array of rule violations with the plan's status (200 or 400).
+    private func outcome(_ status: Int, _ issues: [Issue]) -> HTTPResponse {
+        if faults.ruleArrayStatus > 0, status == 400 || status == 422 {
+            return .json(faults.ruleArrayStatus, RuleViolations.json(issues).text, contentType: "application/json")
+        }
+        return .json(status, OperationOutcome.json(issues).text)
+    }
 
     private func parse(_ body: [UInt8]) -> Result<JSON, Refusal> {
         do {

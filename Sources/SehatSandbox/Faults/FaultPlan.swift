@@ -8,7 +8,8 @@ import Foundation
 /// Rates are probabilities per request: `NNN` answers that status without processing
 /// (503 as text/plain, 429 with `Retry-After`); `drop` closes the connection without
 /// answering; `commit-drop` processes the request, commits it, then closes without
-/// answering; `latency` adds milliseconds before every answer.
+/// answering; `latency` adds milliseconds before every answer; `rule-array=200|400` answers
+/// refusals as SATUSEHAT's bare array of rule violations.
 public struct FaultPlan: Sendable, Equatable, CustomStringConvertible {
     /// Share of requests answered with each status (429, 500, 502, 503, 504).
     public var statusRates: [Int: Double] = [:]
@@ -20,6 +21,9 @@ public struct FaultPlan: Sendable, Equatable, CustomStringConvertible {
     public var latencyMilliseconds = 0
     /// `Retry-After` on 429 and 503.
     public var retryAfterSeconds = 1
+    /// When not 0, refusals (400/422) come as SATUSEHAT's bare rule-violation array with this
+    /// status (200 or 400) instead of an OperationOutcome: `rule-array=200`.
+    public var ruleArrayStatus = 0
 
     /// No faults.
     public init() {}
@@ -36,9 +40,12 @@ public struct FaultPlan: Sendable, Equatable, CustomStringConvertible {
             case "commit-drop": commitDropRate = try FaultPlan.rate(number, part)
             case "latency": latencyMilliseconds = Int(number)
             case "retry-after": retryAfterSeconds = Int(number)
+            case "rule-array":
+                guard number == 200 || number == 400 || number == 0 else { throw FaultSpecError(part: part, reason: "rule-array is 200, 400 or 0") }
+                ruleArrayStatus = Int(number)
             case let name:
                 guard let status = Int(name), [429, 500, 502, 503, 504].contains(status) else {
-                    throw FaultSpecError(part: part, reason: "unknown fault (use 429, 500, 502, 503, 504, drop, commit-drop, latency, retry-after)")
+                    throw FaultSpecError(part: part, reason: "unknown fault (use 429, 500, 502, 503, 504, drop, commit-drop, latency, retry-after, rule-array)")
                 }
                 statusRates[status] = try FaultPlan.rate(number, part)
             }
@@ -54,7 +61,9 @@ public struct FaultPlan: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// Whether no fault is set.
-    public var isQuiet: Bool { statusRates.values.allSatisfy { $0 == 0 } && dropRate == 0 && commitDropRate == 0 && latencyMilliseconds == 0 }
+    public var isQuiet: Bool {
+        statusRates.values.allSatisfy { $0 == 0 } && dropRate == 0 && commitDropRate == 0 && latencyMilliseconds == 0 && ruleArrayStatus == 0
+    }
 
     /// The plan in the `--faults` syntax.
     public var description: String {
@@ -63,6 +72,7 @@ public struct FaultPlan: Sendable, Equatable, CustomStringConvertible {
         if commitDropRate > 0 { parts.append("commit-drop=\(commitDropRate)") }
         if latencyMilliseconds > 0 { parts.append("latency=\(latencyMilliseconds)") }
         if retryAfterSeconds != 1 { parts.append("retry-after=\(retryAfterSeconds)") }
+        if ruleArrayStatus != 0 { parts.append("rule-array=\(ruleArrayStatus)") }
         return parts.isEmpty ? "none" : parts.joined(separator: ",")
     }
 

@@ -116,14 +116,14 @@ package struct OutboxLifecycle {
         return (id, row[1].string != ItemStatus.completed.rawValue)
     }
 
-    /// Moves what still has to establish a person on the server into the emergency lane, first
-    /// in it, so an emergency never waits behind clinic work for them.
-    func moveToEmergencyLane(resource localID: String) throws {
+    /// Moves what still has to establish a person on the server into the emergency lane at
+    /// `priority`, so an emergency never waits behind clinic work for them.
+    func moveToEmergencyLane(resource localID: String, priority: Int) throws {
         try connection.execute(
             """
-            UPDATE outbox SET lane = 'emergency', priority = 0, updated_at = ?
+            UPDATE outbox SET lane = 'emergency', priority = ?, updated_at = ?
             WHERE resource_id = ? AND operation IN ('lookup', 'create') AND status IN ('pending', 'held')
-            """, [.text(stamp), .text(localID)])
+            """, [.integer(Int64(priority)), .text(stamp), .text(localID)])
     }
 
     // MARK: Bulk loads for benchmarks
@@ -252,9 +252,13 @@ package struct OutboxLifecycle {
             WHERE id = ? AND \(Self.fence(owner))
             """, [.integer(Int64(attempts)), .text(stamp), .text(stamp), .integer(id)] + Self.fenceArguments(owner))
         guard connection.changes > 0 else { return false }
+        // Only dependants still waiting count it down: one that completed while this item was
+        // reopened for a check (`reopen`) was never counted up again.
         try connection.execute(
-            "UPDATE outbox SET unresolved_deps = unresolved_deps - 1 WHERE id IN (SELECT item_id FROM outbox_deps WHERE depends_on = ?)",
-            [.integer(id)])
+            """
+            UPDATE outbox SET unresolved_deps = unresolved_deps - 1
+            WHERE id IN (SELECT item_id FROM outbox_deps WHERE depends_on = ?) AND status <> 'completed'
+            """, [.integer(id)])
         return true
     }
 
@@ -317,9 +321,13 @@ package struct OutboxLifecycle {
     /// everything not completed that waits on it waits again. Returns whether it reopened.
     @discardableResult
     func reopen(_ dependency: Int64) throws -> Bool {
+        // Its own count is what it waits on now (a dependency of its own may have been reopened
+        // before it), whatever order a re-check reopens a chain in.
         try connection.execute(
             """
-            UPDATE outbox SET status = 'pending', \(Self.markUnknownOutcome), completed_at = NULL, next_attempt_at = ?, updated_at = ?
+            UPDATE outbox SET status = 'pending', \(Self.markUnknownOutcome), completed_at = NULL, next_attempt_at = ?, updated_at = ?,
+                              unresolved_deps = (SELECT count(*) FROM outbox_deps d JOIN outbox dep ON dep.id = d.depends_on
+                                                 WHERE d.item_id = outbox.id AND dep.status <> 'completed')
             WHERE id = ? AND status = 'completed'
             """, [.integer(nowMilliseconds), .text(stamp), .integer(dependency)])
         guard connection.changes > 0 else { return false }

@@ -79,13 +79,18 @@ struct PanicRecorder {
             let type = json["resourceType"]?.stringValue ?? ""
             items.append(try context.outbox.enqueue(
                 NewOutboxItem(lane: .emergency, queue: PanicRecorder.satusehatQueue, operation: .create, resourceType: type, resourceID: id,
-                              groupID: "emergency:\(emergencyID)", priority: report.severity.priority, maxRetries: RecordContext.clinicMaxRetries),
+                              groupID: "emergency:\(emergencyID)", priority: PanicRecorder.satusehatPriority(report.severity),
+                              maxRetries: RecordContext.clinicMaxRetries),
                 resourceJSON: json))
         }
         return items
     }
 
     static let satusehatQueue = "satusehat.emergency.critical"
+
+    /// The SATUSEHAT side of an emergency goes after every notification to the emergency
+    /// service (0–3 by severity): 4–7 by severity.
+    static func satusehatPriority(_ severity: Severity) -> Int { 4 + severity.priority }
 
     /// The emergency service acknowledged the report's notification.
     static func markNotified(_ emergencyID: String, _ conn: Connection) throws {
@@ -103,7 +108,7 @@ struct PanicRecorder {
             "SELECT local_id FROM resources WHERE resource_type = ? AND identifier_system = ? AND identifier_value = ?",
             [.text(type), .text(Systems.nik), .text(nik)]).string
         {
-            try context.outbox.moveToEmergencyLane(resource: id)
+            try context.outbox.moveToEmergencyLane(resource: id, priority: PanicRecorder.satusehatPriority(.critical))
             return Link(type, id, display: known ?? name)
         }
         let id = context.newID()
@@ -114,7 +119,8 @@ struct PanicRecorder {
         try context.insertResource(localID: id, identifier: BusinessIdentifier(system: Systems.nik, value: nik), json: json)
         items.append(try context.outbox.enqueue(
             NewOutboxItem(lane: .emergency, queue: PanicRecorder.satusehatQueue, operation: context.profile == .satusehat ? .lookup : .create,
-                          resourceType: type, resourceID: id, priority: 0, maxRetries: RecordContext.clinicMaxRetries),
+                          resourceType: type, resourceID: id, priority: PanicRecorder.satusehatPriority(.critical),
+                          maxRetries: RecordContext.clinicMaxRetries),
             resourceJSON: json))
         return Link(type, id, display: name)
     }

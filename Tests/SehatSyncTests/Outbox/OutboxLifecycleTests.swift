@@ -135,4 +135,45 @@ final class OutboxLifecycleTests: XCTestCase {
         XCTAssertEqual(outcomes, [.scheduled, .scheduled, .escalated, .scheduled, .scheduled], "max_retries is 3")
         XCTAssertTrue(try item(id).escalated)
     }
+
+    /// A dependency the server lost is reopened while something that waited on it has already
+    /// completed; when it completes again, that dependant's count does not go below zero (it
+    /// did before: the consolidation failed on the CHECK and the unit was re-sent for ever).
+    func testCompletingAReopenedDependencyLeavesCompletedDependantsAlone() throws {
+        let lookup = try XCTUnwrap(try clinic.client.outboxItems(limit: 100).first { $0.operation == .lookup && $0.resourceType == "Patient" })
+        let visit = try clinic.client.recordEncounter(clinic.fullVisit())
+        let encounter = visit.outboxItemIDs[0]
+        try write { outbox, conn in
+            // Everything the encounter waits on completes, then the encounter itself.
+            for row in try conn.query("SELECT depends_on FROM outbox_deps WHERE item_id = ?", [.integer(encounter)]) {
+                try outbox.complete(row[0].int64!, by: nil, attempts: 1)
+            }
+            XCTAssertTrue(try outbox.complete(encounter, by: nil, attempts: 1))
+        }
+        let patientLookup = try XCTUnwrap(try clinic.client.outboxItems(limit: 1000).first { $0.id == lookup.id || ($0.operation == .lookup && $0.resourceType == "Patient" && $0.status == .completed) })
+        XCTAssertTrue(try write { outbox, _ in try outbox.reopen(patientLookup.id) })
+        XCTAssertTrue(try write { outbox, _ in try outbox.complete(patientLookup.id, by: nil, attempts: 2) })
+        XCTAssertEqual(try item(encounter).status, .completed)
+        XCTAssertEqual(try item(encounter).unresolvedDependencies, 0)
+    }
+
+    /// A re-check that reopens a chain (B waits on A) in either order leaves B waiting on A.
+    func testReopeningAChainInAnyOrderKeepsTheCountsRight() throws {
+        let visit = try clinic.client.recordEncounter(clinic.fullVisit())
+        let encounter = visit.outboxItemIDs[0]
+        let observation = try XCTUnwrap(try clinic.client.outboxItems(limit: 1000).first { $0.encounterID == visit.encounterID && $0.resourceType == "Observation" }).id
+        try write { outbox, conn in
+            for id in try conn.query("SELECT id FROM outbox ORDER BY id").compactMap({ $0[0].int64 }) { _ = try outbox.complete(id, by: nil, attempts: 1) }
+        }
+        for order in [[observation, encounter], [encounter, observation]] {
+            try write { outbox, _ in for id in order { XCTAssertTrue(try outbox.reopen(id)) } }
+            XCTAssertEqual(try item(observation).unresolvedDependencies, 1, "\(order)")
+            XCTAssertFalse(try clinic.client.readyItems(limit: 1000).contains { $0.id == observation }, "it waits for the encounter again")
+            try write { outbox, _ in
+                XCTAssertTrue(try outbox.complete(encounter, by: nil, attempts: 2))
+                XCTAssertTrue(try outbox.complete(observation, by: nil, attempts: 2))
+            }
+            XCTAssertEqual(try item(observation).unresolvedDependencies, 0)
+        }
+    }
 }

@@ -15,6 +15,7 @@ enum AttemptNote: String, Sendable, CaseIterable {
     case noIDInAnswer = "no_id_in_answer"
     case alreadyReceived = "already_received"
     case refused
+    case ruleViolation = "rule_violation"
     case notFoundChecking = "not_found_checking"
     case permanent, transient
     case noAnswer = "no_answer"
@@ -93,6 +94,15 @@ struct AnswerReader: Sendable {
     func single(_ attempt: Attempt, for item: ClaimedItem, now: Date) -> Single {
         guard let answer = attempt.answer else { return .result(retry(attempt, item, now: now), .noAnswer) }
         let json = try? JSON.parse(bytes: answer.body)
+        if let violations = Self.ruleViolations(json) {
+            // SATUSEHAT's other refusal form, whatever the status: 20002 means it exists already.
+            let text = Self.describe(violations)
+            if violations.contains(where: { $0.rule == Self.duplicateRule }), item.operation == .create, item.identifier != nil {
+                return .searchForDuplicate(refusal: text)
+            }
+            let message = "\(answer.status): \(text)"
+            return .result(.failed(message, Self.failure(attempt, .client, message)), .ruleViolation)
+        }
         switch answer.status {
         case 200..<300:
             switch item.operation {
@@ -141,6 +151,13 @@ struct AnswerReader: Sendable {
             return .results(items.map { retry(attempt, $0, now: now) }, .bundleNoAnswer, error: Self.describe(attempt))
         }
         let json = try? JSON.parse(bytes: answer.body)
+        if let violations = Self.ruleViolations(json) {
+            let text = Self.describe(violations)
+            if violations.contains(where: { $0.rule == Self.duplicateRule }) { return .searchForDuplicates(refusal: text) }
+            let message = "bundle refused (\(answer.status)): \(text)"
+            let record = Self.failure(attempt, .client, message)
+            return .results(items.map { _ in .sendSingly(message, record) }, .bundleRefusedSendingSingly, error: text)
+        }
         switch answer.status {
         case 200..<300:
             let entries = json?["entry"]?.arrayValue ?? []
@@ -173,11 +190,15 @@ struct AnswerReader: Sendable {
         }
     }
 
-    /// After a bundle was refused as a duplicate, one create's search.
-    func bundleAdoption(_ search: Attempt, for item: ClaimedItem, now: Date) -> ItemResult {
+    /// After a bundle was refused as a duplicate, one create's search. A create the search
+    /// does not find goes on alone, where a duplicate it cannot be adopted from is a refusal
+    /// for a person — never back into a bundle the server refuses again.
+    func bundleAdoption(_ search: Attempt, refusal: String, for item: ClaimedItem, now: Date) -> ItemResult {
         switch self.search(search) {
         case .found(let id): return .completed(serverID: id)
-        case .absent: return .retry(delay: 0, unknownOutcome: false, counts: false, error: "bundle refused as duplicate", failure: nil)
+        case .absent:
+            let message = "bundle refused as duplicate, and this resource is not on the server: sending it alone (\(refusal))"
+            return .sendSingly(message, Self.failure(search, .duplicate, message))
         case .failed: return retry(search, item, now: now)
         }
     }
@@ -229,6 +250,30 @@ struct AnswerReader: Sendable {
 
     // MARK: Reading bodies
 
+    /// SATUSEHAT's rule number for "Found duplicate": the resource exists and is adopted.
+    static let duplicateRule = "20002"
+
+    /// One violated rule, as SATUSEHAT's bare-array refusals carry it.
+    struct RuleViolation: Equatable {
+        let rule: String
+        let message: String
+    }
+
+    /// `[{"ruleNumber": "20002", "message": "…"}, …]` (SATUSEHAT.md, "How refusals really
+    /// arrive"), or nil when the body is anything else.
+    static func ruleViolations(_ json: JSON?) -> [RuleViolation]? {
+        guard let items = json?.arrayValue, !items.isEmpty else { return nil }
+        let violations = items.compactMap { item -> RuleViolation? in
+            guard let rule = item["ruleNumber"]?.stringValue ?? item["ruleNumber"]?.numberText else { return nil }
+            return RuleViolation(rule: rule, message: item["message"]?.stringValue ?? "")
+        }
+        return violations.count == items.count ? violations : nil
+    }
+
+    private static func describe(_ violations: [RuleViolation]) -> String {
+        violations.map { "\($0.message) (RuleNumber: \($0.rule))" }.joined(separator: "; ")
+    }
+
     static func failure(_ attempt: Attempt, _ category: FailureClass, _ message: String) -> FailureRecord {
         FailureRecord(category: category, status: attempt.status, message: message, url: attempt.call.url, requestID: attempt.requestID)
     }
@@ -250,11 +295,13 @@ struct AnswerReader: Sendable {
     }
 
     private static func isDuplicate(_ answer: HTTPAnswer, _ json: JSON?) -> Bool {
-        json == nil ? answer.text.lowercased().contains("duplicate") : hasIssue("duplicate", json)
+        if let violations = ruleViolations(json) { return violations.contains { $0.rule == duplicateRule } }
+        return json == nil ? answer.text.lowercased().contains("duplicate") : hasIssue("duplicate", json)
     }
 
     /// The OperationOutcome's texts (with their paths), or the body's start.
     static func problem(_ answer: HTTPAnswer, _ json: JSON?) -> String {
+        if let violations = ruleViolations(json) { return describe(violations) }
         guard let issues = json?["issue"]?.arrayValue else { return String(answer.text.prefix(300)) }
         return issues.map { issue in
             let text = issue.value(at: "details.text")?.stringValue ?? issue["diagnostics"]?.stringValue ?? issue["code"]?.stringValue ?? "?"

@@ -132,7 +132,7 @@ struct UnitPipeline: Sendable {
                 let searched = await uploader.send(search, lane: item.lane)
                 run.sent(searched)
                 run.note(item, searched, .searchedAfterDuplicate, nil)
-                run.results.append((item, reader.bundleAdoption(searched, for: item, now: clock.now())))
+                run.results.append((item, reader.bundleAdoption(searched, refusal: refusal, for: item, now: clock.now())))
             }
         }
     }

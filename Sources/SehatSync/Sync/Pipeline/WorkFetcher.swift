@@ -29,10 +29,14 @@ struct WorkFetcher {
             try outbox.renewLease(of: owner, until: leaseUntil)
             var taken = Set<Int64>()
             var groups: [[Int64]] = []
+            var notifying = false
             for id in try reader.readyIDs(now: now, lane: lane, limit: limit * 4) where groups.count < limit && !taken.contains(id) {
                 guard let row = try conn.queryFirst("SELECT * FROM outbox WHERE id = ?", [.integer(id)]),
                     let target = Target(rawValue: row["target"].string ?? ""), targets.contains(target)
                 else { continue }
+                // A round that notifies the emergency service carries nothing else, so the
+                // notification is the first request after link-up; SATUSEHAT's side follows.
+                if target == .emergency { notifying = true } else if notifying { break }
                 // The consent gate: what the patient does not allow is held, with the reason.
                 if let patient = row.optionalString("patient_id"), let refusal = try ConsentGate(connection: conn).refusal(
                     patientID: patient, encounterID: row.optionalString("encounter_id"), resourceType: row.optionalString("resource_type"), now: now)

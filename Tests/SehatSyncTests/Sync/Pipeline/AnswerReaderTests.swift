@@ -112,4 +112,29 @@ final class AnswerReaderTests: XCTestCase {
         let duplicate = #"{"resourceType":"OperationOutcome","issue":[{"code":"duplicate"}]}"#
         guard case .searchForDuplicates = reader.bundle(Fake.attempt(400, duplicate), items: items, plans: plans, now: now) else { return XCTFail() }
     }
+
+    /// SATUSEHAT's bare array of rule violations is a refusal whatever the status; 20002 means
+    /// the resource exists already and is adopted, for single requests and for bundles.
+    func testRuleViolationArraysAreRefusalsAnd20002IsADuplicate() throws {
+        let violation = #"[{"ruleNumber": "10031", "message": "Medication.extension MedicationType is required"}]"#
+        for status in [200, 400] {
+            guard case .failed(let message, let record)? = read(Fake.attempt(status, violation))?.0 else { return XCTFail("\(status)") }
+            XCTAssertEqual(message, "\(status): Medication.extension MedicationType is required (RuleNumber: 10031)")
+            XCTAssertEqual(record.category, .client)
+            XCTAssertEqual(read(Fake.attempt(status, violation))?.1, .ruleViolation)
+        }
+        let duplicate = #"[{"ruleNumber": 20002, "message": "Found duplicate: Observation OBS-1"}]"#
+        guard case .searchForDuplicate(let refusal) = reader.single(Fake.attempt(200, duplicate), for: Fake.item(1), now: now) else {
+            return XCTFail("20002 is adopted by a search")
+        }
+        XCTAssertTrue(refusal.contains("RuleNumber: 20002"), refusal)
+        let items = [Fake.item(1), Fake.item(2)]
+        let plans = [BundleEntryPlan(resourceID: "local-1", itemIDs: [1]), BundleEntryPlan(resourceID: "local-2", itemIDs: [2])]
+        guard case .searchForDuplicates = reader.bundle(Fake.attempt(200, duplicate), items: items, plans: plans, now: now) else {
+            return XCTFail("a bundle refused with 20002 searches its creates")
+        }
+        guard case .results(let results, .bundleRefusedSendingSingly, _) = reader.bundle(Fake.attempt(200, violation), items: items, plans: plans, now: now),
+            case .sendSingly = results[0]
+        else { return XCTFail("any other violation sends the group singly to find the bad resource") }
+    }
 }

@@ -75,4 +75,16 @@ final class WorkFetcherTests: XCTestCase {
         XCTAssertEqual(try noEmergency.fetch(units: 5, lane: .emergency, now: clinic.clock.now()).count, 0)
         XCTAssertEqual(try fetcher(owner).fetch(units: 5, lane: .emergency, now: clinic.clock.now()).map { $0.items[0].operation }, [.notify])
     }
+
+    /// With the victim's and volunteer's NIKs, the notification goes in a round of its own:
+    /// the first request after link-up; SATUSEHAT's side of the emergency follows.
+    func testANotificationTravelsAloneAheadOfTheEmergencysSATUSEHATSide() throws {
+        try clinic.client.recordPanic(PanicReport(latitude: -6.2, longitude: 106.8, severity: .high, type: "fall",
+                                                  victimNIK: clinic.patients[0].nik, volunteerNIK: SampleClinic.practitioners[0].0))
+        let first = try fetcher(SyncOwner.current()).fetch(units: 5, lane: .emergency, now: clinic.clock.now())
+        XCTAssertEqual(first.flatMap(\.items).map(\.operation), [.notify])
+        let next = try fetcher(SyncOwner.current()).fetch(units: 5, lane: .emergency, now: clinic.clock.now())
+        XCTAssertFalse(next.isEmpty)
+        XCTAssertTrue(next.flatMap(\.items).allSatisfy { $0.target == .satusehat })
+    }
 }
