@@ -36,6 +36,7 @@ enum FieldCommands {
                 "counts": .array(status.counts.map { .obj(["lane": .string($0.lane.rawValue), "status": .string($0.status.rawValue), "count": .int($0.count)]) }),
                 "escalated": .int(status.escalated), "alerts": .int(status.alerts), "link": .string(status.link.description),
                 "online": .bool(status.online), "last_error": status.lastError.map(JSON.string) ?? .null,
+                "auth_failure": status.authFailure.map(JSON.string) ?? .null,
                 "health": .array(status.health.map { .obj(["endpoint": .string($0.endpoint.rawValue), "status": .string($0.status.rawValue), "checked_at": .string($0.checkedAt)]) }),
             ]))
             return 0
@@ -49,6 +50,7 @@ enum FieldCommands {
             Output.line("\(lane.rawValue): \(parts.isEmpty ? "empty" : parts.joined(separator: ", "))")
         }
         Output.line("escalated (still retrying): \(status.escalated); alerts: \(status.alerts); dead-lettered: \(status.count(.dead)); failed: \(status.count(.failed))")
+        if let failure = status.authFailure { Output.line("authentication: \(failure.prefix(300))") }
         if let error = status.lastError { Output.line("last error: \(error.prefix(200))") }
         for check in status.health {
             Output.line("health \(check.endpoint.rawValue): \(check.status.rawValue)\(check.milliseconds.map { " (\($0) ms)" } ?? "") at \(check.checkedAt)")

@@ -19,7 +19,8 @@ enum SandboxCommand {
             OptionSpec(name: "client-secret", value: "SECRET", help: "The client secret it accepts (default sandbox-secret)"),
             OptionSpec(name: "org-id", value: "ID", help: "The Organization the client is bound to (default 10000004)"),
             OptionSpec(name: "token-ttl", value: "S", help: "Token lifetime in seconds (default 3599)"),
-            OptionSpec(name: "faults", value: "SPEC", help: "Faults to inject, e.g. 500=0.05,503=0.05,429=0.05,drop=0.02,commit-drop=0.02,latency=50"),
+            OptionSpec(name: "oauth", value: "satusehat|standard", help: "Token endpoint: SATUSEHAT's (grant_type in the query) or RFC 6749's (in the form body)"),
+            OptionSpec(name: "faults", value: "SPEC", help: "Faults to inject, e.g. 500=0.05,503=0.05,429=0.05,drop=0.02,commit-drop=0.02,latency=50 (rule-array=200: refusals as SATUSEHAT's rule-violation arrays)"),
         ],
         details: """
             Change faults while it runs: curl -X POST --data '503=0.2' http://127.0.0.1:PORT/admin/faults
@@ -30,6 +31,7 @@ enum SandboxCommand {
         configuration.port = UInt16(try invocation.int("port", default: 0, range: 0...65_535) ?? 0)
         configuration.mode = try invocation.choice("mode", Sandbox.Mode.self) ?? .satusehat
         configuration.tokenTTL = try invocation.int("token-ttl", default: 3599, range: 1...86_400) ?? 3599
+        configuration.oauth = try invocation.choice("oauth", Sandbox.OAuthStyle.self) ?? .satusehat
         configuration.clients = [Sandbox.Client(clientID: invocation.value("client-id") ?? "sandbox-client",
                                                 secret: invocation.value("client-secret") ?? "sandbox-secret",
                                                 orgID: invocation.value("org-id") ?? SampleClinic.orgID)]

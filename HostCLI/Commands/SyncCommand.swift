@@ -19,7 +19,8 @@ enum SyncCommand {
         ],
         details: """
             Exit status: 0 when nothing is left to send, 3 when work remains (offline, backing off, or held),
-            4 when items failed or are dead (see `sehat outbox --status failed`).
+            4 when items failed or are dead (see `sehat outbox --status failed`), 5 when the token endpoint
+            refused the device's credentials (an alert is raised; `sehat status` shows it until a request succeeds).
             """
     ) { try run($0) }
 
@@ -89,6 +90,7 @@ enum SyncCommand {
             Output.json(.obj([
                 "requests": .int(report.requests), "completed": .int(report.completed), "offline": .bool(report.offline),
                 "seconds": .double((report.seconds * 1000).rounded() / 1000), "exit_status": .int(Int(report.exitStatus)),
+                "auth_failure": report.authFailure.map(JSON.string) ?? .null,
                 "counts": .array(report.counts.map { .obj(["lane": .string($0.lane.rawValue), "status": .string($0.status.rawValue), "count": .int($0.count)]) }),
             ]))
             return
@@ -99,6 +101,9 @@ enum SyncCommand {
             Output.table(["LANE", "STATUS", "COUNT"], report.counts.map { [$0.lane.rawValue, $0.status.rawValue, String($0.count)] })
         }
         switch report.exitStatus {
+        case 5:
+            Output.line("SATUSEHAT's token endpoint refused this device: \(report.authFailure ?? "")")
+            Output.line("check the client id, the secret file and --auth-url (`sehat config`, `sehat init`); nothing is sent until a token is granted")
         case 4: Output.line("some items were refused: `sehat outbox --status failed` shows them and why")
         case 3: Output.line("work remains: run `sehat sync` again (or `sehat sync --until-idle`)")
         default: Output.line("nothing left to send")

@@ -20,6 +20,14 @@ public final class Sandbox: Sendable {
         case fhir
     }
 
+    /// How a token endpoint expects to be asked and answers.
+    public enum OAuthStyle: String, Sendable, CaseIterable {
+        /// SATUSEHAT's gateway: `?grant_type=client_credentials`, string fields.
+        case satusehat
+        /// RFC 6749 §4.4: `grant_type` in the form body, a standard JSON answer.
+        case standard
+    }
+
     /// A registered client: its credentials and the Organization they are bound to.
     public struct Client: Sendable {
         /// The OAuth2 client id.
@@ -44,6 +52,10 @@ public final class Sandbox: Sendable {
         public var clients = [Client(clientID: "sandbox-client", secret: "sandbox-secret", orgID: "10000004")]
         /// Seconds a token lives (`expires_in`).
         public var tokenTTL: Int = 3599
+        /// How the token endpoint behaves: SATUSEHAT's way (`grant_type` in the query string,
+        /// every field a string) or RFC 6749's (`grant_type` in the form body, `expires_in` a
+        /// number, `{"error": …}` refusals).
+        public var oauth: OAuthStyle = .satusehat
         /// Seconds a client waits after bad credentials before it may ask again.
         public var lockout: TimeInterval = 60
         /// Faults injected into answers.

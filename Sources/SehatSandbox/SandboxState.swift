@@ -10,6 +10,7 @@ struct SandboxState {
     let mode: Sandbox.Mode
     let clients: [String: Sandbox.Client]
     let tokenTTL: Int
+    let oauth: Sandbox.OAuthStyle
     let lockout: TimeInterval
     let now: @Sendable () -> Date
     let keepBodies: Bool
@@ -31,6 +32,7 @@ struct SandboxState {
         mode = configuration.mode
         clients = Dictionary(configuration.clients.map { ($0.clientID, $0) }, uniquingKeysWith: { $1 })
         tokenTTL = configuration.tokenTTL
+        oauth = configuration.oauth
         lockout = configuration.lockout
         now = configuration.now
         keepBodies = configuration.keepBodies
@@ -108,13 +110,18 @@ struct SandboxState {
     // MARK: OAuth2
 
     mutating func token(_ request: HTTPRequest) -> HTTPResponse {
-        guard request.method == "POST", request.queryValue("grant_type") == "client_credentials" else {
-            return .json(400, OperationOutcome.json([Issue(code: "invalid", text: "grant_type must be client_credentials", severity: "invalid")]).text)
-        }
         let form = Dictionary(request.bodyText.split(separator: "&").map { pair -> (String, String) in
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             return (String(parts[0]).queryDecoded, parts.count > 1 ? String(parts[1]).queryDecoded : "")
         }, uniquingKeysWith: { $1 })
+        let grant = oauth == .standard ? form["grant_type"] : request.queryValue("grant_type")
+        guard request.method == "POST", grant == "client_credentials" else {
+            if oauth == .standard {
+                return .json(400, #"{"error":"unsupported_grant_type","error_description":"grant_type must be client_credentials, in the form body"}"#,
+                             contentType: "application/json")
+            }
+            return .json(400, OperationOutcome.json([Issue(code: "invalid", text: "grant_type must be client_credentials", severity: "invalid")]).text)
+        }
         let clientID = form["client_id"] ?? ""
         let time = now()
         if let until = lockedUntil[clientID], time < until {
@@ -126,11 +133,16 @@ struct SandboxState {
         guard let client = clients[clientID], client.secret == form["client_secret"] else {
             lockedUntil[clientID] = time.addingTimeInterval(lockout)
             recordAuth(request, status: 401)
+            if oauth == .standard { return .json(401, #"{"error":"invalid_client"}"#, contentType: "application/json") }
             return .json(401, OperationOutcome.json([Issue(code: "invalid", text: "Invalid client credentials", severity: "invalid")]).text)
         }
         let token = randomToken()
         tokens[token] = (clientID, time.addingTimeInterval(TimeInterval(tokenTTL)))
         recordAuth(request, status: 200)
+        if oauth == .standard {
+            return .json(200, JSON.obj(["access_token": .string(token), "token_type": "bearer", "expires_in": .int(tokenTTL)]).text,
+                         contentType: "application/json")
+        }
         return .json(200, JSON.obj([
             "refresh_token_expires_in": "0", "api_product_list": "[api-satusehat-sandbox]", "organization_name": .string("Organization \(client.orgID)"),
             "developer.email": "sandbox@localhost", "token_type": "BearerToken",

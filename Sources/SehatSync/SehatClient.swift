@@ -228,14 +228,16 @@ public final class SehatClient: Sendable {
         let link = try linkState()
         let health = try latestHealth()
         return try database.read { conn in
-            SyncStatus(
+            let errors = ErrorLog(connection: conn, now: clock.now())
+            var status = SyncStatus(
                 counts: try OutboxReader(connection: conn).counts(),
                 escalated: try conn.scalar("SELECT count(*) FROM outbox WHERE escalated_at IS NOT NULL AND status <> 'completed'").int ?? 0,
-                alerts: try ErrorLog(connection: conn, now: clock.now()).alertCount(), link: link,
-                lastError: try ErrorLog(connection: conn, now: clock.now()).newestOpenMessage(),
-                health: health)
+                alerts: try errors.alertCount(), link: link, lastError: try errors.newestOpenMessage(), health: health)
+            status.authFailure = try errors.openAuthFailure()
+            return status
         }
     }
+
 
     // MARK: Outbox
 

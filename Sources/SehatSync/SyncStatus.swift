@@ -14,6 +14,8 @@ public struct SyncStatus: Sendable {
     public let lastError: String?
     /// The latest check of each endpoint.
     public let health: [HealthCheck]
+    /// Set while SATUSEHAT's token endpoint refuses the device's credentials.
+    public var authFailure: String? = nil
 
     /// How many items have `status` (in `lane`, or in both).
     public func count(_ status: ItemStatus, lane: Lane? = nil) -> Int {

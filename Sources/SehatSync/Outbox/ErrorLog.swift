@@ -93,6 +93,24 @@ struct ErrorLog {
              .text(stamp)])
     }
 
+    /// Raises an alert that the token endpoint refuses the device's credentials — once, until
+    /// a request succeeds again.
+    func alertAuthFailure(_ message: String) throws {
+        guard try openAuthFailure() == nil else { return }
+        try connection.execute("INSERT INTO alerts(kind, message, created_at) VALUES ('auth', ?, ?)",
+                               [.text("SATUSEHAT's token endpoint refuses this device's credentials: \(message.prefix(300))"), .text(stamp)])
+    }
+
+    /// The open authentication alert: raised, and no request has succeeded since.
+    func openAuthFailure() throws -> String? {
+        try connection.scalar(
+            """
+            SELECT message FROM alerts WHERE kind = 'auth'
+              AND created_at >= coalesce((SELECT max(created_at) FROM sync_log WHERE status BETWEEN 200 AND 299), '')
+            ORDER BY id DESC LIMIT 1
+            """).string
+    }
+
     /// How many alerts have been raised.
     func alertCount() throws -> Int { try connection.scalar("SELECT count(*) FROM alerts").int ?? 0 }
 }

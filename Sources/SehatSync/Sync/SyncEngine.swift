@@ -86,13 +86,21 @@ public actor SyncEngine {
         // delays a panic report, and the clinic lane.
         let clinic = configuration.concurrency
         let emergency = configuration.emergencyConcurrency
-        async let emergencyLane = drain(.emergency, concurrency: emergency, untilIdle: untilIdle, deadline: deadline, traceID: traceID, progress: progress)
-        async let clinicLane = drain(.clinic, concurrency: clinic, untilIdle: untilIdle, deadline: deadline, traceID: traceID, progress: progress)
+        // The clinic lane starts once the emergency lane's first round is out.
+        let gate = LaneGate()
+        async let emergencyLane = drain(.emergency, concurrency: emergency, untilIdle: untilIdle, deadline: deadline, traceID: traceID,
+                                        progress: progress, firstRound: gate)
+        async let clinicLane = drain(.clinic, concurrency: clinic, untilIdle: untilIdle, deadline: deadline, traceID: traceID,
+                                     progress: progress, after: gate)
         let (a, b) = try await (emergencyLane, clinicLane)
         var report = SyncReport()
         report.requests = a.requests + b.requests
         report.completed = a.completed + b.completed
         report.offline = a.offline || b.offline
+        report.authFailure = a.authFailure ?? b.authFailure
+        if let refusal = report.authFailure {
+            try client.database.write { try ErrorLog(connection: $0, now: clock.now()).alertAuthFailure(refusal) }
+        }
         report.counts = try client.outboxCounts()
         report.seconds = Double(DispatchTime.now().uptimeNanoseconds - startedMonotonic) / 1e9
         logger.log(LogEntry(
@@ -121,11 +129,14 @@ public actor SyncEngine {
 
     /// One lane's worker: rounds of its ready units, several in flight.
     private func drain(_ lane: Lane, concurrency: Int, untilIdle: Bool, deadline: Date?, traceID: String,
-                       progress: (@Sendable (SyncReport) -> Void)?) async throws -> SyncReport {
+                       progress: (@Sendable (SyncReport) -> Void)?, firstRound: LaneGate? = nil, after: LaneGate? = nil) async throws -> SyncReport {
         let clock = client.clock
         var report = SyncReport()
+        if let after { await after.wait() }
+        defer { if let firstRound { Task { await firstRound.open() } } }
         while deadline.map({ clock.now() < $0 }) ?? true {
             let units = try fetcher.fetch(units: concurrency, lane: lane, now: clock.now())
+            if units.isEmpty, let firstRound { await firstRound.open() }
             if units.isEmpty {
                 guard untilIdle, let due = try nextDue(lane: lane) else { break }
                 if let deadline, due > deadline { break }
@@ -144,14 +155,16 @@ public actor SyncEngine {
                 report.requests += outcome.requests
                 report.completed += outcome.completed
                 report.offline = report.offline || outcome.offline
+                report.authFailure = report.authFailure ?? outcome.authRefusal
             }
+            if let firstRound { await firstRound.open() }
             publishStatus()
             if let progress {
                 var snapshot = report
                 snapshot.counts = try client.outboxCounts()
                 progress(snapshot)
             }
-            if report.offline { break }
+            if report.offline || report.authFailure != nil { break }
         }
         return report
     }

@@ -8,6 +8,9 @@ public struct SyncReport: Sendable {
     public var completed = 0
     /// True when the server could not be reached.
     public var offline = false
+    /// Set when SATUSEHAT's token endpoint refused the device's credentials (or the way it
+    /// asked): nothing can be sent until a person fixes that.
+    public var authFailure: String?
     /// Outbox counts after the run.
     public var counts: [OutboxCount] = []
     /// How long the run took.
@@ -16,8 +19,10 @@ public struct SyncReport: Sendable {
     /// Items in `status` after the run.
     public func count(_ status: ItemStatus) -> Int { counts.filter { $0.status == status }.reduce(0) { $0 + $1.count } }
 
-    /// 0: nothing left to send; 3: work remains (offline, backing off, held); 4: items failed or dead.
+    /// 0: nothing left to send; 3: work remains (offline, backing off, held); 4: items failed or
+    /// dead; 5: the token endpoint refused the credentials.
     public var exitStatus: Int32 {
+        if authFailure != nil { return 5 }
         if count(.failed) + count(.dead) > 0 { return 4 }
         if count(.pending) + count(.processing) + count(.held) > 0 { return 3 }
         return 0

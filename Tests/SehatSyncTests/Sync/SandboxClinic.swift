@@ -16,11 +16,12 @@ struct SandboxClinic {
     var clock: ManualClock { clinic.clock }
 
     init(mode: Sandbox.Mode = .satusehat, profile: Profile = .satusehat, register: Bool = true, seedPeople: Bool = true,
-         keepBodies: Bool = false, name: String = #function) throws {
+         keepBodies: Bool = false, oauthStyle: Sandbox.OAuthStyle = .satusehat, name: String = #function) throws {
         clinic = try TestClinic(profile: profile, register: false, name: name)
         var configuration = Sandbox.Configuration()
         configuration.mode = mode
         configuration.keepBodies = keepBodies
+        configuration.oauth = oauthStyle
         let clock = clinic.clock
         configuration.now = { clock.now() }
         if seedPeople {

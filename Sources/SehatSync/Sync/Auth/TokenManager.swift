@@ -8,6 +8,9 @@ public struct AuthError: Error, Sendable, CustomStringConvertible {
     public let message: String
     /// When asking again is allowed (SATUSEHAT allows one request a minute after a failure).
     public let retryAt: Date?
+    /// The endpoint answered and refused (a 4xx other than 429): the credentials or the
+    /// configuration are wrong, and waiting will not fix it.
+    public var refused = false
     /// The message.
     public var description: String { message }
 }
@@ -26,6 +29,8 @@ actor TokenManager {
     private var current: (token: String, refreshAt: Date)?
     private var inFlight: Task<String, Error>?
     private var blockedUntil: Date?
+    /// Whether the block follows a refusal (bad credentials) rather than a 429.
+    private var blockRefused = false
     /// How many tokens were fetched (for tests and the report).
     private(set) var fetches = 0
 
@@ -45,7 +50,7 @@ actor TokenManager {
         if let inFlight { return try await inFlight.value }
         if let blockedUntil, clock.now() < blockedUntil {
             throw AuthError(message: "the token endpoint refused these credentials; not asking again before \(FHIRDateTime.format(blockedUntil))",
-                            retryAt: blockedUntil)
+                            retryAt: blockedUntil, refused: blockRefused)
         }
         let task = Task { try await self.fetch() }
         inFlight = task
@@ -67,7 +72,8 @@ actor TokenManager {
         let call = HTTPCall(
             method: "POST", url: authURL + separator + "grant_type=client_credentials",
             headers: ["Content-Type": "application/x-www-form-urlencoded", "X-Request-ID": UUID().uuidString.lowercased()],
-            body: Array("client_id=\(encode(clientID))&client_secret=\(encode(secret))".utf8), timeout: timeout)
+            // `grant_type` in the form body (RFC 6749 §4.4.2) and in the query string (SATUSEHAT).
+            body: Array("grant_type=client_credentials&client_id=\(encode(clientID))&client_secret=\(encode(secret))".utf8), timeout: timeout)
         let answer = try await transport.send(call)
         fetches += 1
         let now = clock.now()
@@ -75,9 +81,12 @@ actor TokenManager {
             let token = json["access_token"]?.stringValue, !token.isEmpty
         else {
             let wait = Double(answer.headers["retry-after"] ?? "") ?? 60
-            if [400, 401, 403, 429].contains(answer.status) { blockedUntil = now.addingTimeInterval(wait) }
+            if [400, 401, 403, 429].contains(answer.status) {
+                blockedUntil = now.addingTimeInterval(wait)
+                blockRefused = answer.status != 429
+            }
             throw AuthError(message: "the token endpoint answered \(answer.status): \(answer.text.prefix(300))",
-                            retryAt: blockedUntil)
+                            retryAt: blockedUntil, refused: (400..<500).contains(answer.status) && answer.status != 429)
         }
         // SATUSEHAT sends every field as a string ("3599"); accept numbers too.
         let lifetime = Double(json["expires_in"]?.stringValue ?? json["expires_in"]?.numberText ?? "") ?? 3600

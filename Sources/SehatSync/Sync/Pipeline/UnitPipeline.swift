@@ -20,6 +20,8 @@ struct UnitPipeline: Sendable {
         var requests = 0
         var completed = 0
         var offline = false
+        /// The token endpoint refused (bad credentials or configuration), when it did.
+        var authRefusal: String?
     }
 
     /// The results and log lines a unit collects on its way.
@@ -31,6 +33,7 @@ struct UnitPipeline: Sendable {
         mutating func sent(_ attempt: Attempt) {
             outcome.requests += 1
             outcome.offline = outcome.offline || attempt.wasOffline
+            if case .authFailed(let error) = attempt.outcome, error.refused { outcome.authRefusal = error.message }
         }
 
         mutating func note(_ item: ClaimedItem, _ attempt: Attempt, _ note: AttemptNote, _ error: String?) {
