@@ -84,6 +84,13 @@ struct BundleImporter {
         for (index, entry) in entries.enumerated() {
             var resource = entry["resource"]!
             let resourceType = resource["resourceType"]!.stringValue!
+            // A `urn:uuid:` means nothing outside the bundle: one that names no entry would be
+            // refused by every server, so the import is refused, naming it.
+            for site in resource.references() {
+                if case .urn(let urn) = site.reference, names[urn] == nil {
+                    throw FieldError("entry[\(index)].resource.\(site.path)", "\(urn) is not the fullUrl of any entry in this bundle")
+                }
+            }
             resource["id"] = nil
             resource = resource.rewritingReferences { reference in
                 switch reference {

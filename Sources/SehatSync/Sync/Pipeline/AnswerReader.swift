@@ -132,7 +132,8 @@ struct AnswerReader: Sendable {
             }
             let message = "\(answer.status): \(problem)"
             if answer.status == 404 || Self.hasIssue("not-found", json), item.operation != .lookup {
-                return .result(.recheckDependencies(message, Self.failure(attempt, .notFound, message)), .notFoundChecking)
+                return .result(.recheckDependencies(message, Self.failure(attempt, .notFound, message),
+                                                    delay: backoff.delay(afterAttempt: item.attempts + 1)), .notFoundChecking)
             }
             return .result(.failed(message, Self.failure(attempt, .client, message)), .refused)
         case 405, 410, 501:

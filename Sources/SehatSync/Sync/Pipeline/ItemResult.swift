@@ -16,14 +16,15 @@ enum ItemResult: Sendable {
     /// A bundle was refused: send the group's items one by one to find the bad one.
     case sendSingly(String, FailureRecord)
     /// The server says something the request names does not exist: check those dependencies
-    /// again (search, re-create if gone), then retry this item.
-    case recheckDependencies(String, FailureRecord)
+    /// again (search, re-create if gone), then retry this item after `delay` — or, when none
+    /// of them is the device's to check, fail it.
+    case recheckDependencies(String, FailureRecord, delay: TimeInterval)
 
     var failure: FailureRecord? {
         switch self {
         case .completed, .held: return nil
         case .retry(_, _, _, _, let failure): return failure
-        case .failed(_, let failure), .dead(_, let failure), .sendSingly(_, let failure), .recheckDependencies(_, let failure): return failure
+        case .failed(_, let failure), .dead(_, let failure), .sendSingly(_, let failure), .recheckDependencies(_, let failure, _): return failure
         }
     }
 
@@ -31,7 +32,7 @@ enum ItemResult: Sendable {
         switch self {
         case .completed, .held: return nil
         case .retry(_, _, _, let error, _), .failed(let error, _), .dead(let error, _), .sendSingly(let error, _),
-            .recheckDependencies(let error, _):
+            .recheckDependencies(let error, _, _):
             return error
         }
     }

@@ -69,7 +69,7 @@ struct ResultConsolidator: Sendable {
             try outbox.hold(item.id, by: owner, reason: reason, attempts: attempts)
         case .sendSingly(let error, _):
             try outbox.sendSingly(item.id, by: owner, error: error)
-        case .recheckDependencies(let message, _):
+        case .recheckDependencies(let message, _, let recheckDelay):
             // The dependencies named in the message (all completed ones when none is named) go
             // back to be searched and re-created if they are gone; this item waits for them.
             let dependencies = try outbox.completedDependencies(of: item.id)
@@ -78,8 +78,15 @@ struct ResultConsolidator: Sendable {
                 return message.contains("\(type)/\(serverID)")
             }
             let recheck = (named.isEmpty ? dependencies : named).map(\.item)
+            guard !recheck.isEmpty else {
+                // Nothing the device made is missing: waiting will not change the answer.
+                try outbox.fail(item.id, by: owner, attempts: attempts, error: message)
+                return
+            }
             let note = message + " — checking \(recheck.count) dependenc\(recheck.count == 1 ? "y" : "ies") again"
-            let retried = try outbox.scheduleRetry(item.id, by: owner, due: now, counted: true, unknownOutcome: false, error: note)
+            // Once per attempt, then it backs off like any counted attempt: never a hot loop.
+            let retried = try outbox.scheduleRetry(item.id, by: owner, due: now.addingTimeInterval(recheckDelay), counted: true,
+                                                   unknownOutcome: false, error: note)
             guard retried != .notClaimed else { return }
             if retried == .escalated { try errors.alertEscalation(item: item.id, error: message) }
             for dependency in recheck { try outbox.reopen(dependency) }

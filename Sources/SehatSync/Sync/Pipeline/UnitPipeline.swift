@@ -69,7 +69,7 @@ struct UnitPipeline: Sendable {
         let remaining = unit.items.filter { !run.isSettled($0) }.map { $0.knowing(found) }
         if !remaining.isEmpty {
             // 2–5. Build, upload, read (and adopt duplicates).
-            if unit.kind == .bundle {
+            if unit.kind == .bundle || remaining[0].createsSelfReference {
                 await sendBundle(remaining, &run)
             } else {
                 await sendSingle(remaining[0], &run)

@@ -30,6 +30,14 @@ struct ClaimedItem: Sendable, Equatable {
     /// What this item sends when it goes alone.
     var body: JSON? { payload ?? resource }
 
+    /// A create whose resource references itself (`hasMember` → itself): it cannot name its
+    /// own server id before it has one, so it travels as a one-entry transaction bundle,
+    /// where the reference is its `urn:uuid:`.
+    var createsSelfReference: Bool {
+        guard operation == .create, let resourceID else { return false }
+        return references.keys.contains(resourceID)
+    }
+
     /// The same item, knowing server ids found since it was claimed (a check found a
     /// resource on the server before the unit was sent).
     func knowing(_ found: [String: String]) -> ClaimedItem {
