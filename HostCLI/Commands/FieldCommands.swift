@@ -53,7 +53,8 @@ enum FieldCommands {
         if let failure = status.authFailure { Output.line("authentication: \(failure.prefix(300))") }
         if let error = status.lastError { Output.line("last error: \(error.prefix(200))") }
         for check in status.health {
-            Output.line("health \(check.endpoint.rawValue): \(check.status.rawValue)\(check.milliseconds.map { " (\($0) ms)" } ?? "") at \(check.checkedAt)")
+            Output.line("health \(check.endpoint.rawValue): \(check.status.rawValue)\(check.milliseconds.map { " (\($0) ms)" } ?? "") at \(check.checkedAt)"
+                        + (check.error.map { " — \($0.prefix(200))" } ?? ""))
         }
         return 0
     }

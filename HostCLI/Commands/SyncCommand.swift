@@ -91,12 +91,14 @@ enum SyncCommand {
                 "requests": .int(report.requests), "completed": .int(report.completed), "offline": .bool(report.offline),
                 "seconds": .double((report.seconds * 1000).rounded() / 1000), "exit_status": .int(Int(report.exitStatus)),
                 "auth_failure": report.authFailure.map(JSON.string) ?? .null,
+                "not_the_receiver": report.notTheReceiver.map(JSON.string) ?? .null,
                 "counts": .array(report.counts.map { .obj(["lane": .string($0.lane.rawValue), "status": .string($0.status.rawValue), "count": .int($0.count)]) }),
             ]))
             return
         }
         Output.line(String(format: "sync: %d requests, %d items done in %.2f s%@", report.requests, report.completed, report.seconds,
                            report.offline ? " — the server could not be reached (offline)" : ""))
+        if let foreign = report.notTheReceiver { Output.line("not really online: \(foreign)") }
         if !report.counts.isEmpty {
             Output.table(["LANE", "STATUS", "COUNT"], report.counts.map { [$0.lane.rawValue, $0.status.rawValue, String($0.count)] })
         }

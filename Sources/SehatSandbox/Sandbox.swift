@@ -149,6 +149,7 @@ public final class Sandbox: Sendable {
 
     static func handle(_ request: HTTPRequest, state: Locked<SandboxState>) -> HTTPDisposition {
         if request.path.hasPrefix("/admin/") { return .respond(state.withLock { $0.admin(request) }) }
+        if let portal = state.withLock({ $0.captivePortal(request) }) { return .respond(portal) }
         if request.path == SandboxState.tokenPath { return .respond(state.withLock { $0.token(request) }) }
         let isFHIR = request.path == SandboxState.fhirPrefix || request.path.hasPrefix(SandboxState.fhirPrefix + "/")
         guard isFHIR || request.path.hasPrefix(SandboxState.emergencyPrefix) else {

@@ -107,6 +107,21 @@ struct SandboxState {
         }
     }
 
+    // MARK: Captive portal
+
+    /// A Wi-Fi login page in front of everything (the `captive` fault): logged, never served
+    /// by the sandbox itself.
+    mutating func captivePortal(_ request: HTTPRequest) -> HTTPResponse? {
+        guard faults.captiveStatus != 0 else { return nil }
+        logRequest(request, status: faults.captiveStatus, fault: "captive", withBody: false)
+        let page = "<html><head><title>WiFi.id</title></head><body><form action=\"/login\">Masuk untuk melanjutkan</form></body></html>"
+        if faults.captiveStatus == 302 {
+            return HTTPResponse(status: 302, headers: [("Location", "http://login.portal.invalid/?continue=\(request.path)"),
+                                                      ("Content-Type", "text/html")], body: Array(page.utf8))
+        }
+        return HTTPResponse(status: 200, headers: [("Content-Type", "text/html; charset=utf-8")], body: Array(page.utf8))
+    }
+
     // MARK: OAuth2
 
     mutating func token(_ request: HTTPRequest) -> HTTPResponse {

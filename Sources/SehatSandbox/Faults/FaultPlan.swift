@@ -24,6 +24,9 @@ public struct FaultPlan: Sendable, Equatable, CustomStringConvertible {
     /// When not 0, refusals (400/422) come as SATUSEHAT's bare rule-violation array with this
     /// status (200 or 400) instead of an OperationOutcome: `rule-array=200`.
     public var ruleArrayStatus = 0
+    /// When not 0, a captive portal answers every request instead of the sandbox: `captive=200`
+    /// a login page (`200 text/html`), `captive=302` a redirect to it.
+    public var captiveStatus = 0
 
     /// No faults.
     public init() {}
@@ -40,12 +43,15 @@ public struct FaultPlan: Sendable, Equatable, CustomStringConvertible {
             case "commit-drop": commitDropRate = try FaultPlan.rate(number, part)
             case "latency": latencyMilliseconds = Int(number)
             case "retry-after": retryAfterSeconds = Int(number)
+            case "captive":
+                guard number == 200 || number == 302 || number == 0 else { throw FaultSpecError(part: part, reason: "captive is 200, 302 or 0") }
+                captiveStatus = Int(number)
             case "rule-array":
                 guard number == 200 || number == 400 || number == 0 else { throw FaultSpecError(part: part, reason: "rule-array is 200, 400 or 0") }
                 ruleArrayStatus = Int(number)
             case let name:
                 guard let status = Int(name), [429, 500, 502, 503, 504].contains(status) else {
-                    throw FaultSpecError(part: part, reason: "unknown fault (use 429, 500, 502, 503, 504, drop, commit-drop, latency, retry-after, rule-array)")
+                    throw FaultSpecError(part: part, reason: "unknown fault (use 429, 500, 502, 503, 504, drop, commit-drop, latency, retry-after, rule-array, captive)")
                 }
                 statusRates[status] = try FaultPlan.rate(number, part)
             }
@@ -62,7 +68,7 @@ public struct FaultPlan: Sendable, Equatable, CustomStringConvertible {
 
     /// Whether no fault is set.
     public var isQuiet: Bool {
-        statusRates.values.allSatisfy { $0 == 0 } && dropRate == 0 && commitDropRate == 0 && latencyMilliseconds == 0 && ruleArrayStatus == 0
+        statusRates.values.allSatisfy { $0 == 0 } && dropRate == 0 && commitDropRate == 0 && latencyMilliseconds == 0 && ruleArrayStatus == 0 && captiveStatus == 0
     }
 
     /// The plan in the `--faults` syntax.
@@ -73,6 +79,7 @@ public struct FaultPlan: Sendable, Equatable, CustomStringConvertible {
         if latencyMilliseconds > 0 { parts.append("latency=\(latencyMilliseconds)") }
         if retryAfterSeconds != 1 { parts.append("retry-after=\(retryAfterSeconds)") }
         if ruleArrayStatus != 0 { parts.append("rule-array=\(ruleArrayStatus)") }
+        if captiveStatus != 0 { parts.append("captive=\(captiveStatus)") }
         return parts.isEmpty ? "none" : parts.joined(separator: ",")
     }
 

@@ -56,16 +56,19 @@ struct HealthMonitor {
         if let emergency = settings.emergencyURL { endpoints.append((.emergency, emergency + "/api/emergency/health")) }
         var results: [HealthCheck] = []
         for (name, url) in endpoints { results.append(await check(name, url)) }
+        for result in results { try record(result) }
+        return results
+    }
+
+    /// Keeps one check (a probe's, or what a sync saw).
+    func record(_ check: HealthCheck) throws {
         let stamp = FHIRDateTime.format(client.clock.now())
         try client.database.write { conn in
-            for result in results {
-                try conn.execute(
-                    "INSERT INTO health_checks(endpoint, url, status, response_ms, http_status, error, checked_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [.text(result.endpoint.rawValue), .text(result.url), .text(result.status.rawValue), SQLValue(result.milliseconds),
-                     SQLValue(result.httpStatus), SQLValue(result.error), .text(stamp)])
-            }
+            try conn.execute(
+                "INSERT INTO health_checks(endpoint, url, status, response_ms, http_status, error, checked_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [.text(check.endpoint.rawValue), .text(check.url), .text(check.status.rawValue), SQLValue(check.milliseconds),
+                 SQLValue(check.httpStatus), SQLValue(check.error), .text(stamp)])
         }
-        return results
     }
 
     /// Any HTTP answer means the endpoint is reachable (a 401 or 404 included).
@@ -73,8 +76,12 @@ struct HealthMonitor {
         let started = DispatchTime.now().uptimeNanoseconds
         let stamp = FHIRDateTime.format(client.clock.now())
         do {
-            let answer = try await transport.send(HTTPCall(method: "GET", url: url, headers: ["X-Request-ID": UUID().uuidString.lowercased()], timeout: timeout))
+            let call = HTTPCall(method: "GET", url: url, headers: ["X-Request-ID": UUID().uuidString.lowercased()], timeout: timeout)
+            let answer = try await transport.send(call)
             let ms = Int((DispatchTime.now().uptimeNanoseconds - started) / 1_000_000)
+            if let foreign = ReceiverCheck.foreignAnswer(Attempt(call: call, requestID: "-", outcome: .answered(answer), milliseconds: ms)) {
+                return HealthCheck(endpoint: name, url: url, status: .unhealthy, milliseconds: ms, httpStatus: answer.status, error: foreign, checkedAt: stamp)
+            }
             let degraded = ms > HealthMonitor.slowMilliseconds || answer.status == 429 || answer.status >= 500
             return HealthCheck(endpoint: name, url: url, status: degraded ? .degraded : .healthy, milliseconds: ms, httpStatus: answer.status,
                                error: nil, checkedAt: stamp)

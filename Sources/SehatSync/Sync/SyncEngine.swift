@@ -98,6 +98,13 @@ public actor SyncEngine {
         report.completed = a.completed + b.completed
         report.offline = a.offline || b.offline
         report.authFailure = a.authFailure ?? b.authFailure
+        report.notTheReceiver = a.notTheReceiver ?? b.notTheReceiver
+        if let foreign = report.notTheReceiver {
+            // Kept as the FHIR endpoint's health, so `status` and the status stream say so.
+            try HealthMonitor(client: client, transport: transport, timeout: configuration.criticalTimeout)
+                .record(HealthCheck(endpoint: .satusehatFHIR, url: "", status: .unhealthy, milliseconds: nil, httpStatus: nil, error: foreign,
+                                    checkedAt: FHIRDateTime.format(clock.now())))
+        }
         if let refusal = report.authFailure {
             try client.database.write { try ErrorLog(connection: $0, now: clock.now()).alertAuthFailure(refusal) }
         }
@@ -156,6 +163,7 @@ public actor SyncEngine {
                 report.completed += outcome.completed
                 report.offline = report.offline || outcome.offline
                 report.authFailure = report.authFailure ?? outcome.authRefusal
+                report.notTheReceiver = report.notTheReceiver ?? outcome.notTheReceiver
             }
             if let firstRound { await firstRound.open() }
             publishStatus()

@@ -8,6 +8,9 @@ public struct SyncReport: Sendable {
     public var completed = 0
     /// True when the server could not be reached.
     public var offline = false
+    /// Set when something other than the receiver answered (a Wi-Fi login page, a proxy): the
+    /// link is not really up, and nothing was counted or completed by such answers.
+    public var notTheReceiver: String?
     /// Set when SATUSEHAT's token endpoint refused the device's credentials (or the way it
     /// asked): nothing can be sent until a person fixes that.
     public var authFailure: String?

@@ -77,12 +77,14 @@ extension SyncEngine {
         }
     }
 
-    /// Any HTTP answer from the FHIR base means the server can be reached again.
+    /// An answer from the FHIR base that is the server's own (not a captive portal's page or
+    /// redirect) means the server can be reached again.
     func probe() async -> Bool {
         guard let settings = try? client.configuration() else { return false }
+        let call = HTTPCall(method: "GET", url: settings.baseURL + "/metadata", timeout: configuration.criticalTimeout)
         do {
-            _ = try await transport.send(HTTPCall(method: "GET", url: settings.baseURL + "/metadata", timeout: configuration.criticalTimeout))
-            return true
+            let answer = try await transport.send(call)
+            return ReceiverCheck.foreignAnswer(Attempt(call: call, requestID: "-", outcome: .answered(answer), milliseconds: 0)) == nil
         } catch {
             return false
         }

@@ -77,6 +77,12 @@ actor TokenManager {
         let answer = try await transport.send(call)
         fetches += 1
         let now = clock.now()
+        if (300..<400).contains(answer.status) || answer.status == 511
+            || ((200..<300).contains(answer.status) && (try? JSON.parse(bytes: answer.body))?["access_token"] == nil) {
+            // A captive portal's page or redirect: the link is not really up.
+            throw TransportFailure(kind: .notTheReceiver, code: answer.status,
+                                   message: "captive portal or proxy answered for the token endpoint: \(answer.status) \(answer.headers["content-type"] ?? "")")
+        }
         guard answer.status == 200, let json = try? JSON.parse(bytes: answer.body),
             let token = json["access_token"]?.stringValue, !token.isEmpty
         else {

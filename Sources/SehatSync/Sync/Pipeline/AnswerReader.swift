@@ -19,6 +19,7 @@ enum AttemptNote: String, Sendable, CaseIterable {
     case notFoundChecking = "not_found_checking"
     case permanent, transient
     case noAnswer = "no_answer"
+    case notTheReceiver = "not_the_receiver"
     case duplicate
     case adoptedDuplicate = "adopted_duplicate"
     case duplicateFound = "duplicate_found"
@@ -93,6 +94,7 @@ struct AnswerReader: Sendable {
     /// What a single request's attempt means for its item.
     func single(_ attempt: Attempt, for item: ClaimedItem, now: Date) -> Single {
         guard let answer = attempt.answer else { return .result(retry(attempt, item, now: now), .noAnswer) }
+        if ReceiverCheck.foreignAnswer(attempt) != nil { return .result(retry(attempt, item, now: now), .notTheReceiver) }
         let json = try? JSON.parse(bytes: answer.body)
         if let violations = Self.ruleViolations(json) {
             // SATUSEHAT's other refusal form, whatever the status: 20002 means it exists already.
@@ -150,6 +152,9 @@ struct AnswerReader: Sendable {
     func bundle(_ attempt: Attempt, items: [ClaimedItem], plans: [BundleEntryPlan], now: Date) -> Bundle {
         guard let answer = attempt.answer else {
             return .results(items.map { retry(attempt, $0, now: now) }, .bundleNoAnswer, error: Self.describe(attempt))
+        }
+        if let foreign = ReceiverCheck.foreignAnswer(attempt) {
+            return .results(items.map { retry(attempt, $0, now: now) }, .notTheReceiver, error: foreign)
         }
         let json = try? JSON.parse(bytes: answer.body)
         if let violations = Self.ruleViolations(json) {
@@ -226,6 +231,10 @@ struct AnswerReader: Sendable {
             return counted(item, retryAfter: nil, unknownOutcome: true, error: transport.description,
                            failure: Self.failure(attempt, .transient, transport.description))
         case .answered(let answer):
+            if let foreign = ReceiverCheck.foreignAnswer(attempt) {
+                // Not the receiver: as if offline — not counted, nothing logged as its error.
+                return .retry(delay: backoff.delay(afterAttempt: item.attempts + 1), unknownOutcome: false, counts: false, error: foreign, failure: nil)
+            }
             let message = Self.describe(attempt)
             return counted(item, retryAfter: answer.headers["retry-after"].flatMap(Double.init), unknownOutcome: false, error: message,
                            failure: Self.failure(attempt, FailureClass.of(status: answer.status), message))

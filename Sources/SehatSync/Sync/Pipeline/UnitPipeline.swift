@@ -22,6 +22,8 @@ struct UnitPipeline: Sendable {
         var offline = false
         /// The token endpoint refused (bad credentials or configuration), when it did.
         var authRefusal: String?
+        /// Something other than the receiver answered (a captive portal, a proxy), when it did.
+        var notTheReceiver: String?
     }
 
     /// The results and log lines a unit collects on its way.
@@ -32,7 +34,10 @@ struct UnitPipeline: Sendable {
 
         mutating func sent(_ attempt: Attempt) {
             outcome.requests += 1
-            outcome.offline = outcome.offline || attempt.wasOffline
+            let foreign = ReceiverCheck.foreignAnswer(attempt)
+                ?? attempt.transportFailure.flatMap { $0.kind == .notTheReceiver ? $0.message : nil }
+            outcome.offline = outcome.offline || attempt.wasOffline || foreign != nil
+            outcome.notTheReceiver = outcome.notTheReceiver ?? foreign
             if case .authFailed(let error) = attempt.outcome, error.refused { outcome.authRefusal = error.message }
         }
 

@@ -25,7 +25,7 @@ struct Attempt: Sendable {
     /// The transport failure, when that is how it ended.
     var transportFailure: TransportFailure? { if case .transportFailed(let failure) = outcome { return failure } else { return nil } }
     /// Whether the device was offline (the request never left).
-    var wasOffline: Bool { transportFailure?.kind == .offline }
+    var wasOffline: Bool { transportFailure.map { $0.kind == .offline || $0.kind == .notTheReceiver } ?? false }
 
     /// Whether the endpoint looked healthy: it answered, and not with 429 or 5xx.
     var endpointHealthy: Bool { answer.map { $0.status != 429 && $0.status < 500 } ?? false }

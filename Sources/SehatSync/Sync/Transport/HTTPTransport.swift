@@ -51,6 +51,8 @@ public struct TransportFailure: Error, Sendable, CustomStringConvertible {
         /// The request may have reached the server (timeout, connection lost, empty reply):
         /// its outcome is unknown, so the next attempt must search before re-sending.
         case outcomeUnknown = "outcome-unknown"
+        /// Something other than the receiver answered (a captive portal, a proxy): as offline.
+        case notTheReceiver = "not-the-receiver"
     }
 
     /// Its kind.
@@ -124,7 +126,7 @@ public final class URLSessionTransport: HTTPTransport {
             configuration.httpCookieStorage = nil
             configuration.timeoutIntervalForRequest = timeout
             configuration.httpMaximumConnectionsPerHost = maxConnectionsPerHost
-            let session = URLSession(configuration: configuration)
+            let session = URLSession(configuration: configuration, delegate: RefuseRedirects(), delegateQueue: nil)
             sessions[timeout] = session
             return session
         }
@@ -154,3 +156,14 @@ public final class URLSessionTransport: HTTPTransport {
         return HTTPAnswer(status: http.statusCode, headers: headers, body: Array(data))
     }
 }
+
+/// API calls never follow redirects: a redirect is a captive portal's or a proxy's, never the
+/// receiver's answer, and it must be seen as such (`ReceiverCheck`).
+private final class RefuseRedirects: NSObject, URLSessionTaskDelegate, @unchecked Sendable {
+    // Safe to share: it holds no state.
+    func urlSession(_ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
+                    newRequest request: URLRequest, completionHandler: @escaping (URLRequest?) -> Void) {
+        completionHandler(nil)
+    }
+}
+

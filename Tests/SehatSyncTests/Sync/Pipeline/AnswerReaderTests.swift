@@ -28,11 +28,15 @@ final class AnswerReaderTests: XCTestCase {
     }
 
     func testASuccessWithoutAnIDIsAnUnknownOutcome() throws {
-        let (result, note) = try XCTUnwrap(read(Fake.attempt(200, "<html>login</html>")))
+        let (result, note) = try XCTUnwrap(read(Fake.attempt(200, #"{"resourceType":"Observation"}"#)))
         guard case .retry(_, let unknown, let counts, _, _) = result else { return XCTFail("\(result)") }
         XCTAssertTrue(unknown, "the next attempt searches first")
         XCTAssertTrue(counts)
         XCTAssertEqual(note, .noIDInAnswer)
+        // A login page is not the server's answer at all: as if offline, not counted.
+        let (portal, portalNote) = try XCTUnwrap(read(Fake.attempt(200, "<html>login</html>")))
+        guard case .retry(_, false, false, _, nil) = portal else { return XCTFail("\(portal)") }
+        XCTAssertEqual(portalNote, .notTheReceiver)
     }
 
     func testADuplicateAsksForASearchAndTheSearchAdopts() throws {
@@ -102,7 +106,7 @@ final class AnswerReaderTests: XCTestCase {
         }
         XCTAssertEqual(results.map { result -> String in if case .completed(let id) = result { return id ?? "nil" } else { return "-" } }, ["e9", "e9", "o9"])
         // An answer with the wrong number of entries proves nothing: unknown outcome.
-        guard case .results(let unknown, .bundleMalformedAnswer, _) = reader.bundle(Fake.attempt(200, #"{"entry":[]}"#), items: items, plans: plans, now: now),
+        guard case .results(let unknown, .bundleMalformedAnswer, _) = reader.bundle(Fake.attempt(200, #"{"resourceType":"Bundle","type":"transaction-response","entry":[]}"#), items: items, plans: plans, now: now),
             case .retry(_, true, _, _, _) = unknown[0]
         else { return XCTFail() }
         // A refusal sends the group singly; a duplicate asks for searches.
