@@ -50,4 +50,21 @@ final class SatusehatRuleBookTests: XCTestCase {
         XCTAssertEqual(replaced.value(at: "patient.reference")?.stringValue, "Patient/P1")
         XCTAssertEqual(replaced.value(at: "referral.reference")?.stringValue, "#referral")
     }
+
+    /// SATUSEHAT.md, "Medication and dispensing": MedicationType (10031), the Medication
+    /// referenced (10135/10138), the prescription identifiers (10388/10389), the dispense's
+    /// prescription (10393).
+    func testMedicationAndDispensingRules() throws {
+        let rules = SatusehatRuleBook(now: Date())
+        let bare = try JSON.parse(#"{"resourceType":"Medication","code":{"coding":[{"system":"http://sys-ids.kemkes.go.id/kfa","code":"93001019"}]}}"#)
+        XCTAssertEqual(rules.numberedProblems(bare).map(\.rule), [10_031])
+        let compound = try JSON.parse(#"""
+            {"resourceType":"Medication","extension":[{"url":"https://fhir.kemkes.go.id/r4/StructureDefinition/MedicationType",
+              "valueCodeableConcept":{"coding":[{"system":"http://terminology.kemkes.go.id/CodeSystem/medication-type","code":"C"}]}}],
+             "ingredient":[{"itemCodeableConcept":{"coding":[{"system":"http://sys-ids.kemkes.go.id/kfa","code":"91000330"}]}},{"itemCodeableConcept":{"text":"gula"}}]}
+            """#)
+        XCTAssertEqual(rules.numberedProblems(compound).map(\.path), ["ingredient[1].itemCodeableConcept"])
+        let dispense = try JSON.parse(#"{"resourceType":"MedicationDispense","identifier":[{"system":"http://sys-ids.kemkes.go.id/prescription/10000004","value":"1"}]}"#)
+        XCTAssertEqual(rules.numberedProblems(dispense).map(\.rule), [10_138, 10_389, 10_393])
+    }
 }

@@ -125,6 +125,16 @@ public struct EncounterBuilder: Sendable {
             "identifier": [identifier("medication", value).json],
             "code": .concept(Systems.kfa, kfa, display),
             "status": "active",
+            "extension": [EncounterBuilder.medicationType("NC", "Non-compound")],
+        ])
+    }
+
+    /// SATUSEHAT's mandatory MedicationType extension (RuleNumber 10031): `NC` non-compound,
+    /// `C` compound (racikan), `SD`, `EP`.
+    static func medicationType(_ code: String, _ display: String) -> JSON {
+        .obj([
+            "url": "https://fhir.kemkes.go.id/r4/StructureDefinition/MedicationType",
+            "valueCodeableConcept": .concept("http://terminology.kemkes.go.id/CodeSystem/medication-type", code, display),
         ])
     }
 

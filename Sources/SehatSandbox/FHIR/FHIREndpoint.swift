@@ -322,8 +322,12 @@ extension SandboxState {
             }
         }
         guard mode == .satusehat else { return issues }
-        for problem in SatusehatRuleBook(now: now()).problems(json) {
+        let rules = SatusehatRuleBook(now: now())
+        for problem in rules.problems(json) {
             issues.append(.rule(10_001, "\(type).\(problem.path) \(problem.text)", at: problem.path, code: "required"))
+        }
+        for problem in rules.numberedProblems(json) {
+            issues.append(.rule(problem.rule, problem.text, at: problem.path, code: "required"))
         }
         for (system, value) in SandboxStore.identifiers(of: json) {
             if system.hasPrefix("http://sys-ids.kemkes.go.id/") {

@@ -57,6 +57,50 @@ struct SatusehatRuleBook {
         return found
     }
 
+    static let medicationTypeURL = "https://fhir.kemkes.go.id/r4/StructureDefinition/MedicationType"
+    static let medicationTypes: Set<String> = ["NC", "C", "SD", "EP"]
+    static let kfa = "http://sys-ids.kemkes.go.id/kfa"
+
+    /// The numbered rules of medication and dispensing (SATUSEHAT.md, "Medication and
+    /// dispensing"): (rule, path, what is wrong).
+    func numberedProblems(_ resource: JSON) -> [(rule: Int, path: String, text: String)] {
+        var found: [(rule: Int, path: String, text: String)] = []
+        func identifierKinds() -> [String] {
+            (resource["identifier"]?.arrayValue ?? []).compactMap { $0["system"]?.stringValue?.split(separator: "/").dropLast().last.map(String.init) }
+        }
+        switch resource["resourceType"]?.stringValue {
+        case "Medication":
+            let type = (resource["extension"]?.arrayValue ?? []).first { $0["url"]?.stringValue == Self.medicationTypeURL }
+            guard let code = type?.value(at: "valueCodeableConcept.coding")?[0]?["code"]?.stringValue else {
+                found.append((10_031, "extension", "Medication.extension MedicationType is required"))
+                break
+            }
+            if !Self.medicationTypes.contains(code) { found.append((10_031, "extension", "MedicationType \(code) is not one of NC, C, SD, EP")) }
+            if code == "C" {
+                let ingredients = resource["ingredient"]?.arrayValue ?? []
+                if ingredients.isEmpty { found.append((10_031, "ingredient", "a compound (C) Medication lists its ingredients")) }
+                for (i, ingredient) in ingredients.enumerated()
+                where ingredient.value(at: "itemCodeableConcept.coding")?[0]?["system"]?.stringValue != Self.kfa {
+                    found.append((10_031, "ingredient[\(i)].itemCodeableConcept", "each ingredient carries a KFA code"))
+                }
+            }
+        case "MedicationRequest", "MedicationDispense":
+            let isRequest = resource["resourceType"]?.stringValue == "MedicationRequest"
+            if resource["medicationReference"] == nil {
+                found.append((isRequest ? 10_135 : 10_138, "medicationReference", "a Medication must be referenced"))
+            }
+            let kinds = identifierKinds()
+            if !kinds.contains("prescription") { found.append((10_388, "identifier", "the prescription's identifier is required")) }
+            if !kinds.contains("prescription-item") { found.append((10_389, "identifier", "the prescription item's identifier is required")) }
+            if !isRequest, resource["authorizingPrescription"]?.arrayValue?.isEmpty ?? true {
+                found.append((10_393, "authorizingPrescription", "a dispense names its prescription"))
+            }
+        default:
+            break
+        }
+        return found
+    }
+
     /// Date-times must carry an offset, and lie between 2022-08-31 and now (a minute of skew).
     private func dateTimeProblems(_ resource: JSON) -> [(path: String, text: String)] {
         let fields = ["effectiveDateTime", "issued", "authoredOn", "recordedDate", "date", "whenHandedOver", "occurrenceDateTime",

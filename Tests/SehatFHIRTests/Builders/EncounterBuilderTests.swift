@@ -54,4 +54,13 @@ final class EncounterBuilderTests: XCTestCase {
         let composition = builder.composition(identifier: "k1", title: "Resume", text: "a < b & c", at: arrived, entries: [])
         XCTAssertEqual(composition["section"]?[0]?.value(at: "text.div"), "<div xmlns=\"http://www.w3.org/1999/xhtml\">a &lt; b &amp; c</div>")
     }
+
+    /// SATUSEHAT refuses a Medication without its MedicationType extension (RuleNumber 10031).
+    func testAMedicationCarriesItsMedicationType() {
+        let medication = builder.medication(identifier: "RX-1", kfa: "93001019", display: "Paracetamol 500 mg")
+        let type = medication["extension"]?[0]
+        XCTAssertEqual(type?["url"], "https://fhir.kemkes.go.id/r4/StructureDefinition/MedicationType")
+        XCTAssertEqual(type?.value(at: "valueCodeableConcept.coding")?[0]?["system"], "http://terminology.kemkes.go.id/CodeSystem/medication-type")
+        XCTAssertEqual(type?.value(at: "valueCodeableConcept.coding")?[0]?["code"], "NC")
+    }
 }
