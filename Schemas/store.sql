@@ -319,3 +319,11 @@ CREATE TABLE sync_owners (
 );
 
 CREATE INDEX outbox_claims ON outbox(claimed_by) WHERE status = 'processing';
+
+CREATE TABLE practitioner_roles (
+    local_id TEXT PRIMARY KEY REFERENCES resources(local_id),
+    practitioner_id TEXT NOT NULL REFERENCES practitioners(local_id),
+    location_id TEXT NOT NULL REFERENCES locations(local_id),
+    created_at TEXT NOT NULL,
+    UNIQUE (practitioner_id, location_id)
+);

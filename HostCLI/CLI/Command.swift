@@ -6,6 +6,8 @@ struct OptionSpec: Sendable {
     let value: String?
     let help: String
     var required = false
+    /// May be given more than once; every value is kept, in order (`Invocation.values(_:)`).
+    var repeatable = false
 
     /// `--json`: print `what` as JSON instead of for people.
     static func json(_ what: String = "the result") -> OptionSpec { OptionSpec(name: "json", value: nil, help: "Print \(what) as JSON") }
@@ -63,8 +65,12 @@ struct Invocation: Sendable {
     let values: [String: String]
     let flags: Set<String>
     var argument: String? = nil
+    /// Every value of a repeatable option, in order.
+    var lists: [String: [String]] = [:]
 
     func value(_ name: String) -> String? { values[name] }
+    /// Every value given for a repeatable option.
+    func values(_ name: String) -> [String] { lists[name] ?? [] }
     func has(_ flag: String) -> Bool { flags.contains(flag) }
 
     /// A required option's value (the parser has already checked it is there).
@@ -101,6 +107,7 @@ extension Command {
     /// Parses `arguments` (what follows the command words) against the options.
     func parse(_ arguments: [String], databasePath: String) throws -> Invocation {
         var values: [String: String] = [:]
+        var lists: [String: [String]] = [:]
         var flags = Set<String>()
         var argument: String?
         var index = 0
@@ -122,13 +129,13 @@ extension Command {
                 throw UsageError(message: "unknown option --\(name)", command: self)
             }
             if option.value != nil {
-                if let inline {
-                    values[name] = inline
-                } else {
+                if inline == nil {
                     guard index + 1 < arguments.count else { throw UsageError(message: "--\(name) needs a value (\(option.value!))", command: self) }
                     index += 1
-                    values[name] = arguments[index]
                 }
+                let value = inline ?? arguments[index]
+                values[name] = value
+                if option.repeatable { lists[name, default: []].append(value) }
             } else {
                 guard inline == nil else { throw UsageError(message: "--\(name) takes no value", command: self) }
                 flags.insert(name)
@@ -139,6 +146,6 @@ extension Command {
             throw UsageError(message: "--\(option.name) is required", command: self)
         }
         if let positional, argument == nil { throw UsageError(message: "\(positional) is required", command: self) }
-        return Invocation(databasePath: databasePath, values: values, flags: flags, argument: argument)
+        return Invocation(databasePath: databasePath, values: values, flags: flags, argument: argument, lists: lists)
     }
 }

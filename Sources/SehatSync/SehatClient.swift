@@ -101,10 +101,12 @@ public final class SehatClient: Sendable {
         try record { try RegistryRecorder(context: $0).addLocation(code: code, name: name) }
     }
 
-    /// Registers a practitioner by NIK (with their IHS id when known); returns the local id.
+    /// Registers a practitioner by NIK (with their IHS id when known), serving at the
+    /// polyclinics with these codes (a PractitionerRole each, created after the Practitioner
+    /// and the Location); returns the local id.
     @discardableResult
-    public func addPractitioner(nik: String, name: String, ihsID: String? = nil) throws -> String {
-        try record { try RegistryRecorder(context: $0).addPractitioner(nik: nik, name: name, ihsID: ihsID) }
+    public func addPractitioner(nik: String, name: String, ihsID: String? = nil, locations: [String] = []) throws -> String {
+        try record { try RegistryRecorder(context: $0).addPractitioner(nik: nik, name: name, ihsID: ihsID, locations: locations) }
     }
 
     /// Registers a patient by NIK with their consent; returns the local id.

@@ -33,6 +33,19 @@ public struct RegistryBuilder: Sendable {
         ])
     }
 
+    /// A practitioner serving at a polyclinic of the organization (SATUSEHAT's prerequisite
+    /// before their encounters there), identified by the polyclinic's code and their NIK.
+    public func practitionerRole(practitioner: Link, location: Link, locationCode: String, practitionerNIK: String) -> JSON {
+        .obj([
+            "resourceType": "PractitionerRole",
+            "identifier": [BusinessIdentifier(system: Systems.business("practitionerrole", org: orgID), value: "\(locationCode)-\(practitionerNIK)").json],
+            "active": true,
+            "practitioner": practitioner.json,
+            "organization": .obj(["reference": .string("Organization/\(orgID)")]),
+            "location": [location.json],
+        ])
+    }
+
     /// A patient identified by NIK.
     public func patient(nik: String, name: String, gender: String, birthDate: String) -> JSON {
         .obj([

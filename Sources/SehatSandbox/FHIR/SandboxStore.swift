@@ -24,6 +24,7 @@ struct SandboxStore {
 
     func ids(type: String, tag system: String, _ code: String) -> [String] { tagIndex["\(type)|\(system)|\(code)"] ?? [] }
 
+
     /// Stores (or replaces) a resource, keeping the indexes right.
     mutating func put(_ type: String, _ id: String, _ json: JSON, version: Int) {
         if let old = resources[type]?[id] {

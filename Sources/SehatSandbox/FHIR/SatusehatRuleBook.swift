@@ -84,6 +84,10 @@ struct SatusehatRuleBook {
                     found.append((10_031, "ingredient[\(i)].itemCodeableConcept", "each ingredient carries a KFA code"))
                 }
             }
+        case "PractitionerRole":
+            for path in ["practitioner", "organization", "location"] where resource[path] == nil || resource[path] == .null {
+                found.append((10_400, path, "PractitionerRole.\(path) is required"))
+            }
         case "MedicationRequest", "MedicationDispense":
             let isRequest = resource["resourceType"]?.stringValue == "MedicationRequest"
             if resource["medicationReference"] == nil {

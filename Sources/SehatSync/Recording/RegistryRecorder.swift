@@ -41,7 +41,7 @@ struct RegistryRecorder {
         return id
     }
 
-    func addPractitioner(nik: String, name: String, ihsID: String?) throws -> String {
+    func addPractitioner(nik: String, name: String, ihsID: String?, locations codes: [String] = []) throws -> String {
         try SatusehatRules.checkNIK(nik, field: "nik")
         try checkName(name)
         try checkServerID(ihsID, field: "ihs-id")
@@ -56,7 +56,38 @@ struct RegistryRecorder {
             [.text(id), .text(nik), .text(name), SQLValue(ihsID), .text(context.stamp)]
         )
         try establishIdentity(id: id, type: "Practitioner", knownServerID: ihsID, priority: ClinicPriority.prerequisite, json: json)
+        for (index, code) in codes.enumerated() {
+            guard let location = try context.connection.scalar("SELECT local_id FROM locations WHERE code = ?", [.text(code)]).string else {
+                throw FieldError("locations[\(index)]", "no location with code \(code) is registered on this device")
+            }
+            _ = try role(practitioner: id, at: location)
+        }
         return id
+    }
+
+    /// The item that creates the PractitionerRole of a practitioner at a polyclinic, queuing
+    /// it the first time the pair is seen (after its Practitioner and its Location: the edges
+    /// derive from its references); nil when it needs no request any more.
+    func role(practitioner practitionerID: String, at locationID: String) throws -> Int64? {
+        let conn = context.connection
+        if let existing = try conn.scalar("SELECT local_id FROM practitioner_roles WHERE practitioner_id = ? AND location_id = ?",
+                                          [.text(practitionerID), .text(locationID)]).string {
+            guard let item = try context.outbox.establishingItem(forResource: existing) else { return nil }
+            return item.open ? item.id : nil
+        }
+        guard let person = try conn.queryFirst("SELECT nik, name FROM practitioners WHERE local_id = ?", [.text(practitionerID)]),
+            let place = try conn.queryFirst("SELECT code, name FROM locations WHERE local_id = ?", [.text(locationID)])
+        else { throw FieldError("practitioner", "unknown practitioner or location") }
+        let id = context.newID()
+        let nik = try person.string("nik"), code = try place.string("code")
+        let json = builder.practitionerRole(practitioner: Link("Practitioner", practitionerID, display: try person.string("name")),
+                                            location: Link("Location", locationID, display: try place.string("name")),
+                                            locationCode: code, practitionerNIK: nik)
+        try context.insertResource(localID: id, identifier: BusinessIdentifier(system: Systems.business("practitionerrole", org: context.orgID),
+                                                                               value: "\(code)-\(nik)"), json: json)
+        try conn.execute("INSERT INTO practitioner_roles(local_id, practitioner_id, location_id, created_at) VALUES (?, ?, ?, ?)",
+                         [.text(id), .text(practitionerID), .text(locationID), .text(context.stamp)])
+        return try enqueue(id: id, type: "PractitionerRole", operation: .create, priority: ClinicPriority.prerequisite, json: json)
     }
 
     func addPatient(_ input: PatientInput) throws -> String {
@@ -96,7 +127,8 @@ struct RegistryRecorder {
     /// FHIR server does not: create them.
     private var identityOperation: Operation { context.profile == .satusehat ? .lookup : .create }
 
-    private func enqueue(id: String, type: String, operation: Operation, priority: Int, json: JSON) throws {
+    @discardableResult
+    private func enqueue(id: String, type: String, operation: Operation, priority: Int, json: JSON) throws -> Int64 {
         try context.outbox.enqueue(
             NewOutboxItem(
                 queue: context.clinicQueue(type), operation: operation, resourceType: type, resourceID: id,

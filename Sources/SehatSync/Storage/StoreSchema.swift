@@ -9,6 +9,7 @@ enum StoreSchema {
         Migration(version: 3, name: "resilience: error log, escalation, consent gate, health, settings", sql: version3),
         Migration(version: 4, name: "emergency lane: SATUSEHAT mapping, status from PSC 119", sql: version4),
         Migration(version: 5, name: "one owner for the outbox: typed holds, claims with an owner and a lease", sql: version5),
+        Migration(version: 6, name: "practitioner roles: who serves at which polyclinic", sql: version6),
     ])
 
     static let version1 = """
@@ -359,5 +360,16 @@ enum StoreSchema {
         ALTER TABLE outbox ADD COLUMN claimed_by TEXT REFERENCES sync_owners(id);
         ALTER TABLE outbox ADD COLUMN lease_until INTEGER;
         CREATE INDEX outbox_claims ON outbox(claimed_by) WHERE status = 'processing';
+        """
+
+    /// Which practitioner serves at which polyclinic (a SATUSEHAT PractitionerRole each).
+    static let version6 = """
+        CREATE TABLE practitioner_roles (
+            local_id TEXT PRIMARY KEY REFERENCES resources(local_id),
+            practitioner_id TEXT NOT NULL REFERENCES practitioners(local_id),
+            location_id TEXT NOT NULL REFERENCES locations(local_id),
+            created_at TEXT NOT NULL,
+            UNIQUE (practitioner_id, location_id)
+        );
         """
 }
