@@ -42,6 +42,11 @@ public enum WriteBenchmark {
         let client = try SehatClient(path: sdkPath)
         try SampleClinic.configure(client, directory: directory)
         let patients = try SampleClinic.register(client, patientCount: 50)
+        // Every practitioner's role at every polyclinic exists before the timed part, so each
+        // encounter writes the same rows on both sides.
+        for (nik, _) in SampleClinic.practitioners {
+            for (code, _) in SampleClinic.locations { try client.linkPractitioner(nik: nik, toLocation: code) }
+        }
         try client.database.withoutTransaction { try $0.executeScript("PRAGMA wal_checkpoint(TRUNCATE)") }
         try FileManager.default.copyItem(atPath: sdkPath, toPath: baselinePath)
 

@@ -103,10 +103,25 @@ public final class SehatClient: Sendable {
 
     /// Registers a practitioner by NIK (with their IHS id when known), serving at the
     /// polyclinics with these codes (a PractitionerRole each, created after the Practitioner
-    /// and the Location); returns the local id.
+    /// and the Location; recording a visit at another adds one); returns the local id.
     @discardableResult
     public func addPractitioner(nik: String, name: String, ihsID: String? = nil, locations: [String] = []) throws -> String {
         try record { try RegistryRecorder(context: $0).addPractitioner(nik: nik, name: name, ihsID: ihsID, locations: locations) }
+    }
+
+    /// Links a registered practitioner to a polyclinic they serve (a PractitionerRole, queued
+    /// unless it exists). Recording a visit does this by itself the first time.
+    public func linkPractitioner(nik: String, toLocation code: String) throws {
+        try record { context in
+            let conn = context.connection
+            guard let practitioner = try conn.scalar("SELECT local_id FROM practitioners WHERE nik = ?", [.text(nik)]).string else {
+                throw FieldError("nik", "no practitioner with NIK \(maskNIK(nik)) is registered on this device")
+            }
+            guard let location = try conn.scalar("SELECT local_id FROM locations WHERE code = ?", [.text(code)]).string else {
+                throw FieldError("location", "no location with code \(code) is registered on this device")
+            }
+            _ = try RegistryRecorder(context: context).role(practitioner: practitioner, at: location)
+        }
     }
 
     /// Registers a patient by NIK with their consent; returns the local id.

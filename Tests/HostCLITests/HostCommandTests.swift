@@ -64,13 +64,13 @@ final class HostCommandTests: XCTestCase {
 
         let outbox = try JSON.parse(try sehat.run(["outbox", "--json"]).stdout)
         let counts = outbox["counts"]?.arrayValue?.map { "\($0["lane"]!.stringValue!)/\($0["status"]!.stringValue!)=\($0["count"]!.intValue!)" }
-        XCTAssertEqual(counts, ["clinic/pending=18", "emergency/pending=1"])
+        XCTAssertEqual(counts, ["clinic/pending=19", "emergency/pending=1"], "with the practitioner's role at the polyclinic")
         let items = outbox["items"]?.arrayValue ?? []
         XCTAssertEqual(items.first?["lane"], "emergency", "the panic report is listed first")
         XCTAssertEqual(try JSON.parse(try sehat.run(["outbox", "--json", "--lane", "emergency"]).stdout)["items"]?.arrayValue?.count, 1)
         let human = try sehat.run(["outbox", "--status", "pending", "--limit", "5"])
         XCTAssertTrue(human.stdout.contains("notification.emergency.critical"))
-        XCTAssertTrue(human.stderr.contains("(5 of 19 items shown; use --limit)"))
+        XCTAssertTrue(human.stderr.contains("(5 of 20 items shown; use --limit)"))
         XCTAssertEqual(try sehat.tableCounts()["encounters"], 1)
     }
 
@@ -197,9 +197,9 @@ final class HostCommandTests: XCTestCase {
         let sync = try sehat.run(["bench", "sync", "--encounters", "5", "--dir", sehat.directory + "/bench", "--json"], timeout: 120)
         XCTAssertEqual(sync.status, 0, sync.stderr)
         let synced = try JSON.parse(sync.stdout)
-        XCTAssertEqual(synced.value(at: "sdk.resources")?.intValue, 5 * 10 + 54)
-        XCTAssertEqual(synced.value(at: "sdk.requests")?.intValue, 54 + 5, "one bundle per encounter after the prerequisites")
-        XCTAssertEqual(synced.value(at: "naive.requests")?.intValue, 54 + 5 * 11, "one request per resource, and the closing update")
+        XCTAssertEqual(synced.value(at: "sdk.resources")?.intValue, 5 * 10 + 55)
+        XCTAssertEqual(synced.value(at: "sdk.requests")?.intValue, 55 + 5, "one bundle per encounter after the prerequisites (a role among them)")
+        XCTAssertEqual(synced.value(at: "naive.requests")?.intValue, 55 + 5 * 11, "one request per resource, and the closing update")
         let emergency = try sehat.run(["bench", "emergency", "--clinic-items", "2000", "--latency-ms", "0", "--dir", sehat.directory + "/bench", "--json"], timeout: 120)
         XCTAssertEqual(emergency.status, 0, emergency.stderr)
         let figures2 = try JSON.parse(emergency.stdout)

@@ -43,14 +43,14 @@ final class SyncCommandTests: XCTestCase {
         XCTAssertEqual(synced.status, 0, synced.stdout + synced.stderr)
         let report = try JSON.parse(synced.stdout)
         XCTAssertEqual(report["exit_status"]?.intValue, 0)
-        XCTAssertEqual(report["completed"]?.intValue, 3 + 15)
+        XCTAssertEqual(report["completed"]?.intValue, 3 + 1 + 15, "registry, the practitioner's role, the visit")
         let again = try JSON.parse(try sehat.run(["sync", "--json"], timeout: 60).stdout)
         XCTAssertEqual(again["requests"]?.intValue, 0, "a second sync sends nothing")
         let human = try sehat.run(["sync"], timeout: 60)
         XCTAssertTrue(human.stdout.contains("nothing left to send"), human.stdout)
         // Metrics and JSON logs for operators.
         let metrics = try sehat.run(["metrics"])
-        XCTAssertTrue(metrics.stdout.contains(#"sehat_outbox_items{lane="clinic",status="completed"} 18"#), metrics.stdout)
+        XCTAssertTrue(metrics.stdout.contains(#"sehat_outbox_items{lane="clinic",status="completed"} 19"#), metrics.stdout)
         XCTAssertEqual(try sehat.run(["encounter", "record", "--file", "-"], stdin: try String(contentsOf: SehatProcess.repositoryRoot
             .appendingPathComponent("Schemas/examples/encounter.json"), encoding: .utf8).replacingOccurrences(of: "ENC-20251226-0001", with: "ENC-LOG")).status, 0)
         let logged = try sehat.run(["sync", "--log-json"], timeout: 60)
@@ -67,7 +67,7 @@ final class SyncCommandTests: XCTestCase {
         let report = try JSON.parse(result.stdout)
         XCTAssertEqual(report["offline"]?.boolValue, true)
         XCTAssertEqual(report["completed"]?.intValue, 0)
-        XCTAssertEqual(try sehat.tableCounts()["outbox"], 18)
+        XCTAssertEqual(try sehat.tableCounts()["outbox"], 19)
         let outbox = try JSON.parse(try sehat.run(["outbox", "--json"]).stdout)
         let attempts: [Int] = (outbox["items"]?.arrayValue ?? []).compactMap { $0["attempts"]?.intValue }
         XCTAssertEqual(Set(attempts), [0], "offline attempts do not count against items")

@@ -39,6 +39,11 @@ final class SandboxTests: XCTestCase {
         """
     }
 
+    /// N1 serves at the visit's location: SATUSEHAT's prerequisite for an AMB Encounter there.
+    private var roleSeed: JSON {
+        try! JSON.parse(#"{"resourceType":"PractitionerRole","id":"R1","practitioner":{"reference":"Practitioner/N1"},"organization":{"reference":"Organization/10000004"},"location":[{"reference":"Organization/10000004"}]}"#)
+    }
+
     private var practitionerSeed: JSON { try! JSON.parse(#"{"resourceType":"Practitioner","id":"N1","identifier":[{"system":"https://fhir.kemkes.go.id/id/nik","value":"3171021505800003"}]}"#) }
 
     func testTokenFieldsAreStringsAndBadCredentialsLockTheClientOut() async throws {
@@ -76,7 +81,7 @@ final class SandboxTests: XCTestCase {
     }
 
     func testCreateAnswersLikeSATUSEHATAndDuplicatesAreRefused() async throws {
-        try start(seed: [SandboxTests.patientSeed, practitionerSeed])
+        try start(seed: [SandboxTests.patientSeed, practitionerSeed, roleSeed])
         let token = try await client.accessToken()
         let created = try await client.call("POST", sandbox.fhirBaseURL + "/Encounter", body: encounter(), token: token)
         XCTAssertEqual(created.status, 201, created.body)
@@ -95,7 +100,7 @@ final class SandboxTests: XCTestCase {
     }
 
     func testSATUSEHATRulesAreEnforced() async throws {
-        try start(seed: [SandboxTests.patientSeed, practitionerSeed])
+        try start(seed: [SandboxTests.patientSeed, practitionerSeed, roleSeed])
         let token = try await client.accessToken()
         let wrongOrg = try await client.call("POST", sandbox.fhirBaseURL + "/Encounter", body: encounter(org: "999"), token: token)
         XCTAssertEqual(wrongOrg.status, 400)
@@ -117,7 +122,7 @@ final class SandboxTests: XCTestCase {
     }
 
     func testUpdateBumpsTheVersionAndFinishedIsFinal() async throws {
-        try start(seed: [SandboxTests.patientSeed, practitionerSeed])
+        try start(seed: [SandboxTests.patientSeed, practitionerSeed, roleSeed])
         let token = try await client.accessToken()
         let created = try await client.call("POST", sandbox.fhirBaseURL + "/Encounter", body: encounter(), token: token)
         var json = try XCTUnwrap(created.json)
@@ -134,7 +139,7 @@ final class SandboxTests: XCTestCase {
     }
 
     func testTransactionsAreAtomicWithURNReferences() async throws {
-        try start(seed: [SandboxTests.patientSeed, practitionerSeed])
+        try start(seed: [SandboxTests.patientSeed, practitionerSeed, roleSeed])
         let token = try await client.accessToken()
         let condition = #"{"resourceType":"Condition","identifier":[{"system":"http://sys-ids.kemkes.go.id/condition/10000004","value":"C1"}],"clinicalStatus":{"coding":[{"code":"active"}]},"category":[{"coding":[{"code":"encounter-diagnosis"}]}],"code":{"coding":[{"system":"http://hl7.org/fhir/sid/icd-10","code":"J06.9"}]},"subject":{"reference":"Patient/P02478375538"},"encounter":{"reference":"urn:uuid:e1"}}"#
         func bundle(_ entries: [(String, String)]) -> String {
@@ -160,7 +165,7 @@ final class SandboxTests: XCTestCase {
     }
 
     func testFHIRModeKeepsReferencesButNotSATUSEHATRules() async throws {
-        try start(.fhir, seed: [SandboxTests.patientSeed, practitionerSeed])
+        try start(.fhir, seed: [SandboxTests.patientSeed, practitionerSeed, roleSeed])
         let token = try await client.accessToken()
         let eob = #"{"resourceType":"ExplanationOfBenefit","identifier":[{"system":"https://example.org","value":"same"}],"patient":{"reference":"Patient/P02478375538"}}"#
         for _ in 0..<2 {
@@ -205,7 +210,7 @@ final class SandboxTests: XCTestCase {
     }
 
     func testCommitThenDropStoresTheResourceButAnswersNothing() async throws {
-        try start(seed: [SandboxTests.patientSeed, practitionerSeed])
+        try start(seed: [SandboxTests.patientSeed, practitionerSeed, roleSeed])
         let token = try await client.accessToken()
         sandbox.setFaults(try FaultPlan(spec: "commit-drop=1"))
         do {
@@ -242,5 +247,14 @@ extension SandboxTests {
         XCTAssertEqual(state.json?.value(at: "counts.Patient")?.intValue, 1)
         let requests = try await client.call("GET", sandbox.rootURL + "/admin/requests")
         XCTAssertEqual(requests.json?.arrayValue?.compactMap { $0["status"]?.intValue }.suffix(1), [401])
+    }
+
+    /// A clinic visit whose practitioner has no PractitionerRole at its location is refused.
+    func testAVisitNeedsItsPractitionersRoleAtTheLocation() async throws {
+        try start(seed: [SandboxTests.patientSeed, practitionerSeed])
+        let token = try await client.accessToken()
+        let refused = try await client.call("POST", sandbox.fhirBaseURL + "/Encounter", body: encounter(), token: token)
+        XCTAssertEqual(refused.status, 400)
+        XCTAssertTrue(refused.body.contains("RuleNumber: 10401"), refused.body)
     }
 }

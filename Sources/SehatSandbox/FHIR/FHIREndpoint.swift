@@ -329,6 +329,15 @@ extension SandboxState {
         for problem in rules.numberedProblems(json) {
             issues.append(.rule(problem.rule, problem.text, at: problem.path, code: "required"))
         }
+        // SATUSEHAT's prerequisites (SATUSEHAT.md): a clinic visit's practitioner serves at its
+        // polyclinic through a PractitionerRole, created before the visit.
+        if type == "Encounter", json.value(at: "class.code")?.stringValue == "AMB",
+            let practitioner = json["participant"]?[0]?.value(at: "individual.reference")?.stringValue,
+            let location = json["location"]?[0]?.value(at: "location.reference")?.stringValue,
+            !store.hasRole(practitioner: practitioner, location: location)
+        {
+            issues.append(.rule(10_401, "\(practitioner) has no PractitionerRole at \(location)", at: "participant[0].individual", code: "business-rule"))
+        }
         for (system, value) in SandboxStore.identifiers(of: json) {
             if system.hasPrefix("http://sys-ids.kemkes.go.id/") {
                 let parts = system.dropFirst("http://sys-ids.kemkes.go.id/".count).split(separator: "/")

@@ -24,6 +24,14 @@ struct SandboxStore {
 
     func ids(type: String, tag system: String, _ code: String) -> [String] { tagIndex["\(type)|\(system)|\(code)"] ?? [] }
 
+    /// Whether a PractitionerRole links this practitioner to this location.
+    func hasRole(practitioner: String, location: String) -> Bool {
+        (resources["PractitionerRole"] ?? [:]).values.contains { stored in
+            stored.json.value(at: "practitioner.reference")?.stringValue == practitioner
+                && (stored.json["location"]?.arrayValue ?? []).contains { $0["reference"]?.stringValue == location }
+        }
+    }
+
 
     /// Stores (or replaces) a resource, keeping the indexes right.
     mutating func put(_ type: String, _ id: String, _ json: JSON, version: Int) {

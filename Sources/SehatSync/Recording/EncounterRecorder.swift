@@ -67,8 +67,12 @@ struct EncounterRecorder {
                 .text(doc.encounterClass), .text(FHIRDateTime.format(doc.arrivedAt)), .text(FHIRDateTime.format(inProgressAt)),
                 .text(FHIRDateTime.format(doc.finishedAt)), .text(context.stamp),
             ])
+        // The practitioner serves at this polyclinic (a PractitionerRole, queued the first time
+        // the pair is seen); the encounter is created after it.
+        let role = try RegistryRecorder(context: context).role(practitioner: b.practitioner.id, at: b.location.id)
         group.resourceIDs.append(encounterID)
-        group.itemIDs.append(try group.enqueue(id: encounterID, type: "Encounter", operation: .create, payload: arrived, json: finished))
+        group.itemIDs.append(try group.enqueue(id: encounterID, type: "Encounter", operation: .create, payload: arrived, json: finished,
+                                               after: role.map { [$0] } ?? []))
 
         // Vital signs.
         for vital in doc.vitals {

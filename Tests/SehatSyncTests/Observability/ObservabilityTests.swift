@@ -58,7 +58,7 @@ final class ObservabilityTests: XCTestCase {
         for line in lines where !line.hasPrefix("#") {
             XCTAssertNotNil(line.range(of: #"^[a-z_]+(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? [0-9.]+$"#, options: .regularExpression), line)
         }
-        XCTAssertTrue(lines.contains(#"sehat_outbox_items{lane="clinic",status="pending"} 18"#), text)
+        XCTAssertTrue(lines.contains(#"sehat_outbox_items{lane="clinic",status="pending"} 19"#), text)
         XCTAssertTrue(lines.contains { $0.hasPrefix(#"sehat_sync_requests_total{status="5xx"} "#) }, text)
         XCTAssertTrue(lines.contains { $0.hasPrefix(#"sehat_errors_total{category="transient",resolution="pending"} "#) }, text)
         XCTAssertEqual(lines.filter { $0.hasPrefix("# TYPE") }.count, 7)
@@ -77,7 +77,7 @@ extension ObservabilityTests {
         let collector = Task {
             for await status in stream {
                 seen.withLock { $0.append(status.count(.pending, lane: .clinic)) }
-                if status.count(.completed) == 18 {
+                if status.count(.completed) == 19 {
                     done.withLock { $0 = true }
                     break
                 }
@@ -94,7 +94,7 @@ extension ObservabilityTests {
         collector.cancel()
         XCTAssertTrue(done.withLock { $0 }, "an update showed everything completed")
         let updates = seen.withLock { $0 }
-        XCTAssertEqual(updates.first, 18, "the first update is the state when subscribing")
+        XCTAssertEqual(updates.first, 19, "the first update is the state when subscribing")
         XCTAssertEqual(updates.last, 0)
         XCTAssertGreaterThanOrEqual(updates.count, 3, "one per round: lookups, then the visit's bundle")
         XCTAssertEqual(updates, updates.sorted(by: >), "pending only goes down")

@@ -28,7 +28,7 @@ final class EncounterRecorderTests: XCTestCase {
             case practitionerID: label = "Practitioner.lookup"
             case locationID: label = "Location.create"
             default:
-                if item.encounterID == nil { label = "other" }
+                if item.encounterID == nil && item.resourceType != "PractitionerRole" { label = "other" }
             }
             seen[label, default: 0] += 1
             if item.encounterID != nil, seen[label]! > 1 { label += "#\(seen[label]!)" }
@@ -45,7 +45,7 @@ final class EncounterRecorderTests: XCTestCase {
         try clinic.client.recordEncounter(clinic.fullVisit())
         let prerequisites: Set = ["Patient.lookup", "Practitioner.lookup"]
         let expected: [String: Set<String>] = [
-            "Encounter.create": ["Patient.lookup", "Practitioner.lookup", "Location.create"],
+            "Encounter.create": ["Patient.lookup", "Practitioner.lookup", "Location.create", "PractitionerRole.create"],
             "Observation.create": prerequisites.union(["Encounter.create"]),
             "Observation.create#2": prerequisites.union(["Encounter.create"]),
             "Condition.create": ["Patient.lookup", "Encounter.create"],
@@ -186,8 +186,8 @@ final class EncounterRecorderTests: XCTestCase {
         }
         let counts = try clinic.tableCounts()
         XCTAssertEqual(counts["encounters"], 40)
-        XCTAssertEqual(counts["resources"], 40 * 10 + 2 + 2 + 3)
-        XCTAssertEqual(counts["outbox"], 40 * 11 + 7)
+        XCTAssertEqual(counts["resources"], 40 * 10 + 2 + 2 + 3 + 1, "one PractitionerRole: one practitioner at one polyclinic")
+        XCTAssertEqual(counts["outbox"], 40 * 11 + 7 + 1)
         let integrity = try client.database.withoutTransaction { try $0.scalar("PRAGMA integrity_check").string }
         XCTAssertEqual(integrity, "ok")
     }

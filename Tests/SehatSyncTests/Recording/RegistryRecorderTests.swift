@@ -67,7 +67,7 @@ extension RegistryRecorderTests {
         visit.practitionerNIK = "3171000000000010"
         let recorded = try clinic.client.recordEncounter(visit)
         let encounter = try XCTUnwrap(try clinic.client.outboxItems().first { $0.id == recorded.outboxItemIDs[0] })
-        XCTAssertEqual(encounter.dependsOn.count, 1, "only the Location remains to be created")
+        XCTAssertEqual(encounter.dependsOn.count, 2, "only the Location and the practitioner's role there remain to be created")
         XCTAssertThrowsError(try clinic.client.addPractitioner(nik: "3171000000000011", name: "x", ihsID: "not an id!")) {
             XCTAssertEqual(($0 as? FieldError)?.field, "ihs-id")
         }

@@ -23,7 +23,7 @@ final class WorkFetcherTests: XCTestCase {
         let now = clinic.clock.now()
         try clinic.client.database.write { conn in
             let outbox = OutboxLifecycle(connection: conn, now: now)
-            for row in try conn.query("SELECT id, resource_id FROM outbox WHERE operation IN ('lookup', 'create') AND resource_type IN ('Location', 'Practitioner', 'Patient')") {
+            for row in try conn.query("SELECT id, resource_id FROM outbox WHERE operation IN ('lookup', 'create') AND resource_type IN ('Location', 'Practitioner', 'PractitionerRole', 'Patient') ORDER BY id") {
                 try outbox.complete(row["id"].int64!, by: nil, attempts: 1)
                 try conn.execute("UPDATE resources SET server_id = ? WHERE local_id = ?", [.text("srv-" + row["resource_id"].string!), row["resource_id"]])
             }
