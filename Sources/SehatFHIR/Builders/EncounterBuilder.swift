@@ -129,6 +129,18 @@ public struct EncounterBuilder: Sendable {
         ])
     }
 
+    /// A compound (racikan): MedicationType `C` and its ingredients, each by its KFA code.
+    public func compoundMedication(identifier value: String, display: String, ingredients: [(kfa: String, display: String)]) -> JSON {
+        .obj([
+            "resourceType": "Medication",
+            "identifier": [identifier("medication", value).json],
+            "code": .obj(["text": .string(display)]),
+            "status": "active",
+            "ingredient": .array(ingredients.map { .obj(["itemCodeableConcept": .concept(Systems.kfa, $0.kfa, $0.display), "isActive": true]) }),
+            "extension": [EncounterBuilder.medicationType("C", "Compound")],
+        ])
+    }
+
     /// SATUSEHAT's mandatory MedicationType extension (RuleNumber 10031): `NC` non-compound,
     /// `C` compound (racikan), `SD`, `EP`.
     static func medicationType(_ code: String, _ display: String) -> JSON {

@@ -345,6 +345,9 @@ extension SandboxState {
                     issues.append(.rule(10_117, "Wrong organization ID provided by system URL \(system)", at: "identifier", code: "value"))
                 }
             }
+            // A prescription's identifier is shared by its items (each also has its own
+            // prescription-item identifier, which is unique): SATUSEHAT.md, "Medication and dispensing".
+            if system.hasPrefix("http://sys-ids.kemkes.go.id/prescription/") { continue }
             let others = store.ids(type: type, identifier: system, value).filter { $0 != id }
             if !others.isEmpty || bundle.identifiers.contains("\(type)|\(system)|\(value)") {
                 issues.append(Issue(code: "duplicate", text: "Found duplicate resource \(type) with identifier \(system)|\(value)", expression: "identifier"))

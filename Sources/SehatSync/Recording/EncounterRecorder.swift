@@ -112,13 +112,17 @@ struct EncounterRecorder {
         for prescription in doc.prescriptions {
             let medicationID = context.newID()
             let requestID = context.newID()
-            try group.member(id: medicationID, kind: "medication",
-                             json: b.medication(identifier: medicationID, kfa: prescription.kfaCode, display: prescription.display), row: nil)
+            let medication = prescription.ingredients.isEmpty
+                ? b.medication(identifier: medicationID, kfa: prescription.kfaCode, display: prescription.display)
+                : b.compoundMedication(identifier: medicationID, display: prescription.display,
+                                       ingredients: prescription.ingredients.map { ($0.kfaCode, $0.display) })
+            try group.member(id: medicationID, kind: "medication", json: medication, row: nil)
             let request = b.medicationRequest(
                 identifier: requestID, medication: Link("Medication", medicationID, display: prescription.display),
                 dosage: prescription.dosage, quantity: prescription.quantity, unit: prescription.unit, at: inProgressAt)
             try group.member(id: requestID, kind: "prescription-item", json: request, row: (
                 "INSERT INTO prescriptions(local_id, medication_id, encounter_id, kfa_code, display, dosage, quantity, unit) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                // A compound's kfa_code is empty: its ingredients' codes are in its Medication.
                 [.text(requestID), .text(medicationID), .text(encounterID), .text(prescription.kfaCode), .text(prescription.display),
                  .text(prescription.dosage), .real(prescription.quantity), .text(prescription.unit)]))
             if let dispensedAt = prescription.dispensedAt {

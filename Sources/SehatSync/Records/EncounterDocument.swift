@@ -86,10 +86,23 @@ public struct EncounterDocument: Sendable, Equatable {
         }
     }
 
-    /// A prescription (Medication and MedicationRequest; a dispense when dispensed).
-    public struct Prescription: Sendable, Equatable {
-        /// The drug's KFA code.
+    /// One ingredient of a compound prescription (racikan).
+    public struct Ingredient: Sendable, Equatable {
+        /// Its KFA code (SATUSEHAT requires one for every ingredient).
         public var kfaCode: String
+        /// Its display text.
+        public var display: String
+        /// An ingredient.
+        public init(kfaCode: String, display: String) { (self.kfaCode, self.display) = (kfaCode, display) }
+    }
+
+    /// A prescription (Medication and MedicationRequest; a dispense when dispensed): a single
+    /// product by its KFA code, or a compound (racikan) by its KFA-coded ingredients.
+    public struct Prescription: Sendable, Equatable {
+        /// The drug's KFA code; empty for a compound, which names its `ingredients` instead.
+        public var kfaCode: String
+        /// A compound's ingredients (its Medication is `C`, compound); empty for a single product.
+        public var ingredients: [Ingredient] = []
         /// Its display text.
         public var display: String
         /// The dosage instruction.
@@ -104,6 +117,12 @@ public struct EncounterDocument: Sendable, Equatable {
         public init(kfaCode: String, display: String, dosage: String, quantity: Double, unit: String, dispensedAt: Date? = nil) {
             (self.kfaCode, self.display, self.dosage, self.quantity, self.unit, self.dispensedAt) =
                 (kfaCode, display, dosage, quantity, unit, dispensedAt)
+        }
+
+        /// A compound prescription (racikan) of KFA-coded ingredients.
+        public init(compound display: String, ingredients: [Ingredient], dosage: String, quantity: Double, unit: String, dispensedAt: Date? = nil) {
+            self.init(kfaCode: "", display: display, dosage: dosage, quantity: quantity, unit: unit, dispensedAt: dispensedAt)
+            self.ingredients = ingredients
         }
     }
 
@@ -204,10 +223,15 @@ public struct EncounterDocument: Sendable, Equatable {
                                      start: try p.optionalDateTime("start"), end: try p.optionalDateTime("end"))
             },
             prescriptions: try doc.list("prescriptions").map { p in
-                try p.only(["kfa_code", "display", "dosage", "quantity", "unit", "dispensed_at"])
-                return Prescription(kfaCode: try p.string("kfa_code"), display: try p.string("display"), dosage: try p.string("dosage"),
-                                    quantity: try p.number("quantity"), unit: try p.string("unit"),
-                                    dispensedAt: try p.optionalDateTime("dispensed_at"))
+                try p.only(["kfa_code", "ingredients", "display", "dosage", "quantity", "unit", "dispensed_at"])
+                var prescription = Prescription(
+                    kfaCode: try p.optionalString("kfa_code") ?? "", display: try p.string("display"), dosage: try p.string("dosage"),
+                    quantity: try p.number("quantity"), unit: try p.string("unit"), dispensedAt: try p.optionalDateTime("dispensed_at"))
+                prescription.ingredients = try p.list("ingredients").map { i in
+                    try i.only(["kfa_code", "display"])
+                    return Ingredient(kfaCode: try i.string("kfa_code"), display: try i.string("display"))
+                }
+                return prescription
             },
             lab: try doc.list("lab").map { l in
                 try l.only(["loinc", "display", "ordered_at", "result"])
@@ -284,7 +308,16 @@ public struct EncounterDocument: Sendable, Equatable {
             }
         }
         for (i, prescription) in prescriptions.enumerated() {
-            try SatusehatRules.checkKFA(prescription.kfaCode, field: "prescriptions[\(i)].kfa_code")
+            if prescription.ingredients.isEmpty {
+                try SatusehatRules.checkKFA(prescription.kfaCode, field: "prescriptions[\(i)].kfa_code")
+            } else {
+                guard prescription.kfaCode.isEmpty else {
+                    throw FieldError("prescriptions[\(i)].kfa_code", "a compound names its ingredients instead of one KFA code")
+                }
+                for (j, ingredient) in prescription.ingredients.enumerated() {
+                    try SatusehatRules.checkKFA(ingredient.kfaCode, field: "prescriptions[\(i)].ingredients[\(j)].kfa_code")
+                }
+            }
             guard prescription.quantity > 0 else { throw FieldError("prescriptions[\(i)].quantity", "must be more than 0") }
             if let dispensedAt = prescription.dispensedAt {
                 try checkTime(dispensedAt, "prescriptions[\(i)].dispensed_at")

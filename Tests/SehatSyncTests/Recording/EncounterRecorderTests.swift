@@ -131,6 +131,9 @@ final class EncounterRecorderTests: XCTestCase {
         doc = good; doc.diagnoses[0].icd10 = "J6.9"; cases.append(("diagnoses[0].icd10", doc))
         doc = good; doc.vitals[1].loinc = "8462"; cases.append(("vitals[1].code", doc))
         doc = good; doc.prescriptions[0].kfaCode = "PCT"; cases.append(("prescriptions[0].kfa_code", doc))
+        doc = good; doc.prescriptions[0].ingredients = [.init(kfaCode: "91000330", display: "x")]; cases.append(("prescriptions[0].kfa_code", doc))
+        doc = good; doc.prescriptions[0] = .init(compound: "Puyer", ingredients: [.init(kfaCode: "91", display: "x")], dosage: "3 x 1", quantity: 9, unit: "BKS")
+        cases.append(("prescriptions[0].ingredients[0].kfa_code", doc))
         doc = good; doc.encounterClass = "OUT"; cases.append(("class", doc))
         doc = good; doc.arrivedAt = try FHIRDateTime.parse("2022-01-01T00:00:00Z"); doc.inProgressAt = nil
         doc.lab = []; doc.prescriptions[0].dispensedAt = nil; cases.append(("arrived_at", doc))
