@@ -113,6 +113,7 @@ enum BenchCommands {
         options: [
             OptionSpec(name: "clinic-items", value: "N", help: "Clinic items queued ahead of the panic report (default 100000)"),
             OptionSpec(name: "latency-ms", value: "L", help: "Latency the sandbox adds to every answer (default 50)"),
+            OptionSpec(name: "with-niks", value: nil, help: "The report names a registered victim and volunteer: its SATUSEHAT side is queued too"),
             .benchDirectory(),
             .json("the figures"),
         ],
@@ -120,7 +121,7 @@ enum BenchCommands {
     ) { invocation in
         let result = try EmergencyBenchmark.run(
             clinicItems: try invocation.int("clinic-items", default: 100_000, range: 0...10_000_000) ?? 100_000,
-            latencyMilliseconds: try invocation.int("latency-ms", default: 50, range: 0...10_000) ?? 50,
+            latencyMilliseconds: try invocation.int("latency-ms", default: 50, range: 0...10_000) ?? 50, withNIKs: invocation.has("with-niks"),
             directory: try benchDirectory(invocation), progress: Output.note)
         let target = result.roundTrip + 0.050
         if invocation.has("json") {

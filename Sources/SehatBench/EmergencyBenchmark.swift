@@ -32,8 +32,14 @@ package enum EmergencyBenchmark {
         }
     }
 
-    package static func run(clinicItems: Int, latencyMilliseconds: Int, directory: String, progress: (String) -> Void) throws -> Result {
+    /// With `withNIKs`, the report names a registered victim and volunteer, so its SATUSEHAT
+    /// side (lookups, site, Encounter, Observation) is queued in the emergency lane too: the
+    /// webhook must still be the first request.
+    package static func run(clinicItems: Int, latencyMilliseconds: Int, withNIKs: Bool = false, directory: String,
+                            progress: (String) -> Void) throws -> Result {
         var settings = Sandbox.Configuration()
+        let victim = SampleClinic.patients[0], volunteer = SampleClinic.practitioners[0]
+        settings.resources = [Sandbox.person("Patient", nik: victim.nik, name: victim.name), Sandbox.person("Practitioner", nik: volunteer.0, name: volunteer.1)]
         var faults = FaultPlan()
         faults.latencyMilliseconds = latencyMilliseconds
         settings.faults = faults
@@ -47,7 +53,12 @@ package enum EmergencyBenchmark {
         progress("queueing \(clinicItems) clinic items")
         try ClinicBacklog.fill(client, items: clinicItems)
         let link = Locked(LinkState(mode: .offline))
-        try client.recordPanic(PanicReport(latitude: -6.2088, longitude: 106.8456, severity: .critical, type: "cardiac_arrest"))
+        if withNIKs {
+            try client.addPatient(victim)
+            try client.addPractitioner(nik: volunteer.0, name: volunteer.1)
+        }
+        try client.recordPanic(PanicReport(latitude: -6.2088, longitude: 106.8456, severity: .critical, type: "cardiac_arrest",
+                                           victimNIK: withNIKs ? victim.nik : nil, volunteerNIK: withNIKs ? volunteer.0 : nil))
         let stopwatch = Stopwatch(SimulatedLink(wrapping: URLSessionTransport()) { link.withLock { $0 } })
         var configuration = SyncConfiguration()
         configuration.requestsPerMinute = 0

@@ -205,5 +205,11 @@ final class HostCommandTests: XCTestCase {
         let figures2 = try JSON.parse(emergency.stdout)
         XCTAssertEqual(figures2["first_request"]?.stringValue, "/api/emergency/notify", "the panic report is the first request after link-up")
         XCTAssertGreaterThan(figures2["link_up_to_2xx_ms"]?.doubleValue ?? 0, 0)
+        // With the victim's and volunteer's NIKs the emergency's SATUSEHAT side is queued too;
+        // the webhook still goes first.
+        let withNIKs = try sehat.run(["bench", "emergency", "--clinic-items", "200", "--latency-ms", "0", "--with-niks",
+                                      "--dir", sehat.directory + "/bench", "--json"], timeout: 120)
+        XCTAssertEqual(withNIKs.status, 0, withNIKs.stderr)
+        XCTAssertEqual(try JSON.parse(withNIKs.stdout)["first_request"]?.stringValue, "/api/emergency/notify")
     }
 }
