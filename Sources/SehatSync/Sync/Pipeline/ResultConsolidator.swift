@@ -77,9 +77,12 @@ struct ResultConsolidator: Sendable {
                 guard let type = dependency.resourceType, let serverID = dependency.serverID else { return false }
                 return message.contains("\(type)/\(serverID)")
             }
-            let recheck = (named.isEmpty ? dependencies : named).map(\.item)
+            // What the server says is missing: one of this item's dependencies (check it again),
+            // something else it names (not the device's to create: waiting will not help), or
+            // nothing it names (check every dependency, while the item has retries left).
+            let namesOthers = named.isEmpty && message.range(of: #"\b[A-Z][A-Za-z]+/[A-Za-z0-9.-]{1,64}"#, options: .regularExpression) != nil
+            let recheck = namesOthers || (named.isEmpty && item.attempts >= item.maxRetries) ? [] : (named.isEmpty ? dependencies : named).map(\.item)
             guard !recheck.isEmpty else {
-                // Nothing the device made is missing: waiting will not change the answer.
                 try outbox.fail(item.id, by: owner, attempts: attempts, error: message)
                 return
             }
