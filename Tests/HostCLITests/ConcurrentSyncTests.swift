@@ -9,24 +9,11 @@ import XCTest
 /// flight, no item is sent twice at once, and every request is in the sync log.
 final class ConcurrentSyncTests: XCTestCase {
     func testTwoSyncsAndARecorderOnOneDatabase() throws {
-        var configuration = Sandbox.Configuration()
-        configuration.resources = [Sandbox.person("Patient", nik: "3171022309900001", name: "Budi Santoso"),
-                                   Sandbox.person("Practitioner", nik: "3171021505800003", name: "dr. Siti Rahmawati")]
-        configuration.faults = try FaultPlan(spec: "latency=20")  // requests stay in flight while others run
-        let sandbox = try Sandbox(configuration: configuration)
+        let sandbox = try SehatProcess.sandboxWithPeople(faults: "latency=20")  // requests stay in flight while others run
         defer { sandbox.stop() }
         let sehat = try SehatProcess()
         defer { sehat.remove() }
-        try "sandbox-secret\n".write(toFile: sehat.directory + "/secret.txt", atomically: true, encoding: .utf8)
-        for step in [
-            ["init", "--org-id", "10000004", "--client-id", "sandbox-client", "--client-secret-file", "secret.txt", "--base-url", sandbox.fhirBaseURL,
-             "--auth-url", sandbox.authURL, "--requests-per-minute", "0", "--concurrency", "2"],
-            ["location", "add", "--code", "POLI-UMUM", "--name", "Poli Umum"],
-            ["practitioner", "add", "--nik", "3171021505800003", "--name", "dr. Siti Rahmawati"],
-            ["patient", "add", "--nik", "3171022309900001", "--name", "Budi Santoso", "--gender", "male", "--birth-date", "1990-09-23"],
-        ] {
-            XCTAssertEqual(try sehat.run(step).status, 0, "\(step)")
-        }
+        try sehat.setUpClinic(against: sandbox, settings: ["--requests-per-minute", "0", "--concurrency", "2"])
         let example = try String(contentsOf: SehatProcess.repositoryRoot.appendingPathComponent("Schemas/examples/encounter.json"), encoding: .utf8)
         let visits = 50
         var syncs: [Process] = []

@@ -9,25 +9,12 @@ import XCTest
 /// before the answer was stored — restart, and the end state is as if nothing had happened.
 final class CrashTests: XCTestCase {
     func testThirtySixKillsLoseNothingAndDuplicateNothing() throws {
-        var configuration = Sandbox.Configuration()
-        configuration.resources = [Sandbox.person("Patient", nik: "3171022309900001", name: "Budi Santoso"),
-                                   Sandbox.person("Practitioner", nik: "3171021505800003", name: "dr. Siti Rahmawati")]
-        configuration.faults = try FaultPlan(spec: "latency=15")  // requests stay in flight long enough to be killed in
-        let sandbox = try Sandbox(configuration: configuration)
+        let sandbox = try SehatProcess.sandboxWithPeople(faults: "latency=15")  // requests stay in flight long enough to be killed in
         defer { sandbox.stop() }
         let sehat = try SehatProcess()
         defer { sehat.remove() }
-        try "sandbox-secret\n".write(toFile: sehat.directory + "/secret.txt", atomically: true, encoding: .utf8)
-        for step in [
-            ["init", "--org-id", "10000004", "--client-id", "sandbox-client", "--client-secret-file", "secret.txt", "--base-url", sandbox.fhirBaseURL,
-             "--auth-url", sandbox.authURL, "--emergency-url", sandbox.emergencyURL, "--requests-per-minute", "0", "--timeout-normal", "2",
-             "--timeout-long", "2", "--timeout-critical", "2", "--concurrency", "2"],
-            ["location", "add", "--code", "POLI-UMUM", "--name", "Poli Umum"],
-            ["practitioner", "add", "--nik", "3171021505800003", "--name", "dr. Siti Rahmawati"],
-            ["patient", "add", "--nik", "3171022309900001", "--name", "Budi Santoso", "--gender", "male", "--birth-date", "1990-09-23"],
-        ] {
-            XCTAssertEqual(try sehat.run(step).status, 0, "\(step)")
-        }
+        try sehat.setUpClinic(against: sandbox, settings: ["--requests-per-minute", "0", "--timeout-normal", "2", "--timeout-long", "2",
+                                                           "--timeout-critical", "2", "--concurrency", "2"])
         let example = try String(contentsOf: SehatProcess.repositoryRoot.appendingPathComponent("Schemas/examples/encounter.json"), encoding: .utf8)
         var generator = SystemRandomNumberGenerator()
         var kills = 0

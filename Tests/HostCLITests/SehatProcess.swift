@@ -1,5 +1,6 @@
 import SehatSupport
 import Foundation
+import SehatSandbox
 import SehatStore
 import XCTest
 
@@ -153,3 +154,30 @@ extension SehatProcess {
         return process
     }
 }
+
+extension SehatProcess {
+    /// A sandbox that knows the clinic's patient (Budi) and practitioner (dr. Siti), with `faults`.
+    static func sandboxWithPeople(faults: String) throws -> Sandbox {
+        var configuration = Sandbox.Configuration()
+        configuration.resources = [Sandbox.person("Patient", nik: "3171022309900001", name: "Budi Santoso"),
+                                   Sandbox.person("Practitioner", nik: "3171021505800003", name: "dr. Siti Rahmawati")]
+        configuration.faults = try FaultPlan(spec: faults)
+        return try Sandbox(configuration: configuration)
+    }
+
+    /// `sehat init` against `sandbox` (with `settings`), then POLI-UMUM, dr. Siti and Budi.
+    func setUpClinic(against sandbox: Sandbox, settings: [String]) throws {
+        try "sandbox-secret\n".write(toFile: directory + "/secret.txt", atomically: true, encoding: .utf8)
+        for step in [
+            ["init", "--org-id", "10000004", "--client-id", "sandbox-client", "--client-secret-file", "secret.txt", "--base-url", sandbox.fhirBaseURL,
+             "--auth-url", sandbox.authURL, "--emergency-url", sandbox.emergencyURL] + settings,
+            ["location", "add", "--code", "POLI-UMUM", "--name", "Poli Umum"],
+            ["practitioner", "add", "--nik", "3171021505800003", "--name", "dr. Siti Rahmawati"],
+            ["patient", "add", "--nik", "3171022309900001", "--name", "Budi Santoso", "--gender", "male", "--birth-date", "1990-09-23"],
+        ] {
+            let result = try run(step)
+            XCTAssertEqual(result.status, 0, "\(step): \(result.stderr)")
+        }
+    }
+}
+
