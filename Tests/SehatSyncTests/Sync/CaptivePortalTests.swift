@@ -59,3 +59,19 @@ final class CaptivePortalTests: XCTestCase {
         XCTAssertNotNil(check(200, #"{"success":false}"#, url: "http://e.test/api/emergency/notify"))
     }
 }
+
+extension CaptivePortalTests {
+    /// The watch's connectivity probe: a login page is not the server coming back.
+    func testTheWatchsProbeIsNotFooledByALoginPage() async throws {
+        let clinic = try TestClinic()
+        defer { clinic.remove() }
+        let portal = ScriptedTransport([HTTPAnswer(status: 200, headers: ["content-type": "text/html"], body: Array("<html>login</html>".utf8))])
+        let behindPortal = try SyncEngine(client: clinic.client, transport: portal, sleeper: ClockSleeper(clock: clinic.clock))
+        let fooled = await behindPortal.probe()
+        XCTAssertFalse(fooled)
+        let server = ScriptedTransport([HTTPAnswer(status: 200, body: Array(#"{"resourceType":"CapabilityStatement"}"#.utf8))])
+        let online = try SyncEngine(client: clinic.client, transport: server, sleeper: ClockSleeper(clock: clinic.clock))
+        let reached = await online.probe()
+        XCTAssertTrue(reached)
+    }
+}
