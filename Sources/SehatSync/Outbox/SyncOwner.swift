@@ -22,9 +22,12 @@ struct SyncOwner: Sendable, Equatable {
 
     /// A new owner for an engine of this process.
     static func current() -> SyncOwner {
-        SyncOwner(id: UUID().uuidString.lowercased(), host: ProcessInfo.processInfo.hostName, pid: getpid(),
+        SyncOwner(id: UUID().uuidString.lowercased(), host: thisHost, pid: getpid(),
                   processStart: ProcessLiveness.startTime(of: getpid()))
     }
+
+    /// This machine's name, read once (it may ask the resolver).
+    private static let thisHost = ProcessInfo.processInfo.hostName
 
     /// Owners (engines) of this process that are running now.
     private static let running = Locked<Set<String>>([])
@@ -38,7 +41,7 @@ struct SyncOwner: Sendable, Equatable {
     /// known for sure (a different process start, no such process, an engine of this process
     /// that stopped). Owners on another host are judged by their lease alone.
     static func mayBeAlive(host: String, pid: Int32, processStart: Int64?, id: String) -> Bool {
-        guard host == ProcessInfo.processInfo.hostName else { return true }
+        guard host == thisHost else { return true }
         if pid == getpid() && processStart == ProcessLiveness.startTime(of: getpid()) {
             return running.withLock { $0.contains(id) }
         }

@@ -79,7 +79,7 @@ struct HealthMonitor {
             let call = HTTPCall(method: "GET", url: url, headers: ["X-Request-ID": UUID().uuidString.lowercased()], timeout: timeout)
             let answer = try await transport.send(call)
             let ms = Int((DispatchTime.now().uptimeNanoseconds - started) / 1_000_000)
-            if let foreign = ReceiverCheck.foreignAnswer(Attempt(call: call, requestID: "-", outcome: .answered(answer), milliseconds: ms)) {
+            if let foreign = ReceiverCheck.foreignAnswer(to: call, answer) {
                 return HealthCheck(endpoint: name, url: url, status: .unhealthy, milliseconds: ms, httpStatus: answer.status, error: foreign, checkedAt: stamp)
             }
             let degraded = ms > HealthMonitor.slowMilliseconds || answer.status == 429 || answer.status >= 500

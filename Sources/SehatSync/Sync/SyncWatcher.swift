@@ -84,7 +84,7 @@ extension SyncEngine {
         let call = HTTPCall(method: "GET", url: settings.baseURL + "/metadata", timeout: configuration.criticalTimeout)
         do {
             let answer = try await transport.send(call)
-            return ReceiverCheck.foreignAnswer(Attempt(call: call, requestID: "-", outcome: .answered(answer), milliseconds: 0)) == nil
+            return ReceiverCheck.foreignAnswer(to: call, answer) == nil
         } catch {
             return false
         }

@@ -46,7 +46,7 @@ final class CaptivePortalTests: XCTestCase {
     /// The reader's test on its own: whose answer is it?
     func testOnlyTheReceiversOwnAnswerCounts() {
         func check(_ status: Int, _ body: String, url: String = Fake.base + "/Observation", headers: [String: String] = [:]) -> String? {
-            ReceiverCheck.foreignAnswer(Fake.attempt(status, body, headers: headers, url: url))
+            Fake.attempt(status, body, headers: headers, url: url).notTheReceiver
         }
         XCTAssertNil(check(201, #"{"resourceType":"Observation","id":"o1"}"#))
         XCTAssertNil(check(200, #"[{"ruleNumber":"20002","message":"dup"}]"#), "SATUSEHAT's rule array is its own answer")

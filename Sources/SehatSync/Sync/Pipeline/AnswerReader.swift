@@ -94,7 +94,7 @@ struct AnswerReader: Sendable {
     /// What a single request's attempt means for its item.
     func single(_ attempt: Attempt, for item: ClaimedItem, now: Date) -> Single {
         guard let answer = attempt.answer else { return .result(retry(attempt, item, now: now), .noAnswer) }
-        if ReceiverCheck.foreignAnswer(attempt) != nil { return .result(retry(attempt, item, now: now), .notTheReceiver) }
+        if attempt.notTheReceiver != nil { return .result(retry(attempt, item, now: now), .notTheReceiver) }
         let json = try? JSON.parse(bytes: answer.body)
         if let violations = Self.ruleViolations(json) {
             // SATUSEHAT's other refusal form, whatever the status: 20002 means it exists already.
@@ -153,7 +153,7 @@ struct AnswerReader: Sendable {
         guard let answer = attempt.answer else {
             return .results(items.map { retry(attempt, $0, now: now) }, .bundleNoAnswer, error: Self.describe(attempt))
         }
-        if let foreign = ReceiverCheck.foreignAnswer(attempt) {
+        if let foreign = attempt.notTheReceiver {
             return .results(items.map { retry(attempt, $0, now: now) }, .notTheReceiver, error: foreign)
         }
         let json = try? JSON.parse(bytes: answer.body)
@@ -231,7 +231,7 @@ struct AnswerReader: Sendable {
             return counted(item, retryAfter: nil, unknownOutcome: true, error: transport.description,
                            failure: Self.failure(attempt, .transient, transport.description))
         case .answered(let answer):
-            if let foreign = ReceiverCheck.foreignAnswer(attempt) {
+            if let foreign = attempt.notTheReceiver {
                 // Not the receiver: as if offline — not counted, nothing logged as its error.
                 return .retry(delay: backoff.delay(afterAttempt: item.attempts + 1), unknownOutcome: false, counts: false, error: foreign, failure: nil)
             }

@@ -8,9 +8,8 @@ import SehatJSON
 enum ReceiverCheck {
     /// Why an answer is not the receiver's own, or nil when it is (or when it is an error
     /// the receiver may well have sent: those are read as refusals and failures).
-    static func foreignAnswer(_ attempt: Attempt) -> String? {
-        guard let answer = attempt.answer else { return nil }
-        let host = URL(string: attempt.call.url)?.host ?? attempt.call.url
+    static func foreignAnswer(to call: HTTPCall, _ answer: HTTPAnswer) -> String? {
+        let host = URL(string: call.url)?.host ?? call.url
         let kind = answer.headers["content-type"].map { " (\($0))" } ?? ""
         if (300..<400).contains(answer.status) {
             return "captive portal or proxy answered for \(host): a \(answer.status) redirect to \(answer.headers["location"] ?? "somewhere else")"
@@ -18,13 +17,13 @@ enum ReceiverCheck {
         if answer.status == 511 { return "captive portal answered for \(host): 511 network authentication required" }
         guard (200..<300).contains(answer.status) else { return nil }
         let json = try? JSON.parse(bytes: answer.body)
-        let isEmergency = attempt.call.url.contains("/api/emergency/")
+        let isEmergency = call.url.contains("/api/emergency/")
         if isEmergency {
             // The emergency service answers with its JSON envelope (seeds/000 §3.1).
             if json?["success"]?.boolValue == true { return nil }
         } else if json?["resourceType"]?.stringValue != nil || AnswerReader.ruleViolations(json) != nil {
             return nil
-        } else if answer.body.isEmpty && answer.headers["location"] != nil && attempt.call.method != "GET" {
+        } else if answer.body.isEmpty && answer.headers["location"] != nil && call.method != "GET" {
             return nil  // a create answered by its Location alone
         }
         return "captive portal or proxy answered for \(host): \(answer.status)\(kind) that is not \(isEmergency ? "the emergency service's envelope" : "a FHIR answer")"

@@ -80,8 +80,15 @@ struct ResultConsolidator: Sendable {
             // What the server says is missing: one of this item's dependencies (check it again),
             // something else it names (not the device's to create: waiting will not help), or
             // nothing it names (check every dependency, while the item has retries left).
-            let namesOthers = named.isEmpty && message.range(of: #"\b[A-Z][A-Za-z]+/[A-Za-z0-9.-]{1,64}"#, options: .regularExpression) != nil
-            let recheck = namesOthers || (named.isEmpty && item.attempts >= item.maxRetries) ? [] : (named.isEmpty ? dependencies : named).map(\.item)
+            let recheck: [Int64]
+            if !named.isEmpty {
+                recheck = named.map(\.item)
+            } else if message.range(of: #"\b[A-Z][A-Za-z]+/[A-Za-z0-9.-]{1,64}"#, options: .regularExpression) != nil
+                || item.attempts >= item.maxRetries {
+                recheck = []  // it names something not the device's, or every check so far was in vain
+            } else {
+                recheck = dependencies.map(\.item)
+            }
             guard !recheck.isEmpty else {
                 try outbox.fail(item.id, by: owner, attempts: attempts, error: message)
                 return

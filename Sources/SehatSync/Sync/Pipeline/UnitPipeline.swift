@@ -34,10 +34,8 @@ struct UnitPipeline: Sendable {
 
         mutating func sent(_ attempt: Attempt) {
             outcome.requests += 1
-            let foreign = ReceiverCheck.foreignAnswer(attempt)
-                ?? attempt.transportFailure.flatMap { $0.kind == .notTheReceiver ? $0.message : nil }
-            outcome.offline = outcome.offline || attempt.wasOffline || foreign != nil
-            outcome.notTheReceiver = outcome.notTheReceiver ?? foreign
+            outcome.offline = outcome.offline || attempt.wasOffline || attempt.notTheReceiver != nil
+            outcome.notTheReceiver = outcome.notTheReceiver ?? attempt.notTheReceiver
             if case .authFailed(let error) = attempt.outcome, error.refused { outcome.authRefusal = error.message }
         }
 

@@ -18,6 +18,18 @@ struct Attempt: Sendable {
     let requestID: String
     let outcome: Outcome
     let milliseconds: Int
+    /// Why what came back is not the receiver's own (a captive portal, a proxy), judged once
+    /// here for every stage that reads the attempt; nil when it is (or nothing came back).
+    let notTheReceiver: String?
+
+    init(call: HTTPCall, requestID: String, outcome: Outcome, milliseconds: Int) {
+        (self.call, self.requestID, self.outcome, self.milliseconds) = (call, requestID, outcome, milliseconds)
+        switch outcome {
+        case .answered(let answer): notTheReceiver = ReceiverCheck.foreignAnswer(to: call, answer)
+        case .transportFailed(let failure) where failure.kind == .notTheReceiver: notTheReceiver = failure.message
+        default: notTheReceiver = nil
+        }
+    }
 
     /// The answer, when there was one.
     var answer: HTTPAnswer? { if case .answered(let answer) = outcome { return answer } else { return nil } }
