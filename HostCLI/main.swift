@@ -110,4 +110,5 @@ func run(_ arguments: [String]) -> Int32 {
     }
 }
 
+CrashGuard.install()
 exit(run(Array(CommandLine.arguments.dropFirst())))

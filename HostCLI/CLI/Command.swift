@@ -86,10 +86,25 @@ struct Invocation: Sendable {
         return number
     }
 
-    func double(_ name: String) throws -> Double? {
-        guard let text = values[name] else { return nil }
-        guard let number = Double(text), number.isFinite else { throw UsageError(message: "--\(name) must be a number, got \"\(text)\"", command: nil) }
+    func double(_ name: String, range: ClosedRange<Double>? = nil) throws -> Double? {
+        guard let text = try decimal(name) else { return nil }
+        guard let number = Double(text), number.isFinite, range?.contains(number) ?? true else {
+            let bounds = range.map { "from \(Self.shown($0.lowerBound)) to \(Self.shown($0.upperBound))" } ?? "a finite number"
+            throw UsageError(message: "--\(name) must be \(bounds), got \(text.prefix(64))", command: nil)
+        }
         return number
+    }
+
+    private static func shown(_ value: Double) -> String { value.rounded() == value ? String(Int64(value)) : String(value) }
+
+    /// A decimal number as written (`-6.2`, `30`, `1e3`), refusing what `Double` would also
+    /// take but a person did not mean: hex (`0x10`), `inf`, `nan`, spaces, a leading `+`.
+    func decimal(_ name: String) throws -> String? {
+        guard let text = values[name] else { return nil }
+        guard text.range(of: #"^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?$"#, options: .regularExpression) != nil else {
+            throw UsageError(message: "--\(name) must be a decimal number (like 30 or -6.2), got \"\(text.prefix(64))\"", command: nil)
+        }
+        return text
     }
 
     /// One of a fixed set of words.

@@ -17,33 +17,34 @@ enum SettingsOptions {
         OptionSpec(name: "max-backoff", value: "S", help: "Retry delay cap (default 60)"),
     ]
 
-    /// Applies the options given; true when any was.
+    /// Each numeric option and the stored setting it sets.
+    static let keys: [String: String] = [
+        "concurrency": "concurrency", "requests-per-minute": "requests_per_minute", "burst": "burst",
+        "breaker-failures": "breaker_failures", "breaker-open": "breaker_open_seconds", "timeout-critical": "critical_timeout",
+        "timeout-normal": "request_timeout", "timeout-long": "long_timeout", "initial-backoff": "initial_backoff", "max-backoff": "max_backoff",
+    ]
+
+    /// Applies the options given; true when any was. A value outside its setting's range
+    /// (`SyncConfiguration.settings`) is refused naming the option and the range; nothing
+    /// is changed then.
     static func apply(_ invocation: Invocation, to settings: inout SyncConfiguration) throws -> Bool {
+        var stored = settings.json
         var changed = false
-        func int(_ name: String, _ range: ClosedRange<Int>, _ set: (Int) -> Void) throws {
-            if let value = try invocation.int(name, range: range) { set(value); changed = true }
+        for (option, key) in keys.sorted(by: { $0.key < $1.key }) {
+            guard let value = try invocation.decimal(option) else { continue }
+            stored[key] = .number(value)
+            changed = true
         }
-        func seconds(_ name: String, _ set: (Double) -> Void) throws {
-            if let value = try invocation.double(name) {
-                guard value >= 0 else { throw UsageError(message: "--\(name) cannot be negative", command: nil) }
-                set(value)
-                changed = true
-            }
-        }
-        try int("concurrency", 1...64) { settings.concurrency = $0 }
-        try int("requests-per-minute", 0...100_000) { settings.requestsPerMinute = $0 }
-        try int("burst", 1...10_000) { settings.burst = $0 }
-        try int("breaker-failures", 1...1000) { settings.breakerFailures = $0 }
-        try seconds("breaker-open") { settings.breakerOpenSeconds = $0 }
-        try seconds("timeout-critical") { settings.criticalTimeout = max(1, $0) }
-        try seconds("timeout-normal") { settings.requestTimeout = max(1, $0) }
-        try seconds("timeout-long") { settings.longTimeout = max(1, $0) }
-        try seconds("initial-backoff") { settings.initialBackoff = $0 }
-        try seconds("max-backoff") { settings.maxBackoff = $0 }
         if let bundles = invocation.value("bundles") {
             guard ["on", "off"].contains(bundles) else { throw UsageError(message: "--bundles must be on or off, got \"\(bundles)\"", command: nil) }
-            settings.bundles = bundles == "on"
+            stored["bundles"] = .bool(bundles == "on")
             changed = true
+        }
+        do {
+            settings = try SyncConfiguration(json: stored)
+        } catch let error as SyncConfiguration.RangeError {
+            let option = keys.first { $0.value == error.key }?.key ?? error.key
+            throw UsageError(message: "--\(option) " + error.description.dropFirst(error.key.count + 2), command: nil)
         }
         return changed
     }

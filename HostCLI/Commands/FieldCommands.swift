@@ -17,8 +17,7 @@ enum FieldCommands {
         guard let mode = LinkState.Mode(rawValue: invocation.argument ?? "") else {
             throw UsageError(message: "give online, offline or flaky, got \"\(invocation.argument ?? "")\"", command: nil)
         }
-        let loss = try invocation.double("loss") ?? (mode == .flaky ? 0.3 : 0)
-        guard (0...1).contains(loss) else { throw UsageError(message: "--loss must be between 0 and 1", command: nil) }
+        let loss = try invocation.double("loss", range: 0...1) ?? (mode == .flaky ? 0.3 : 0)
         let state = LinkState(mode: mode, loss: loss, latencyMilliseconds: try invocation.int("latency-ms", default: 0, range: 0...60_000) ?? 0)
         try openClient(invocation).setLinkState(state)
         Output.line("link: \(state.description)")

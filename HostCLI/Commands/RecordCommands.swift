@@ -84,11 +84,38 @@ enum RecordCommands {
     }
 }
 
-/// A document's text from a file, or from standard input for `-`.
-func readDocument(_ path: String) throws -> String {
-    if path == "-" { return String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self) }
-    guard let data = FileManager.default.contents(atPath: path) else { throw FieldError("file", "cannot read \(path)") }
-    return String(decoding: data, as: UTF8.self)
+/// A document's text from a file, or from standard input for `-`. A document larger than
+/// `maxBytes` is refused before it is read (memory stays bounded by the limit, not by the
+/// file), and bytes that are not UTF-8 are refused with their line and column rather than
+/// silently replaced.
+func readDocument(_ path: String, maxBytes: Int = InputLimits.documentBytes) throws -> String {
+    let field = path == "-" ? "(standard input)" : "file"
+    let handle: FileHandle
+    if path == "-" {
+        handle = FileHandle.standardInput
+    } else {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { throw FieldError(field, "\(path) does not exist") }
+        guard !isDirectory.boolValue else { throw FieldError(field, "\(path) is a directory, not a document") }
+        guard let opened = FileHandle(forReadingAtPath: path) else { throw FieldError(field, "cannot read \(path)") }
+        handle = opened
+    }
+    defer { if path != "-" { try? handle.close() } }
+    var data = Data()
+    while true {
+        guard let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty else { break }
+        data.append(chunk)
+        guard data.count <= maxBytes else {
+            throw FieldError(field, "\(path == "-" ? "the document" : path) is larger than \(maxBytes) bytes, the limit for this document")
+        }
+    }
+    if let text = String(validating: data, as: UTF8.self) { return text }
+    do {
+        _ = try JSON.parse(bytes: Array(data))
+    } catch let error as JSONSyntaxError {
+        throw FieldError("(document)", error.description)
+    }
+    throw FieldError("(document)", "is not UTF-8 text")
 }
 
 /// `sehat import`: the generic FHIR path.
@@ -106,7 +133,7 @@ enum ImportCommand {
             Each resource gets a business identifier of the SDK's own beside its own identifiers.
             """
     ) { invocation in
-        let imported = try openClient(invocation).importBundle(json: try readDocument(invocation.required("file")))
+        let imported = try openClient(invocation).importBundle(json: try readDocument(invocation.required("file"), maxBytes: InputLimits.bundleBytes))
         if invocation.has("json") {
             Output.json(.obj([
                 "group_id": .string(imported.groupID), "resources": .int(imported.resourceIDs.count), "lookups": .int(imported.lookups),

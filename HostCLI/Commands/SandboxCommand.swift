@@ -20,11 +20,16 @@ enum SandboxCommand {
             OptionSpec(name: "org-id", value: "ID", help: "The Organization the client is bound to (default 10000004)"),
             OptionSpec(name: "token-ttl", value: "S", help: "Token lifetime in seconds (default 3599)"),
             OptionSpec(name: "oauth", value: "satusehat|standard", help: "Token endpoint: SATUSEHAT's (grant_type in the query) or RFC 6749's (in the form body)"),
+            OptionSpec(name: "admin-token", value: "TOKEN", help: "The token /admin/* requires (default: a fresh random one, printed at start)"),
+            OptionSpec(name: "idle-timeout", value: "S", help: "Seconds an idle connection stays open (default 30)"),
             OptionSpec(name: "faults", value: "SPEC", help: "Faults to inject, e.g. 500=0.05,503=0.05,429=0.05,drop=0.02,commit-drop=0.02,latency=50 (rule-array=200: refusals as SATUSEHAT's rule-violation arrays)"),
         ],
         details: """
-            Change faults while it runs: curl -X POST --data '503=0.2' http://127.0.0.1:PORT/admin/faults
+            The admin API needs the token printed at start:
+              curl -H "Authorization: Bearer TOKEN" -X POST --data '503=0.2' http://127.0.0.1:PORT/admin/faults
             Read its state: GET /admin/state, /admin/resources?type=Encounter, /admin/requests; POST /admin/expire-tokens.
+            It keeps the last 100,000 requests (bodies are not kept), serves at most 256 connections at once,
+            and refuses bodies over 64 MiB.
             """
     ) { invocation in
         var configuration = Sandbox.Configuration()
@@ -36,8 +41,15 @@ enum SandboxCommand {
                                                 secret: invocation.value("client-secret") ?? "sandbox-secret",
                                                 orgID: invocation.value("org-id") ?? SampleClinic.orgID)]
         if let spec = invocation.value("faults") { configuration.faults = try FaultPlan(spec: spec) }
+        if let token = invocation.value("admin-token") {
+            guard token.count >= 16, token.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-._~".contains($0)) }) else {
+                throw UsageError(message: "--admin-token must be at least 16 letters, digits or -._~", command: nil)
+            }
+            configuration.adminToken = token
+        }
+        configuration.limits.idleSeconds = try invocation.int("idle-timeout", default: 30, range: 1...3600) ?? 30
         if let path = invocation.value("seed") {
-            guard let list = try JSON.parse(readDocument(path)).arrayValue else { throw FieldError("seed", "\(path) must hold a JSON array of resources") }
+            guard let list = try JSON.parse(readDocument(path, maxBytes: InputLimits.bundleBytes)).arrayValue else { throw FieldError("seed", "\(path) must hold a JSON array of resources") }
             configuration.resources += list
         }
         for (option, type) in [("patients", "Patient"), ("practitioners", "Practitioner")] {
@@ -52,6 +64,7 @@ enum SandboxCommand {
         Output.line("  token endpoint:  \(sandbox.authURL)")
         Output.line("  emergency root:  \(sandbox.emergencyURL)")
         Output.line("  admin:           \(sandbox.rootURL)/admin/state")
+        Output.line("  admin token:     \(sandbox.adminToken)   (Authorization: Bearer …)")
         Output.line("  client:          \(configuration.clients[0].clientID) / org \(configuration.clients[0].orgID); faults: \(configuration.faults)")
         let signal = waitForTerminationSignal()
         sandbox.stop()

@@ -25,10 +25,21 @@ enum SetupCommands {
             baseURL: invocation.value("base-url") ?? Configuration.sandboxBaseURL,
             authURL: invocation.value("auth-url") ?? Configuration.sandboxAuthURL,
             emergencyURL: invocation.value("emergency-url"))
-        let client = try openClient(invocation)
-        try client.configure(configuration)
-        var settings = try client.syncSettings()
-        if try SettingsOptions.apply(invocation, to: &settings) { try client.setSyncSettings(settings) }
+        // Everything that can be refused is checked before the database is opened, so a
+        // refused init leaves no file behind.
+        _ = try configuration.readClientSecret()
+        var defaults = SyncConfiguration()
+        _ = try SettingsOptions.apply(invocation, to: &defaults)
+        let existed = FileManager.default.fileExists(atPath: invocation.databasePath)
+        do {
+            let client = try openClient(invocation)
+            try client.configure(configuration)
+            var settings = try client.syncSettings()
+            if try SettingsOptions.apply(invocation, to: &settings) { try client.setSyncSettings(settings) }
+        } catch {
+            if !existed { removeDatabase(invocation.databasePath) }
+            throw error
+        }
         if invocation.has("json") {
             Output.json(.obj([
                 "database": .string(invocation.databasePath), "org_id": .string(configuration.orgID),
@@ -142,6 +153,12 @@ func hostEngine(_ client: SehatClient, configuration: SyncConfiguration? = nil, 
                 logger: any SyncLogger = SilentLogger()) throws -> SyncEngine {
     let link = SimulatedLink(wrapping: URLSessionTransport()) { (try? client.linkState()) ?? .online }
     return try SyncEngine(client: client, transport: link, configuration: configuration, sleeper: sleeper, logger: logger)
+}
+
+/// Removes a database this command created and could not finish (with its WAL and shared
+/// memory), so a refusal leaves nothing behind.
+func removeDatabase(_ path: String) {
+    for suffix in ["", "-wal", "-shm", "-journal"] { try? FileManager.default.removeItem(atPath: path + suffix) }
 }
 
 func absolutePath(_ path: String) -> String {

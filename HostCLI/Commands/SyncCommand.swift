@@ -30,7 +30,7 @@ enum SyncCommand {
         settings.concurrency = try invocation.int("concurrency", default: settings.concurrency, range: 1...64) ?? settings.concurrency
         if invocation.has("no-bundles") { settings.bundles = false }
         if let seconds = try invocation.int("request-timeout", range: 1...600) { settings.requestTimeout = Double(seconds) }
-        let timeout = try invocation.double("timeout")
+        let timeout = try invocation.double("timeout", range: 0...604_800)
         let untilIdle = invocation.has("until-idle")
         let logger: any SyncLogger = invocation.has("log-json") ? JSONLineLogger(handle: .standardError) : SilentLogger()
         if invocation.has("watch") {

@@ -32,7 +32,10 @@ struct JSONParser {
     let bytes: [UInt8]
     var index = 0
     var depth = 0
-    static let maxDepth = 512
+    /// The deepest nesting accepted. FHIR resources nest about 15 levels (a `contained`
+    /// resource adds its own); 100 leaves room and keeps every recursion over a parsed value
+    /// (writing, comparing, walking references) far from the end of a thread's stack.
+    static let maxDepth = 100
 
     init(bytes: [UInt8]) { self.bytes = bytes }
 
@@ -107,6 +110,7 @@ struct JSONParser {
         defer { depth -= 1 }
         index += 1
         var members: [JSON.Member] = []
+        var names: Set<Swift.String> = []
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
             index += 1
@@ -118,10 +122,16 @@ struct JSONParser {
             guard bytes[index] == UInt8(ascii: "\"") else {
                 throw fail("expected a quoted member name, found \(describe(bytes[index]))")
             }
+            let keyStart = index
             let key = try parseString()
+            // RFC 8259 leaves repeated names undefined; readers disagree on which one wins, so
+            // a document that repeats one means two things at once and is refused.
+            if members.count < 16 ? members.contains(where: { $0.key == key }) : !seen(&names, members, key) {
+                throw fail("the member name \"\(key.prefix(64))\" appears twice in one object (each name may appear once)", at: keyStart)
+            }
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else {
-                throw fail("expected ':' after member name \"\(key)\"")
+                throw fail("expected ':' after member name \"\(key.prefix(64))\"")
             }
             index += 1
             skipWhitespace()
@@ -138,6 +148,12 @@ struct JSONParser {
             }
             throw fail("expected ',' or '}' in an object, found \(describe(bytes[index]))")
         }
+    }
+
+    /// Adds `key` to the names of a large object (filled on first use); false when it was there.
+    private func seen(_ names: inout Set<Swift.String>, _ members: [JSON.Member], _ key: Swift.String) -> Bool {
+        if names.isEmpty { names = Set(members.map(\.key)) }
+        return names.insert(key).inserted
     }
 
     private mutating func parseArray() throws -> JSON {

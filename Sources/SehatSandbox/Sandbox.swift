@@ -66,6 +66,13 @@ public final class Sandbox: Sendable {
         public var resources: [JSON] = []
         /// Keep the body of every FHIR request received (for tests that validate what was sent).
         public var keepBodies = false
+        /// The token `/admin/*` requires (`Authorization: Bearer TOKEN`); a fresh random one
+        /// unless set. `sehat sandbox` prints it at start.
+        public var adminToken = Sandbox.randomAdminToken()
+        /// The most requests the log keeps; older ones are forgotten first.
+        public var requestLogLimit = 100_000
+        /// Connection limits: idle timeout, connections at once, request sizes.
+        public var limits = HTTPServer.Limits()
         /// The sandbox's clock (date-time rules, token expiry, lock-outs).
         public var now: @Sendable () -> Date = { Date() }
         /// The defaults.
@@ -76,6 +83,8 @@ public final class Sandbox: Sendable {
     private let state: Locked<SandboxState>
     /// Which rules it judges by.
     public let mode: Mode
+    /// The token its admin API requires (`Authorization: Bearer …`).
+    public let adminToken: String
 
     /// The port it listens on.
     public var port: UInt16 { server.port }
@@ -93,7 +102,11 @@ public final class Sandbox: Sendable {
         let state = Locked(try SandboxState(configuration: configuration))
         self.state = state
         self.mode = configuration.mode
-        server = try HTTPServer(port: configuration.port) { request in Sandbox.handle(request, state: state) }
+        let token = configuration.adminToken
+        self.adminToken = token
+        server = try HTTPServer(port: configuration.port, limits: configuration.limits, gate: { head in Sandbox.admit(head, adminToken: token) }) { request in
+            Sandbox.handle(request, state: state)
+        }
         let base = rootURL
         state.withLock { $0.rootURL = base }
     }
@@ -145,7 +158,24 @@ public final class Sandbox: Sendable {
         ])
     }
 
+    /// A fresh admin token: 128 random bits in hex.
+    public static func randomAdminToken() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<2).map { _ in String(format: "%016llx", generator.next() as UInt64) }.joined()
+    }
+
     // MARK: Routing
+
+    /// The admin API answers only its token, checked before a body is read: an unauthenticated
+    /// client cannot make the sandbox hold its upload, nor change its faults.
+    static func admit(_ head: HTTPRequestParser.Head, adminToken: String) -> HTTPResponse? {
+        guard head.path.hasPrefix("/admin/") || head.path == "/admin" else { return nil }
+        guard let given = head.headers["authorization"], given == "Bearer " + adminToken else {
+            return .text(401, "the admin API needs the token printed when the sandbox started: Authorization: Bearer TOKEN",
+                         headers: [("WWW-Authenticate", "Bearer realm=\"sandbox-admin\"")])
+        }
+        return nil
+    }
 
     static func handle(_ request: HTTPRequest, state: Locked<SandboxState>) -> HTTPDisposition {
         if request.path.hasPrefix("/admin/") { return .respond(state.withLock { $0.admin(request) }) }

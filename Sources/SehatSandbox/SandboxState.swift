@@ -14,6 +14,7 @@ struct SandboxState {
     let lockout: TimeInterval
     let now: @Sendable () -> Date
     let keepBodies: Bool
+    let requestLogLimit: Int
     var faults: FaultPlan
     var random: SeededGenerator
     var rootURL = ""
@@ -36,6 +37,7 @@ struct SandboxState {
         lockout = configuration.lockout
         now = configuration.now
         keepBodies = configuration.keepBodies
+        requestLogLimit = max(1, configuration.requestLogLimit)
         faults = configuration.faults
         random = SeededGenerator(seed: configuration.randomSeed)
         for org in Set(configuration.clients.map(\.orgID)) {

@@ -87,6 +87,7 @@ public final class SehatClient: Sendable {
 
     /// Stores the sync settings every engine on this device starts from.
     public func setSyncSettings(_ settings: SyncConfiguration) throws {
+        try settings.validate()
         try database.write { conn in
             guard try conn.scalar("SELECT count(*) FROM config").int == 1 else { throw NotConfiguredError() }
             try conn.execute("UPDATE config SET sync_settings = ? WHERE id = 1", [.text(settings.json.text)])
@@ -176,7 +177,7 @@ public final class SehatClient: Sendable {
     ///     let imported = try client.importBundle(json: try String(contentsOfFile: "patient-bundle.json"))
     @discardableResult
     public func importBundle(json text: String) throws -> ImportedBundle {
-        let bundle = try JSON.parseDocument(text)
+        let bundle = try JSON.parseDocument(text, maxBytes: InputLimits.bundleBytes)
         return try record { try BundleImporter(context: $0).importBundle(bundle) }
     }
 

@@ -30,7 +30,7 @@ public enum FHIRDateTime {
             at(10, "T"), let hour = number(11, 2), at(13, ":"), let minute = number(14, 2), at(16, ":"),
             let second = number(17, 2)
         else {
-            throw FormatError(reason: "expected a date-time like 2025-12-26T09:00:00+07:00, got \"\(text)\"")
+            throw FormatError(reason: "expected a date-time like 2025-12-26T09:00:00+07:00, got \(FieldError.quote(text))")
         }
         var i = 19
         var fraction = 0.0
@@ -43,23 +43,23 @@ public enum FHIRDateTime {
                 scale /= 10
                 i += 1
             }
-            guard i > start else { throw FormatError(reason: "expected digits after '.' in \"\(text)\"") }
+            guard i > start else { throw FormatError(reason: "expected digits after '.' in \(FieldError.quote(text))") }
         }
         let offsetSeconds: Int
         if at(i, "Z") && i + 1 == chars.count {
             offsetSeconds = 0
         } else if (at(i, "+") || at(i, "-")), i + 6 == chars.count, let oh = number(i + 1, 2), at(i + 3, ":"),
-            let om = number(i + 4, 2), oh <= 14, om < 60
+            let om = number(i + 4, 2), om < 60, oh * 60 + om <= 14 * 60  // offsets run from -14:00 to +14:00
         {
             offsetSeconds = (at(i, "-") ? -1 : 1) * (oh * 3600 + om * 60)
         } else if i == chars.count {
-            throw FormatError(reason: "\"\(text)\" has no time-zone offset (add Z or +07:00)")
+            throw FormatError(reason: "\(FieldError.quote(text)) has no time-zone offset (add Z or +07:00)")
         } else {
-            throw FormatError(reason: "expected Z or an offset like +07:00 at the end of \"\(text)\"")
+            throw FormatError(reason: "expected Z or an offset from -14:00 to +14:00 (like +07:00) at the end of \(FieldError.quote(text))")
         }
         guard (1...12).contains(month), (1...daysIn(month: month, year: year)).contains(day), hour < 24, minute < 60,
             second < 60
-        else { throw FormatError(reason: "\"\(text)\" is not a real date and time") }
+        else { throw FormatError(reason: "\(FieldError.quote(text)) is not a real date and time") }
         let days = daysFromCivil(year: year, month: month, day: day)
         let seconds = Double(days * 86_400 + hour * 3600 + minute * 60 + second - offsetSeconds) + fraction
         return Date(timeIntervalSince1970: seconds)
@@ -71,9 +71,9 @@ public enum FHIRDateTime {
         guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
             let y = Int(parts[0]), let m = Int(parts[1]), let d = Int(parts[2]),
             parts.allSatisfy({ $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) })
-        else { throw FormatError(reason: "expected a date like 1990-01-31, got \"\(text)\"") }
+        else { throw FormatError(reason: "expected a date like 1990-01-31, got \(FieldError.quote(text))") }
         guard (1...12).contains(m), (1...daysIn(month: m, year: y)).contains(d) else {
-            throw FormatError(reason: "\"\(text)\" is not a real date")
+            throw FormatError(reason: "\(FieldError.quote(text)) is not a real date")
         }
         return (y, m, d)
     }

@@ -16,3 +16,15 @@ public struct FieldError: Error, Sendable, Equatable, CustomStringConvertible {
     /// `field: reason`.
     public var description: String { "\(field): \(reason)" }
 }
+
+extension FieldError {
+    /// A value as a refusal shows it: quoted whole when short, else its start and its size,
+    /// so a message never carries megabytes of input (or more of a secret than it must).
+    ///
+    ///     FieldError.quote("J06.9")   // "\"J06.9\""
+    public static func quote(_ value: String) -> String {
+        let shown = value.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? "\\u{\(String($0.value, radix: 16))}" : String($0) }
+        guard shown.count > 64 else { return "\"" + shown.joined() + "\"" }
+        return "\"" + shown.prefix(32).joined() + "…\" (\(value.unicodeScalars.count) characters)"
+    }
+}

@@ -16,7 +16,7 @@ public enum SatusehatRules {
     /// A NIK is 16 digits, the first not zero.
     public static func checkNIK(_ nik: String, field: String) throws {
         guard nik.utf8.count == 16, nik.utf8.allSatisfy({ (48...57).contains($0) }) else {
-            throw FieldError(field, "a NIK is 16 digits, got \"\(nik)\"")
+            throw FieldError(field, "a NIK is 16 digits, got \(FieldError.quote(nik))")
         }
         guard nik.first != "0" else { throw FieldError(field, "a NIK cannot start with 0 (it begins with a province code)") }
     }
@@ -42,7 +42,7 @@ public enum SatusehatRules {
     }
 
     private static func check(_ code: String, _ pattern: String, _ field: String, _ what: String) throws {
-        guard matches(code, pattern) else { throw FieldError(field, "\"\(code)\" is not \(what)") }
+        guard matches(code, pattern) else { throw FieldError(field, "\(FieldError.quote(code)) is not \(what)") }
     }
 
     /// A clinical date-time may not be in the future and, for SATUSEHAT, not before 2022-08-31.

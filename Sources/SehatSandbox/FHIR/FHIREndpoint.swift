@@ -40,6 +40,8 @@ extension SandboxState {
                                  query: request.query.map { "\($0.name)=\($0.value)" }.joined(separator: "&"),
                                  status: status, requestID: request.headers["x-request-id"], fault: fault,
                                  body: keepBodies && withBody && !request.body.isEmpty ? request.bodyText : nil, at: now()))
+        // Bounded: past the limit the oldest tenth is forgotten at once (amortized O(1)).
+        if log.count > requestLogLimit { log.removeFirst(max(1, log.count - requestLogLimit + requestLogLimit / 10)) }
     }
 
     private func authenticate(_ request: HTTPRequest) -> Result<Sandbox.Client, Refusal> {

@@ -35,14 +35,14 @@ public struct FaultPlan: Sendable, Equatable, CustomStringConvertible {
     public init(spec: String) throws {
         for part in spec.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !part.isEmpty {
             let pair = part.split(separator: "=", maxSplits: 1).map(String.init)
-            guard pair.count == 2, let number = Double(pair[1]), number >= 0 else {
-                throw FaultSpecError(part: part, reason: "expected NAME=NUMBER")
+            guard pair.count == 2, let number = Double(pair[1]), number.isFinite, number >= 0 else {
+                throw FaultSpecError(part: part, reason: "expected NAME=NUMBER (a finite number ≥ 0)")
             }
             switch pair[0] {
             case "drop": dropRate = try FaultPlan.rate(number, part)
             case "commit-drop": commitDropRate = try FaultPlan.rate(number, part)
-            case "latency": latencyMilliseconds = Int(number)
-            case "retry-after": retryAfterSeconds = Int(number)
+            case "latency": latencyMilliseconds = try FaultPlan.whole(number, FaultPlan.latencyRange, "latency (milliseconds)", part)
+            case "retry-after": retryAfterSeconds = try FaultPlan.whole(number, FaultPlan.retryAfterRange, "retry-after (seconds)", part)
             case "captive":
                 guard number == 200 || number == 302 || number == 0 else { throw FaultSpecError(part: part, reason: "captive is 200, 302 or 0") }
                 captiveStatus = Int(number)
@@ -59,6 +59,18 @@ public struct FaultPlan: Sendable, Equatable, CustomStringConvertible {
         guard statusRates.values.reduce(0, +) + dropRate + commitDropRate <= 1 else {
             throw FaultSpecError(part: spec, reason: "the rates add up to more than 1")
         }
+    }
+
+    /// Added latency allowed: up to a minute per answer.
+    public static let latencyRange = 0...60_000
+    /// `Retry-After` allowed: up to a day.
+    public static let retryAfterRange = 0...86_400
+
+    private static func whole(_ value: Double, _ range: ClosedRange<Int>, _ what: String, _ part: String) throws -> Int {
+        guard value.rounded() == value, value <= Double(range.upperBound) else {
+            throw FaultSpecError(part: part, reason: "\(what) is a whole number from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return Int(value)
     }
 
     private static func rate(_ value: Double, _ part: String) throws -> Double {

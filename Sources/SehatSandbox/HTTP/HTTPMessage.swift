@@ -61,6 +61,7 @@ public struct HTTPResponse: Sendable {
         case 413: return "Payload Too Large"
         case 422: return "Unprocessable Entity"
         case 429: return "Too Many Requests"
+        case 431: return "Request Header Fields Too Large"
         case 500: return "Internal Server Error"
         case 502: return "Bad Gateway"
         case 503: return "Service Unavailable"

@@ -5,7 +5,8 @@ import Glibc
 #endif
 
 /// A minimal HTTP/1.1 server over POSIX sockets, bound to 127.0.0.1 only. One thread per
-/// connection; keep-alive; `Content-Length` bodies. Enough for a test stand-in, no more.
+/// connection, at most `Limits.connections` at once; keep-alive; `Content-Length` bodies;
+/// a connection idle for `Limits.idleSeconds` is closed. Enough for a test stand-in, no more.
 ///
 ///     let server = try HTTPServer(port: 0) { request in .respond(.text(200, "ok")) }
 ///     print(server.port)   // the ephemeral port chosen
@@ -15,13 +16,27 @@ public final class HTTPServer: Sendable {
     public let port: UInt16
     private let listener: Int32
     private let handler: @Sendable (HTTPRequest) -> HTTPDisposition
+    private let gate: @Sendable (HTTPRequestParser.Head) -> HTTPResponse?
+    private let limits: Limits
     private let state = HTTPServerState()
 
-    /// Largest request body accepted (a Synthea bundle is under 1 MiB).
-    static let maxBody = 64 << 20
+    /// What one client can hold of the server.
+    public struct Limits: Sendable {
+        /// How requests are read (head size, header count, body size: a Synthea bundle is
+        /// under 1 MiB, the default body limit 64 MiB).
+        public var parser = HTTPRequestParser()
+        /// Seconds a connection may sit without sending before it is closed.
+        public var idleSeconds = 30
+        /// Connections served at once; one more is answered 503 and closed.
+        public var connections = 256
+        /// The defaults.
+        public init() {}
+    }
 
-    /// Listens on loopback (port 0: an ephemeral port).
-    public init(port: UInt16 = 0, handler: @escaping @Sendable (HTTPRequest) -> HTTPDisposition) throws {
+    /// Listens on loopback (port 0: an ephemeral port). `gate` sees each request's head
+    /// before its body is read: an answer from it is sent instead, and the body never read.
+    public init(port: UInt16 = 0, limits: Limits = Limits(), gate: @escaping @Sendable (HTTPRequestParser.Head) -> HTTPResponse? = { _ in nil },
+                handler: @escaping @Sendable (HTTPRequest) -> HTTPDisposition) throws {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw HTTPServerError.socket("socket: \(String(cString: strerror(errno)))") }
         var one: Int32 = 1
@@ -46,6 +61,8 @@ public final class HTTPServer: Sendable {
         self.port = UInt16(bigEndian: actual.sin_port)
         self.listener = fd
         self.handler = handler
+        self.gate = gate
+        self.limits = limits
         let thread = Thread { [self] in acceptLoop() }
         thread.name = "sandbox-accept"
         thread.start()
@@ -70,7 +87,13 @@ public final class HTTPServer: Sendable {
             }
             var one: Int32 = 1
             setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
-            state.opened(fd)
+            var idle = timeval(tv_sec: limits.idleSeconds, tv_usec: 0)
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &idle, socklen_t(MemoryLayout<timeval>.size))
+            guard state.opened(fd, limit: limits.connections) else {
+                _ = write(fd, HTTPResponse.text(503, "too many connections").encoded(keepAlive: false))
+                close(fd)
+                continue
+            }
             let thread = Thread { [self] in
                 serve(fd)
                 state.closed(fd)
@@ -82,7 +105,7 @@ public final class HTTPServer: Sendable {
     }
 
     private func serve(_ fd: Int32) {
-        var reader = SocketReader(fd: fd)
+        var reader = SocketReader(fd: fd, parser: limits.parser, gate: gate)
         while !state.isStopped {
             guard let request = reader.readRequest() else { return }
             switch request {
@@ -134,63 +157,48 @@ private final class HTTPServerState: @unchecked Sendable {
     var isStopped: Bool { lock.withLock { stopped } }
     /// Marks the server stopped; false if it already was.
     func stop() -> Bool { lock.withLock { defer { stopped = true }; return !stopped } }
-    func opened(_ fd: Int32) { lock.withLock { _ = connections.insert(fd) } }
+    /// Counts a new connection in; false when `limit` are already open.
+    func opened(_ fd: Int32, limit: Int) -> Bool {
+        lock.withLock {
+            guard connections.count < limit else { return false }
+            connections.insert(fd)
+            return true
+        }
+    }
     func closed(_ fd: Int32) { lock.withLock { _ = connections.remove(fd) } }
     func openConnections() -> [Int32] { lock.withLock { Array(connections) } }
 }
 
-/// Reads HTTP/1.1 requests from a socket.
+/// Reads HTTP/1.1 requests from a socket, through `HTTPRequestParser`.
 private struct SocketReader {
     let fd: Int32
+    let parser: HTTPRequestParser
+    let gate: @Sendable (HTTPRequestParser.Head) -> HTTPResponse?
     var buffer: [UInt8] = []
 
-    /// The next request; nil when the peer closed; `.failure` carries an error answer.
+    /// The next request; nil when the peer closed or went idle; `.failure` carries an answer
+    /// to send before closing.
     mutating func readRequest() -> Result<HTTPRequest, HTTPRequestError>? {
-        var headerEnd: Int?
-        while true {
-            if let end = find([13, 10, 13, 10]) {
-                headerEnd = end
-                break
+        var head: HTTPRequestParser.Head?
+        while head == nil {
+            switch parser.parseHead(buffer[...]) {
+            case .head(let parsed): head = parsed
+            case .refused(let response): return .failure(HTTPRequestError(response))
+            case .needMore: guard fill() else { return nil }
             }
-            if buffer.count > 64 << 10 { return .failure(HTTPRequestError(.text(413, "header too large"))) }
+        }
+        let request = head!
+        if let refusal = gate(request) { return .failure(HTTPRequestError(refusal)) }
+        let total = request.size + request.contentLength
+        while buffer.count < total {
             guard fill() else { return nil }
         }
-        let head = String(decoding: buffer[0..<headerEnd!], as: UTF8.self)
-        var lines = head.components(separatedBy: "\r\n")
-        let requestLine = lines.removeFirst().split(separator: " ")
-        guard requestLine.count == 3 else { return .failure(HTTPRequestError(.text(400, "bad request line"))) }
-        var headers: [String: String] = [:]
-        for line in lines {
-            guard let colon = line.firstIndex(of: ":") else { continue }
-            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
-        }
-        if headers["transfer-encoding"] != nil { return .failure(HTTPRequestError(.text(411, "send a Content-Length"))) }
-        let length = Int(headers["content-length"] ?? "0") ?? 0
-        guard length <= HTTPServer.maxBody else { return .failure(HTTPRequestError(.text(413, "body too large"))) }
-        let bodyStart = headerEnd! + 4
-        while buffer.count < bodyStart + length {
-            guard fill() else { return nil }
-        }
-        let body = Array(buffer[bodyStart..<(bodyStart + length)])
-        buffer.removeFirst(bodyStart + length)
-        let target = String(requestLine[1])
-        let (path, queryText) = target.firstIndex(of: "?").map { (String(target[..<$0]), String(target[target.index(after: $0)...])) } ?? (target, "")
-        let query = queryText.split(separator: "&").map { pair -> (String, String) in
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            return (String(parts[0]).queryDecoded, parts.count > 1 ? String(parts[1]).queryDecoded : "")
-        }
-        return .success(HTTPRequest(method: String(requestLine[0]), path: path.queryDecoded, query: query.map { (name: $0.0, value: $0.1) },
-                                    headers: headers, body: body))
+        let body = Array(buffer[request.size..<total])
+        buffer.removeFirst(total)
+        return .success(parser.request(request, body: body))
     }
 
-    private func find(_ pattern: [UInt8]) -> Int? {
-        guard buffer.count >= pattern.count else { return nil }
-        for i in 0...(buffer.count - pattern.count) where buffer[i] == pattern[0] && Array(buffer[i..<(i + pattern.count)]) == pattern {
-            return i
-        }
-        return nil
-    }
-
+    /// Reads what has arrived; false when the peer closed, failed or stayed idle too long.
     private mutating func fill() -> Bool {
         var chunk = [UInt8](repeating: 0, count: 65_536)
         while true {

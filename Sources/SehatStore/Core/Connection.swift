@@ -17,8 +17,9 @@ public final class Connection {
         let rc = sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_NOMUTEX, nil)
         guard rc == SQLITE_OK, let db else {
             let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? String(cString: sqlite3_errstr(rc))
+            let system = db.map { sqlite3_system_errno($0) } ?? 0
             sqlite3_close_v2(db)
-            throw DatabaseError(extendedCode: rc, message: message + " (opening \(path))")
+            throw DatabaseError(extendedCode: rc, message: message + " (opening \(path))", systemErrno: system)
         }
         handle = db
         sqlite3_extended_result_codes(db, 1)
@@ -33,7 +34,7 @@ public final class Connection {
         let extended = sqlite3_extended_errcode(handle)
         // The connection's error code can be stale for some failures (e.g. bind misuse).
         let code = (extended & 0xFF) == (rc & 0xFF) ? extended : rc
-        return DatabaseError(extendedCode: code, message: String(cString: sqlite3_errmsg(handle)), sql: sql)
+        return DatabaseError(extendedCode: code, message: String(cString: sqlite3_errmsg(handle)), sql: sql, systemErrno: sqlite3_system_errno(handle))
     }
 
     /// A cached prepared statement for `sql`.
@@ -56,7 +57,7 @@ public final class Connection {
         guard rc == SQLITE_OK else {
             let text = message.map { String(cString: $0) } ?? String(cString: sqlite3_errstr(rc))
             sqlite3_free(message)
-            throw DatabaseError(extendedCode: sqlite3_extended_errcode(handle), message: text, sql: sql)
+            throw DatabaseError(extendedCode: sqlite3_extended_errcode(handle), message: text, sql: sql, systemErrno: sqlite3_system_errno(handle))
         }
     }
 

@@ -70,7 +70,8 @@ public final class Database: Sendable {
     private static func createPrivateFile(at path: String) throws {
         let fd = open(path, O_RDWR | O_CREAT, 0o600)
         guard fd >= 0 else {
-            throw DatabaseError(extendedCode: SQLITE_CANTOPEN, message: "cannot create \(path): \(String(cString: strerror(errno)))")
+            let system = errno
+            throw DatabaseError(extendedCode: SQLITE_CANTOPEN, message: "cannot create \(path): \(String(cString: strerror(system)))", systemErrno: system)
         }
         defer { close(fd) }
         if fchmod(fd, 0o600) != 0 {

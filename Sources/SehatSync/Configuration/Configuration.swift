@@ -56,6 +56,13 @@ public struct Configuration: Sendable, Equatable {
 
     /// Reads the client secret from its file (trailing newline dropped).
     public func readClientSecret() throws -> String {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: clientSecretFile, isDirectory: &isDirectory) else {
+            throw FieldError("client-secret-file", "\(clientSecretFile) does not exist")
+        }
+        guard !isDirectory.boolValue else { throw FieldError("client-secret-file", "\(clientSecretFile) is a directory, not a file") }
+        let size = (try? FileManager.default.attributesOfItem(atPath: clientSecretFile)[.size] as? Int) ?? 0
+        guard size <= 64 << 10 else { throw FieldError("client-secret-file", "\(clientSecretFile) is \(size) bytes; a secret file holds at most 65536") }
         guard let data = FileManager.default.contents(atPath: clientSecretFile) else {
             throw FieldError("client-secret-file", "cannot read \(clientSecretFile)")
         }
@@ -70,10 +77,25 @@ public struct Configuration: Sendable, Equatable {
         guard let url = URL(string: trimmed), let scheme = url.scheme?.lowercased(), let host = url.host, !host.isEmpty else {
             throw FieldError(field, "\"\(text)\" is not an absolute URL")
         }
-        let loopback = host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
+        let loopback = Configuration.isLoopback(host)
         guard scheme == "https" || (scheme == "http" && loopback) else {
             throw FieldError(field, "must use https (plain http is allowed only to loopback), got \"\(text)\"")
         }
         return trimmed
+    }
+
+    /// Whether `host` is this machine: `localhost`, `::1`, or an IPv4 literal in 127.0.0.0/8
+    /// (four decimal octets). A name that merely starts with `127.` (`127.0.0.1.nip.io`) is
+    /// somebody else's host.
+    static func isLoopback(_ host: String) -> Bool {
+        let name = host.lowercased()
+        if name == "localhost" || name == "::1" || name == "[::1]" { return true }
+        let octets = name.split(separator: ".", omittingEmptySubsequences: false)
+        guard octets.count == 4 else { return false }
+        let values = octets.map { octet -> Int? in
+            guard (1...3).contains(octet.count), octet.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
+            return Int(octet).flatMap { $0 <= 255 ? $0 : nil }
+        }
+        return values.allSatisfy { $0 != nil } && values[0] == 127
     }
 }

@@ -28,25 +28,15 @@ struct BundleImporter {
     let context: RecordContext
 
     func importBundle(_ bundle: JSON) throws -> ImportedBundle {
-        guard bundle["resourceType"]?.stringValue == "Bundle" else { throw FieldError("resourceType", "must be Bundle") }
-        let type = bundle["type"]?.stringValue ?? ""
-        guard ["transaction", "collection", "batch"].contains(type) else {
-            throw FieldError("type", "a \(type) Bundle cannot be imported (use transaction, batch or collection)")
-        }
-        let entries = bundle["entry"]?.arrayValue ?? []
-        guard !entries.isEmpty else { throw FieldError("entry", "the bundle has no entries") }
+        let entries = try BundleImporter.checkShape(bundle)
 
         // 1. A local id per entry, and every name an entry can be referenced by.
         var localIDs: [String] = []
         var names: [String: String] = [:]
         var typeOf: [String: String] = [:]
-        for (index, entry) in entries.enumerated() {
-            guard let resource = entry["resource"], let resourceType = resource["resourceType"]?.stringValue else {
-                throw FieldError("entry[\(index)].resource", "is required")
-            }
-            if let method = entry.value(at: "request.method")?.stringValue, !["POST", "PUT"].contains(method) {
-                throw FieldError("entry[\(index)].request.method", "\(method) cannot be imported (only POST and PUT)")
-            }
+        for entry in entries {
+            let resource = entry["resource"]!
+            let resourceType = resource["resourceType"]!.stringValue!
             let localID = context.newID()
             localIDs.append(localID)
             typeOf[localID] = resourceType
@@ -160,21 +150,36 @@ struct BundleImporter {
     }
 
     /// Resources ordered so that each comes after those it references (depth-first; a
-    /// cycle, which FHIR allows inside a transaction, is broken where it is met).
+    /// cycle, which FHIR allows inside a transaction, is broken where it is met). Iterative,
+    /// with its own stack: a chain as long as the bundle's entry limit must not exhaust the
+    /// thread's stack.
     static func parentsFirst(_ resources: [(id: String, json: JSON)]) -> [(id: String, json: JSON)] {
         let byID = Dictionary(resources.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         var state: [String: Bool] = [:]  // false: visiting, true: done
         var ordered: [(id: String, json: JSON)] = []
-        func visit(_ id: String) {
-            guard state[id] == nil, let resource = byID[id] else { return }
-            state[id] = false
-            for site in resource.json.references() {
-                if case .relative(_, let target) = site.reference { visit(target) }
+        for root in resources where state[root.id] == nil {
+            // Each frame: a resource and the targets it still has to visit.
+            var stack: [(id: String, targets: [String])] = []
+            func push(_ id: String) {
+                guard state[id] == nil, let resource = byID[id] else { return }
+                state[id] = false
+                let targets = resource.json.references().compactMap { site -> String? in
+                    if case .relative(_, let target) = site.reference { return target }
+                    return nil
+                }
+                stack.append((id, targets.reversed()))
             }
-            state[id] = true
-            ordered.append(resource)
+            push(root.id)
+            while !stack.isEmpty {
+                if let next = stack[stack.count - 1].targets.popLast() {
+                    push(next)
+                } else {
+                    let done = stack.removeLast().id
+                    state[done] = true
+                    ordered.append(byID[done]!)
+                }
+            }
         }
-        resources.forEach { visit($0.id) }
         return ordered
     }
 }

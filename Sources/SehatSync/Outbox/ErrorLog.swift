@@ -57,7 +57,8 @@ struct ErrorLog {
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """,
             [.integer(item), SQLValue(resourceType), SQLValue(resourceID), .text(operation.rawValue), .text(failure.category.rawValue),
-             SQLValue(failure.status), .text(failure.message), .text(failure.url), .text(failure.requestID), .text(stamp)])
+             SQLValue(failure.status), .text(LogMasking.mask(failure.message)), .text(LogMasking.mask(failure.url)), .text(failure.requestID),
+             .text(stamp)])
     }
 
     /// Marks an item's open errors resolved.

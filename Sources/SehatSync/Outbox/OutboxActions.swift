@@ -30,7 +30,8 @@ struct OutboxActions {
                 UNION SELECT d.item_id FROM outbox_deps d JOIN waiting w ON d.depends_on = w.id)
             SELECT id FROM waiting ORDER BY id
             """, [.integer(id)]).compactMap { $0[0].int64 }
-        return OutboxItemDetail(item: item, request: try requestPreview(id, baseURL: baseURL),
+        // A person reads this: NIKs (in a lookup's URL, a Patient's identifier) are masked.
+        return OutboxItemDetail(item: item, request: try requestPreview(id, baseURL: baseURL).map(LogMasking.mask),
                                 errors: try ErrorLog(connection: connection, now: Date()).entries(item: id), waitingItems: waiting)
     }
 

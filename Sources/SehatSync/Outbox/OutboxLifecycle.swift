@@ -283,7 +283,7 @@ package struct OutboxLifecycle {
                               \(Self.dropClaim), updated_at = ?
             WHERE id = ? AND \(Self.fence(owner))
             """,
-            [.integer(counted ? 1 : 0), .integer(Self.milliseconds(due)), .text(error), .integer(unknownOutcome ? 1 : 0), .text(stamp),
+            [.integer(counted ? 1 : 0), .integer(Self.milliseconds(due)), .text(LogMasking.mask(error)), .integer(unknownOutcome ? 1 : 0), .text(stamp),
              .integer(id)] + Self.fenceArguments(owner))
         guard connection.changes > 0 else { return .notClaimed }
         return try counted && escalateIfPersistent(id) ? .escalated : .scheduled
@@ -295,7 +295,7 @@ package struct OutboxLifecycle {
             """
             UPDATE outbox SET status = 'pending', send_singly = 1, attempts = attempts + 1, last_error = ?, \(Self.dropClaim), updated_at = ?
             WHERE id = ? AND \(Self.fence(owner))
-            """, [.text(error), .text(stamp), .integer(id)] + Self.fenceArguments(owner))
+            """, [.text(LogMasking.mask(error)), .text(stamp), .integer(id)] + Self.fenceArguments(owner))
     }
 
     /// Refused by the receiver: kept for a person; what waits on it is held.
@@ -404,7 +404,7 @@ package struct OutboxLifecycle {
                               hold_kind = ?, hold_detail = ?, hold_item = ?, \(Self.dropClaim), updated_at = ?
             WHERE id = ? AND \(Self.fence(owner))
             """,
-            [.text(status.rawValue), SQLValue(attempts), SQLValue(error), SQLValue(hold?.kind), SQLValue(hold?.detail), SQLValue(hold?.item),
+            [.text(status.rawValue), SQLValue(attempts), SQLValue(error.map(LogMasking.mask)), SQLValue(hold?.kind), SQLValue(hold?.detail), SQLValue(hold?.item),
              .text(stamp), .integer(id)] + Self.fenceArguments(owner))
         guard connection.changes > 0 else { return }
         if case .consent = hold { return }

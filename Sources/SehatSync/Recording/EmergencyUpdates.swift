@@ -60,6 +60,7 @@ struct EmergencyUpdates {
     /// Queues `PUT /api/emergency/{id}/status`, after the notification.
     func queueStatus(_ emergencyID: String, status: EmergencyStatus, note: String?) throws -> Int64 {
         try requireReport(emergencyID)
+        if let note { try InputLimits.checkText(note, field: "note", max: InputLimits.textLength, multiline: true) }
         guard EmergencyStatus.reportable.contains(status) else { throw FieldError("status", "must be one of \(EmergencyUpdates.allowed)") }
         let notify = try context.connection.scalar(
             "SELECT id FROM outbox WHERE report_id = ? AND operation = 'notify' ORDER BY id LIMIT 1", [.text(emergencyID)]).int64
@@ -87,18 +88,18 @@ struct EmergencyUpdates {
         if let status, !EmergencyStatus.reportable.contains(where: { $0.rawValue == status }) {
             throw FieldError("\(data.path.isEmpty ? "" : data.path + ".")status", "must be one of \(EmergencyUpdates.allowed)")
         }
-        let eta = try data.optionalNumber("eta_minutes")
-        if let eta, eta < 0 || eta.rounded() != eta { throw FieldError(data.name("eta_minutes"), "must be a whole number of minutes") }
-        let ambulance = try data.optionalString("ambulance_id")
+        // An ETA comes from an outside service: a whole number of minutes, at most a day.
+        let eta = try data.optionalInt("eta_minutes", 0...1440)
+        let ambulance = try data.optionalIdentifier("ambulance_id")
         try context.connection.execute(
             """
             UPDATE panic_reports SET status = coalesce(?, status), eta_minutes = coalesce(?, eta_minutes),
                                      ambulance_id = coalesce(?, ambulance_id), status_updated_at = ?
             WHERE emergency_id = ?
-            """, [SQLValue(status), SQLValue(eta.map { Int($0) }), SQLValue(ambulance), .text(context.stamp), .text(emergencyID)])
+            """, [SQLValue(status), SQLValue(eta), SQLValue(ambulance), .text(context.stamp), .text(emergencyID)])
         try context.connection.execute(
             "INSERT INTO emergency_updates(emergency_id, event_type, status, eta_minutes, ambulance_id, payload, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [.text(emergencyID), .text(event), SQLValue(status), SQLValue(eta.map { Int($0) }), SQLValue(ambulance), .text(callback.text), .text(context.stamp)])
+            [.text(emergencyID), .text(event), SQLValue(status), SQLValue(eta), SQLValue(ambulance), .text(callback.text), .text(context.stamp)])
     }
 
     static func list(_ conn: Connection) throws -> [EmergencySummary] {

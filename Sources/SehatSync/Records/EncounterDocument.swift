@@ -203,8 +203,8 @@ public struct EncounterDocument: Sendable, Equatable {
             "finished_at", "vitals", "diagnoses", "procedures", "prescriptions", "lab", "summary",
         ])
         self.init(
-            number: try doc.optionalString("number"), patientNIK: try doc.string("patient_nik"),
-            practitionerNIK: try doc.string("practitioner_nik"), locationCode: try doc.string("location_code"),
+            number: try doc.optionalIdentifier("number"), patientNIK: try doc.string("patient_nik"),
+            practitionerNIK: try doc.string("practitioner_nik"), locationCode: try doc.string("location_code", max: InputLimits.identifierLength),
             encounterClass: try doc.optionalString("class") ?? "AMB", arrivedAt: try doc.dateTime("arrived_at"),
             inProgressAt: try doc.optionalDateTime("in_progress_at"), finishedAt: try doc.dateTime("finished_at"),
             vitals: try doc.list("vitals").map { v in
@@ -238,14 +238,15 @@ public struct EncounterDocument: Sendable, Equatable {
                 let result = try l.object("result").map { r in
                     try r.only(["value", "unit", "resulted_at", "conclusion"])
                     return LabResult(value: try r.number("value"), unit: try r.string("unit"), resultedAt: try r.dateTime("resulted_at"),
-                                     conclusion: try r.optionalString("conclusion"))
+                                     conclusion: try r.optionalString("conclusion", max: InputLimits.narrativeLength, multiline: true))
                 }
                 return LabTest(loinc: try l.string("loinc"), display: try l.string("display"),
                                orderedAt: try l.optionalDateTime("ordered_at"), result: result)
             },
             summary: try doc.object("summary").map { s in
                 try s.only(["title", "text"])
-                return Summary(title: try s.optionalString("title") ?? "Resume Medis", text: try s.string("text"))
+                return Summary(title: try s.optionalString("title", max: InputLimits.nameLength) ?? "Resume Medis",
+                               text: try s.string("text", max: InputLimits.narrativeLength, multiline: true))
             }
         )
     }
@@ -266,6 +267,7 @@ public struct EncounterDocument: Sendable, Equatable {
         func checkTime(_ date: Date, _ field: String) throws {
             try SatusehatRules.checkDateTime(date, field: field, now: now, enforceEarliest: enforceEarliest)
         }
+        try checkSizes()
         try SatusehatRules.checkNIK(patientNIK, field: "patient_nik")
         try SatusehatRules.checkNIK(practitionerNIK, field: "practitioner_nik")
         guard SatusehatRules.encounterClasses[encounterClass] != nil else {
@@ -291,6 +293,7 @@ public struct EncounterDocument: Sendable, Equatable {
                 throw FieldError("vitals[\(i)].display", "is required for LOINC \(vital.loinc), which is not a common vital sign")
             }
             guard vital.value >= 0 else { throw FieldError("vitals[\(i)].value", "cannot be negative") }
+            try InputLimits.checkVital(code: vital.loinc, value: vital.value, unit: vital.unit, field: "vitals[\(i)].value")
             try checkInVisit(vital.measuredAt, "vitals[\(i)].measured_at")
         }
         for (i, diagnosis) in diagnoses.enumerated() {
@@ -319,6 +322,7 @@ public struct EncounterDocument: Sendable, Equatable {
                 }
             }
             guard prescription.quantity > 0 else { throw FieldError("prescriptions[\(i)].quantity", "must be more than 0") }
+            try InputLimits.checkQuantity(prescription.quantity, field: "prescriptions[\(i)].quantity")
             if let dispensedAt = prescription.dispensedAt {
                 try checkTime(dispensedAt, "prescriptions[\(i)].dispensed_at")
                 guard dispensedAt >= arrivedAt else { throw FieldError("prescriptions[\(i)].dispensed_at", "is before arrived_at") }
@@ -328,6 +332,7 @@ public struct EncounterDocument: Sendable, Equatable {
             try SatusehatRules.checkLOINC(test.loinc, field: "lab[\(i)].loinc")
             try checkInVisit(test.orderedAt, "lab[\(i)].ordered_at")
             if let result = test.result {
+                try InputLimits.checkQuantity(result.value, field: "lab[\(i)].result.value")
                 try checkTime(result.resultedAt, "lab[\(i)].result.resulted_at")
                 guard result.resultedAt >= (test.orderedAt ?? arrivedAt) else {
                     throw FieldError("lab[\(i)].result.resulted_at", "is before the test was ordered")
@@ -335,5 +340,42 @@ public struct EncounterDocument: Sendable, Equatable {
             }
         }
         if let summary, summary.text.isEmpty { throw FieldError("summary.text", "is required") }
+    }
+
+    /// Every text within its limit and free of control characters, every list within its
+    /// count: the same limits whether the document came as JSON or was built in code.
+    private func checkSizes() throws {
+        typealias Limits = InputLimits
+        if let number { try Limits.checkIdentifier(number, field: "number") }
+        try Limits.checkIdentifier(locationCode, field: "location_code")
+        for (name, count) in [("vitals", vitals.count), ("diagnoses", diagnoses.count), ("procedures", procedures.count),
+                              ("prescriptions", prescriptions.count), ("lab", lab.count)] where count > Limits.listItems {
+            throw FieldError(name, "has \(count) items; the limit is \(Limits.listItems)")
+        }
+        func text(_ value: String?, _ field: String, _ max: Int = Limits.textLength, multiline: Bool = false) throws {
+            if let value { try Limits.checkText(value, field: field, max: max, multiline: multiline) }
+        }
+        for (i, vital) in vitals.enumerated() {
+            try text(vital.display, "vitals[\(i)].display")
+            try text(vital.unit, "vitals[\(i)].unit", Limits.unitLength)
+        }
+        for (i, diagnosis) in diagnoses.enumerated() { try text(diagnosis.display, "diagnoses[\(i)].display") }
+        for (i, procedure) in procedures.enumerated() { try text(procedure.display, "procedures[\(i)].display") }
+        for (i, prescription) in prescriptions.enumerated() {
+            try text(prescription.display, "prescriptions[\(i)].display")
+            try text(prescription.dosage, "prescriptions[\(i)].dosage")
+            try text(prescription.unit, "prescriptions[\(i)].unit", Limits.unitLength)
+            guard prescription.ingredients.count <= Limits.listItems else {
+                throw FieldError("prescriptions[\(i)].ingredients", "has \(prescription.ingredients.count) items; the limit is \(Limits.listItems)")
+            }
+            for (j, ingredient) in prescription.ingredients.enumerated() { try text(ingredient.display, "prescriptions[\(i)].ingredients[\(j)].display") }
+        }
+        for (i, test) in lab.enumerated() {
+            try text(test.display, "lab[\(i)].display")
+            try text(test.result?.unit, "lab[\(i)].result.unit", Limits.unitLength)
+            try text(test.result?.conclusion, "lab[\(i)].result.conclusion", Limits.narrativeLength, multiline: true)
+        }
+        try text(summary?.title, "summary.title", Limits.nameLength)
+        try text(summary?.text, "summary.text", Limits.narrativeLength, multiline: true)
     }
 }

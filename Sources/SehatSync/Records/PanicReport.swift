@@ -82,14 +82,12 @@ public struct PanicReport: Sendable, Equatable {
             return value
         }
         guard let severity = try choice("severity", Severity.self) else { throw FieldError("severity", "is required") }
-        let age = try doc.optionalNumber("victim_age")
-        if let age, age.rounded() != age { throw FieldError("victim_age", "must be a whole number of years") }
         self.init(
             latitude: try doc.number("latitude"), longitude: try doc.number("longitude"), address: try doc.optionalString("address"),
-            severity: severity, type: try doc.string("type"), victimAge: age.map { Int($0) },
-            victimGender: try choice("victim_gender", Gender.self), reporter: try doc.optionalString("reporter"),
+            severity: severity, type: try doc.string("type", max: 64), victimAge: try doc.optionalInt("victim_age", PanicReport.ages),
+            victimGender: try choice("victim_gender", Gender.self), reporter: try doc.optionalString("reporter", max: InputLimits.nameLength),
             reportedAt: try doc.optionalDateTime("reported_at"), victimNIK: try doc.optionalString("victim_nik"),
-            volunteerNIK: try doc.optionalString("volunteer_nik"), volunteerName: try doc.optionalString("volunteer_name"),
+            volunteerNIK: try doc.optionalString("volunteer_nik"), volunteerName: try doc.optionalString("volunteer_name", max: InputLimits.nameLength),
             referral: try PanicReport.flag(doc.json, "referral"))
     }
 
@@ -99,14 +97,22 @@ public struct PanicReport: Sendable, Equatable {
         return flag
     }
 
+    /// The ages a victim can have.
+    static let ages = 0...150
+
     func validate(now: Date) throws {
+        if let address { try InputLimits.checkText(address, field: "address", max: InputLimits.textLength) }
+        if let reporter { try InputLimits.checkText(reporter, field: "reporter", max: InputLimits.nameLength) }
+        if let volunteerName { try checkName(volunteerName, field: "volunteer_name") }
         guard latitude.isFinite, (-90...90).contains(latitude) else { throw FieldError("latitude", "must be between -90 and 90") }
         guard longitude.isFinite, (-180...180).contains(longitude) else { throw FieldError("longitude", "must be between -180 and 180") }
         guard type.range(of: #"^[a-z][a-z0-9_]{0,63}$"#, options: .regularExpression) != nil else {
-            throw FieldError("type", "must be snake_case letters and digits (e.g. cardiac_arrest), got \"\(type)\"")
+            throw FieldError("type", "must be snake_case letters and digits (e.g. cardiac_arrest), got \(FieldError.quote(type))")
         }
-        if let victimAge, !(0...150).contains(victimAge) { throw FieldError("victim_age", "must be between 0 and 150") }
-        if let reportedAt { try SatusehatRules.checkDateTime(reportedAt, field: "reported_at", now: now, enforceEarliest: false) }
+        if let victimAge, !PanicReport.ages.contains(victimAge) { throw FieldError("victim_age", "must be a whole number from 0 to 150, got \(victimAge)") }
+        // A report dated before SATUSEHAT's earliest accepted time is a clock or typing error
+        // (the device's clock was not set), not an emergency.
+        if let reportedAt { try SatusehatRules.checkDateTime(reportedAt, field: "reported_at", now: now) }
         if let victimNIK { try SatusehatRules.checkNIK(victimNIK, field: "victim_nik") }
         if let volunteerNIK { try SatusehatRules.checkNIK(volunteerNIK, field: "volunteer_nik") }
         if referral, victimNIK == nil { throw FieldError("referral", "needs the victim's NIK (victim_nik)") }

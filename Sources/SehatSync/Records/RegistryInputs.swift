@@ -67,13 +67,13 @@ public struct PatientInput: Sendable, Equatable {
 /// A server id given by a person: FHIR's id syntax (1-64 of A-Z a-z 0-9 - .).
 func checkServerID(_ id: String?, field: String) throws {
     guard let id else { return }
-    guard ResourceRules.isValidID(id) else { throw FieldError(field, "\"\(id)\" is not a FHIR id (1-64 letters, digits, '-' or '.')") }
+    guard ResourceRules.isValidID(id) else { throw FieldError(field, "\(FieldError.quote(id)) is not a FHIR id (1-64 letters, digits, '-' or '.')") }
 }
 
 func checkName(_ name: String, field: String = "name") throws {
     let trimmed = name.trimmingCharacters(in: .whitespacesAndNewlines)
     guard !trimmed.isEmpty else { throw FieldError(field, "is required") }
-    guard trimmed.count <= 200 else { throw FieldError(field, "is longer than 200 characters") }
+    try InputLimits.checkText(trimmed, field: field, max: InputLimits.nameLength)
 }
 
 /// A NIK for messages and logs: `317102******0001`.

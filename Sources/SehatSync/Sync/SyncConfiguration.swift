@@ -48,33 +48,97 @@ public struct SyncConfiguration: Sendable, Equatable {
         ])
     }
 
-    /// Reads stored settings; keys it does not know are refused, missing ones keep their default.
-    public init(json: JSON) throws {
-        self.init()
-        for member in json.members ?? [] {
-            let value = member.value
-            func number() throws -> Double {
-                guard let number = value.doubleValue, number >= 0 else { throw FieldError(member.key, "must be a number ≥ 0") }
-                return number
-            }
-            switch member.key {
-            case "concurrency": concurrency = max(1, Int(try number()))
-            case "emergency_concurrency": emergencyConcurrency = max(1, Int(try number()))
-            case "bundles": bundles = value.boolValue ?? bundles
-            case "max_bundle_entries": maxBundleEntries = max(1, Int(try number()))
-            case "critical_timeout": criticalTimeout = max(1, try number())
-            case "request_timeout": requestTimeout = max(1, try number())
-            case "long_timeout": longTimeout = max(1, try number())
-            case "initial_backoff": initialBackoff = try number()
-            case "max_backoff": maxBackoff = try number()
-            case "breaker_failures": breakerFailures = max(1, Int(try number()))
-            case "breaker_open_seconds": breakerOpenSeconds = try number()
-            case "requests_per_minute": requestsPerMinute = Int(try number())
-            case "burst": burst = max(1, Int(try number()))
-            default: throw FieldError(member.key, "is not a sync setting")
+    /// One setting: its stored key, the range it may take, and where it lives.
+    public struct Setting: Sendable {
+        /// The key in the stored settings (`request_timeout`).
+        public let key: String
+        /// The values allowed; outside them a setting is refused, naming this range.
+        public let range: ClosedRange<Double>
+        /// Whole numbers only.
+        public let whole: Bool
+        fileprivate let path: WritableKeyPath<SyncConfiguration, Double> & Sendable
+
+        /// The setting's value in `settings`.
+        public func value(in settings: SyncConfiguration) -> Double { settings[keyPath: path] }
+    }
+
+    /// Every numeric setting with its range: wide enough for any real deployment, narrow
+    /// enough that no arithmetic on it overflows (a timeout of 1e300 s traps URLSession; a
+    /// backoff of 1e300 s cannot become a date).
+    public static let settings: [Setting] = [
+        Setting(key: "concurrency", range: 1...64, whole: true, path: \.concurrencyValue),
+        Setting(key: "emergency_concurrency", range: 1...16, whole: true, path: \.emergencyConcurrencyValue),
+        Setting(key: "max_bundle_entries", range: 1...10_000, whole: true, path: \.maxBundleEntriesValue),
+        Setting(key: "critical_timeout", range: 1...60, whole: false, path: \.criticalTimeout),
+        Setting(key: "request_timeout", range: 1...600, whole: false, path: \.requestTimeout),
+        Setting(key: "long_timeout", range: 1...3600, whole: false, path: \.longTimeout),
+        Setting(key: "initial_backoff", range: 0...3600, whole: false, path: \.initialBackoff),
+        Setting(key: "max_backoff", range: 0...86_400, whole: false, path: \.maxBackoff),
+        Setting(key: "breaker_failures", range: 1...1000, whole: true, path: \.breakerFailuresValue),
+        Setting(key: "breaker_open_seconds", range: 0...3600, whole: false, path: \.breakerOpenSeconds),
+        Setting(key: "requests_per_minute", range: 0...100_000, whole: true, path: \.requestsPerMinuteValue),
+        Setting(key: "burst", range: 1...10_000, whole: true, path: \.burstValue),
+    ]
+
+    /// Why a setting was refused: its key, the value given and the range allowed.
+    public struct RangeError: Error, Sendable, Equatable, CustomStringConvertible {
+        /// The stored key (`request_timeout`).
+        public let key: String
+        /// The value given, as written.
+        public let value: String
+        /// The range allowed.
+        public let range: ClosedRange<Double>
+        /// Whole numbers only.
+        public let whole: Bool
+        /// For a person.
+        public var description: String {
+            "\(key): must be \(whole ? "a whole number" : "a number") from \(Self.text(range.lowerBound)) to \(Self.text(range.upperBound)), got \(value)"
+        }
+        static func text(_ value: Double) -> String { InputLimits.format(value) }
+    }
+
+    /// Refuses settings outside their ranges, naming the first one.
+    public func validate() throws {
+        for setting in SyncConfiguration.settings {
+            let value = setting.value(in: self)
+            guard value.isFinite, setting.range.contains(value), !setting.whole || value.rounded() == value else {
+                throw RangeError(key: setting.key, value: InputLimits.format(value), range: setting.range, whole: setting.whole)
             }
         }
     }
+
+    /// Reads stored settings; keys it does not know are refused, missing ones keep their
+    /// default, and a value outside its range is refused with the range.
+    public init(json: JSON) throws {
+        self.init()
+        for member in json.members ?? [] {
+            if member.key == "bundles" {
+                guard let flag = member.value.boolValue else { throw FieldError(member.key, "must be true or false") }
+                bundles = flag
+                continue
+            }
+            guard let setting = SyncConfiguration.settings.first(where: { $0.key == member.key }) else {
+                throw FieldError(member.key, "is not a sync setting")
+            }
+            guard let number = member.value.doubleValue, number.isFinite, setting.range.contains(number),
+                !setting.whole || number.rounded() == number
+            else {
+                throw RangeError(key: setting.key, value: FieldError.quote(member.value.numberText ?? member.value.kind), range: setting.range,
+                                 whole: setting.whole)
+            }
+            self[keyPath: setting.path] = number
+        }
+    }
+}
+
+extension SyncConfiguration {
+    // The whole-number settings seen as Doubles, so one table can check every setting.
+    fileprivate var concurrencyValue: Double { get { Double(concurrency) } set { concurrency = Int(newValue) } }
+    fileprivate var emergencyConcurrencyValue: Double { get { Double(emergencyConcurrency) } set { emergencyConcurrency = Int(newValue) } }
+    fileprivate var maxBundleEntriesValue: Double { get { Double(maxBundleEntries) } set { maxBundleEntries = Int(newValue) } }
+    fileprivate var breakerFailuresValue: Double { get { Double(breakerFailures) } set { breakerFailures = Int(newValue) } }
+    fileprivate var requestsPerMinuteValue: Double { get { Double(requestsPerMinute) } set { requestsPerMinute = Int(newValue) } }
+    fileprivate var burstValue: Double { get { Double(burst) } set { burst = Int(newValue) } }
 }
 
 /// Exponential backoff with full jitter: a uniform draw in [0, min(cap, initial × 2^attempt)].

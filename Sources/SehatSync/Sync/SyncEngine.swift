@@ -34,6 +34,7 @@ public actor SyncEngine {
                 sleeper: any Sleeper = SystemSleeper(), logger: any SyncLogger = SilentLogger()) throws {
         guard let settings = try client.configuration() else { throw NotConfiguredError() }
         let configuration = try configuration ?? client.syncSettings()
+        try configuration.validate()
         let transport = transport ?? URLSessionTransport()
         let owner = SyncOwner.current()
         owner.setRunning(true)

@@ -86,7 +86,7 @@ actor TokenManager {
         guard answer.status == 200, let json = try? JSON.parse(bytes: answer.body),
             let token = json["access_token"]?.stringValue, !token.isEmpty
         else {
-            let wait = Double(answer.headers["retry-after"] ?? "") ?? 60
+            let wait = answer.retryAfter ?? 60
             if [400, 401, 403, 429].contains(answer.status) {
                 blockedUntil = now.addingTimeInterval(wait)
                 blockRefused = answer.status != 429
@@ -95,7 +95,10 @@ actor TokenManager {
                             retryAt: blockedUntil, refused: (400..<500).contains(answer.status) && answer.status != 429)
         }
         // SATUSEHAT sends every field as a string ("3599"); accept numbers too.
-        let lifetime = Double(json["expires_in"]?.stringValue ?? json["expires_in"]?.numberText ?? "") ?? 3600
+        // A lifetime that is not a number from 1 s to a day is not believed: the token is
+        // used for the default hour and asked for again when the server refuses it.
+        let stated = Double(json["expires_in"]?.stringValue ?? json["expires_in"]?.numberText ?? "") ?? 3600
+        let lifetime = stated.isFinite && (1...86_400).contains(stated) ? stated : 3600
         let margin = min(300, lifetime / 10)
         current = (token, now.addingTimeInterval(lifetime - margin))
         return token

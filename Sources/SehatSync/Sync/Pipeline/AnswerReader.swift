@@ -236,7 +236,7 @@ struct AnswerReader: Sendable {
                 return .retry(delay: backoff.delay(afterAttempt: item.attempts + 1), unknownOutcome: false, counts: false, error: foreign, failure: nil)
             }
             let message = Self.describe(attempt)
-            return counted(item, retryAfter: answer.headers["retry-after"].flatMap(Double.init), unknownOutcome: false, error: message,
+            return counted(item, retryAfter: answer.retryAfter, unknownOutcome: false, error: message,
                            failure: Self.failure(attempt, FailureClass.of(status: answer.status), message))
         }
     }

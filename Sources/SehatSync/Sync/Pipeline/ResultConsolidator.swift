@@ -117,9 +117,10 @@ struct SyncLog {
                 INSERT INTO sync_log(item_id, attempt, method, url, status, duration_ms, request_id, outcome, error, created_at)
                 VALUES (?, (SELECT attempts FROM outbox WHERE id = ?), ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
-                [.integer(line.itemID), .integer(line.itemID), .text(line.attempt.call.method), .text(line.attempt.call.url),
+                // What a person can read is masked as the logs are: a lookup's URL carries the NIK.
+                [.integer(line.itemID), .integer(line.itemID), .text(line.attempt.call.method), .text(LogMasking.mask(line.attempt.call.url)),
                  SQLValue(line.attempt.status), .integer(Int64(line.attempt.milliseconds)), .text(line.attempt.requestID),
-                 .text(line.note.rawValue), SQLValue(line.error), .text(stamp)])
+                 .text(line.note.rawValue), SQLValue(line.error.map(LogMasking.mask)), .text(stamp)])
         }
     }
 }

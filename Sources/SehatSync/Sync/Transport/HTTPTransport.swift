@@ -40,6 +40,20 @@ public struct HTTPAnswer: Sendable {
 
     /// The body as UTF-8 text.
     public var text: String { String(decoding: body, as: UTF8.self) }
+
+    /// The longest pause a server's `Retry-After` can impose: a longer one (or a broken
+    /// one like `inf`) is read as this, so no header can park the queue for good or
+    /// overflow a date.
+    public static let longestRetryAfter: TimeInterval = 3600
+
+    /// `Retry-After` in seconds (RFC 9110 delay-seconds), capped at `longestRetryAfter`; nil
+    /// when absent or not a number of seconds.
+    public var retryAfter: TimeInterval? {
+        guard let text = headers["retry-after"]?.trimmingCharacters(in: .whitespaces), !text.isEmpty, text.utf8.count <= 12,
+            text.utf8.allSatisfy({ (48...57).contains($0) }), let seconds = Double(text)
+        else { return nil }
+        return min(seconds, HTTPAnswer.longestRetryAfter)
+    }
 }
 
 /// Why no answer came back, and what that says about the request.
