@@ -42,6 +42,12 @@ final class DiskFullCLITests: XCTestCase {
         let database = try Database(path: db)
         XCTAssertEqual(try database.withoutTransaction { try $0.scalar("PRAGMA integrity_check").string }, "ok")
         XCTAssertEqual(try database.read { try $0.scalar("SELECT count(*) FROM encounters").int }, recorded)
+        // A new database on the full filesystem: the same clear message at open, and no file left.
+        let other = mountPoint + "/other.db"
+        let opened = try sehat.run(["--db", other, "init", "--org-id", "10000004", "--client-id", "c", "--client-secret-file", "secret.txt"])
+        XCTAssertEqual(opened.status, 1)
+        XCTAssertTrue(opened.stderr.contains("sehat: error: the disk is full"), opened.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: other), "a refused init leaves no database")
         // Room again (a bigger filesystem): recording resumes.
         XCTAssertEqual(run("/bin/mount", ["-o", "remount,size=8m", mountPoint]), 0)
         let after = try sehat.run(["--db", db, "encounter", "record", "--file", "-"], stdin: example.replacingOccurrences(of: "ENC-20251226-0001", with: "FULL-AFTER"))

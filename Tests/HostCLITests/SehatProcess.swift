@@ -105,12 +105,18 @@ final class BackgroundSehat {
     private let output = Pipe()
     private let lines = Locked<[String]>([])
 
-    init(_ arguments: [String], in directory: String) throws {
+    /// `errors`: a file that receives its standard error (discarded when nil).
+    init(_ arguments: [String], in directory: String, errors: String? = nil) throws {
         process.executableURL = SehatProcess.executable
         process.arguments = arguments
         process.currentDirectoryURL = URL(fileURLWithPath: directory)
         process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
+        if let errors {
+            _ = FileManager.default.createFile(atPath: errors, contents: nil)
+            process.standardError = FileHandle(forWritingAtPath: errors)
+        } else {
+            process.standardError = FileHandle.nullDevice
+        }
         let lines = self.lines
         output.fileHandleForReading.readabilityHandler = { handle in
             let text = String(decoding: handle.availableData, as: UTF8.self)
