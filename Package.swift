@@ -37,3 +37,13 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// The libFuzzer harnesses (Tests/Fuzz), only when asked for: SEHAT_FUZZ_RUNTIME names the
+// toolchain's libclang_rt.fuzzer_no_main archive, as Tests/run-fuzzers.sh sets it (and
+// instruments every module for coverage). A plain `swift build` or `swift test` never sees
+// this target, so it links without libFuzzer.
+if let runtime = Context.environment["SEHAT_FUZZ_RUNTIME"] {
+    package.targets.append(.executableTarget(
+        name: "sehat-fuzz", dependencies: ["SehatJSON", "SehatFHIR", "SehatSync", "SehatSandbox"], path: "Tests/Fuzz",
+        linkerSettings: [.unsafeFlags([runtime, "-lstdc++"])]))
+}

@@ -4,18 +4,30 @@ import SehatSync
 /// The sync settings as command-line options, shared by `sehat init` and `sehat config`.
 enum SettingsOptions {
     static let specs: [OptionSpec] = [
-        OptionSpec(name: "concurrency", value: "N", help: "Requests in flight at once (default 4)"),
+        setting("concurrency", "N", "Requests in flight at once"),
         OptionSpec(name: "bundles", value: "on|off", help: "Send each encounter as one transaction bundle (default on)"),
-        OptionSpec(name: "requests-per-minute", value: "N", help: "Rate limit per endpoint, 0 for none (default 60)"),
-        OptionSpec(name: "burst", value: "N", help: "Rate-limit burst (default 10)"),
-        OptionSpec(name: "breaker-failures", value: "N", help: "Consecutive failures that open an endpoint's circuit (default 5)"),
-        OptionSpec(name: "breaker-open", value: "S", help: "Seconds a circuit stays open before one probe (default 30)"),
-        OptionSpec(name: "timeout-critical", value: "S", help: "Timeout of emergency notifications (default 5)"),
-        OptionSpec(name: "timeout-normal", value: "S", help: "Timeout of single requests (default 30)"),
-        OptionSpec(name: "timeout-long", value: "S", help: "Timeout of transaction bundles (default 60)"),
-        OptionSpec(name: "initial-backoff", value: "S", help: "First retry delay (default 1)"),
-        OptionSpec(name: "max-backoff", value: "S", help: "Retry delay cap (default 60)"),
+        setting("requests-per-minute", "N", "Rate limit per endpoint, 0 for none"),
+        setting("burst", "N", "Rate-limit burst"),
+        setting("breaker-failures", "N", "Consecutive failures that open an endpoint's circuit"),
+        setting("breaker-open", "S", "Seconds a circuit stays open before one probe"),
+        setting("timeout-critical", "S", "Timeout of emergency notifications"),
+        setting("timeout-normal", "S", "Timeout of single requests"),
+        setting("timeout-long", "S", "Timeout of transaction bundles"),
+        setting("initial-backoff", "S", "First retry delay"),
+        setting("max-backoff", "S", "Retry delay cap"),
     ]
+
+    /// An option for a numeric setting, its help ending with the range and default the
+    /// library defines (`SyncConfiguration.settings`), so `--help` cannot drift from them.
+    private static func setting(_ option: String, _ value: String, _ help: String) -> OptionSpec {
+        let defaults = SyncConfiguration()
+        guard let key = keys[option], let setting = SyncConfiguration.settings.first(where: { $0.key == key }) else {
+            return OptionSpec(name: option, value: value, help: help)
+        }
+        func shown(_ number: Double) -> String { number.rounded() == number ? String(Int64(number)) : String(number) }
+        let range = "\(shown(setting.range.lowerBound))–\(shown(setting.range.upperBound))"
+        return OptionSpec(name: option, value: value, help: "\(help) (\(range); default \(shown(setting.value(in: defaults))))")
+    }
 
     /// Each numeric option and the stored setting it sets.
     static let keys: [String: String] = [

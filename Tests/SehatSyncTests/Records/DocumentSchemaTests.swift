@@ -37,6 +37,15 @@ final class DocumentSchemaTests: XCTestCase {
         doc = example; doc["prescriptions"] = [.obj(["kfa_code": "93001019", "display": "x", "dosage": "x", "quantity": 0, "unit": "TAB"])]
         mutations.append(("prescriptions[0].quantity", doc))
         doc = example; doc["summary"] = .obj(["title": "only a title"]); mutations.append(("summary.text", doc))
+        // The limits (docs/limits.md) are the schema's too.
+        doc = example; doc["number"] = "BAD-\u{0}x"; mutations.append(("number", doc))
+        doc = example; doc["number"] = ""; mutations.append(("number", doc))
+        doc = example; doc["location_code"] = .string(String(repeating: "L", count: 65)); mutations.append(("location_code", doc))
+        doc = example; doc["diagnoses"] = [.obj(["icd10": "J06.9", "display": .string(String(repeating: "d", count: 1001))])]
+        mutations.append(("diagnoses[0].display", doc))
+        doc = example; doc["vitals"] = [.obj(["code": "2710-2", "display": "SpO2", "value": .number("1e308"), "unit": "%"])]; mutations.append(("vitals[0].value", doc))
+        doc = example; doc["lab"] = .array(Array(repeating: .obj(["loinc": "2345-7", "display": "Glucose"]), count: 501)); mutations.append(("lab", doc))
+        doc = example; doc["arrived_at"] = "2025-12-26T09:00:00+14:59"; mutations.append(("arrived_at", doc))
         let now = TestClinic.now
         for (field, mutated) in mutations {
             XCTAssertFalse(validator.errors(in: mutated).isEmpty, "the schema accepts a bad \(field)")
@@ -62,6 +71,9 @@ final class DocumentSchemaTests: XCTestCase {
         doc = example; doc["victim_gender"] = "x"; mutations.append(("victim_gender", doc))
         doc = example; doc["longitude"] = nil; mutations.append(("longitude", doc))
         doc = example; doc["extra"] = true; mutations.append(("extra", doc))
+        doc = example; doc["victim_age"] = .number("1e30"); mutations.append(("victim_age", doc))
+        doc = example; doc["reporter"] = .string(String(repeating: "r", count: 201)); mutations.append(("reporter", doc))
+        doc = example; doc["reported_at"] = "0001-01-01T00:00:00Z"; mutations.append(("reported_at", doc))
         for (field, mutated) in mutations {
             XCTAssertFalse(validator.errors(in: mutated).isEmpty, "the schema accepts a bad \(field)")
             XCTAssertThrowsError(try PanicReport(json: mutated.text).validate(now: TestClinic.now), field) {

@@ -4,13 +4,13 @@ import SehatJSON
 
 /// A JSON Schema (draft 2020-12) checker for the keywords our document schemas use:
 /// type, required, properties, additionalProperties: false, items, enum, pattern,
-/// minLength, minimum, maximum, exclusiveMinimum and local `$ref`s. Unknown keywords
+/// minLength, maxLength, maxItems, minimum, maximum, exclusiveMinimum and local `$ref`s. Unknown keywords
 /// fail loudly so the schemas cannot silently outgrow it.
 struct SchemaValidator {
     let root: JSON
     static let known: Set<String> = [
         "$schema", "$id", "$defs", "$ref", "title", "description", "default", "type", "required", "properties",
-        "additionalProperties", "items", "enum", "pattern", "minLength", "minimum", "maximum", "exclusiveMinimum",
+        "additionalProperties", "items", "enum", "pattern", "minLength", "maxLength", "maxItems", "minimum", "maximum", "exclusiveMinimum",
     ]
 
     /// Every violation, as `path: reason`.
@@ -37,6 +37,7 @@ struct SchemaValidator {
                 found.append("\(path): does not match \(pattern)")
             }
             if let min = schema["minLength"]?.intValue, text.count < min { found.append("\(path): shorter than \(min)") }
+            if let max = schema["maxLength"]?.intValue, text.unicodeScalars.count > max { found.append("\(path): longer than \(max)") }
         }
         if let number = value.doubleValue {
             if let min = schema["minimum"]?.doubleValue, number < min { found.append("\(path): below \(min)") }
@@ -56,6 +57,7 @@ struct SchemaValidator {
                 }
             }
         }
+        if let items = value.arrayValue, let max = schema["maxItems"]?.intValue, items.count > max { found.append("\(path): more than \(max) items") }
         if let items = value.arrayValue, let itemSchema = schema["items"] {
             for (i, item) in items.enumerated() { check(item, against: itemSchema, path: "\(path)[\(i)]", into: &found) }
         }
