@@ -20,7 +20,7 @@ CREATE TABLE config (
     emergency_url TEXT,
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL
-, sync_settings TEXT CHECK (sync_settings IS NULL OR json_valid(sync_settings)), link_state TEXT CHECK (link_state IS NULL OR json_valid(link_state)));
+, sync_settings TEXT CHECK (sync_settings IS NULL OR json_valid(sync_settings)), link_state TEXT CHECK (link_state IS NULL OR json_valid(link_state)), str_check TEXT NOT NULL DEFAULT 'warn' CHECK (str_check IN ('warn', 'refuse', 'off')));
 
 CREATE TABLE resources (
     local_id TEXT PRIMARY KEY,
@@ -77,7 +77,7 @@ CREATE TABLE encounters (
     in_progress_at TEXT NOT NULL,
     finished_at TEXT NOT NULL CHECK (finished_at > arrived_at),
     created_at TEXT NOT NULL
-);
+, str_warning TEXT);
 
 CREATE INDEX encounters_by_patient ON encounters(patient_id);
 
@@ -327,3 +327,87 @@ CREATE TABLE practitioner_roles (
     created_at TEXT NOT NULL,
     UNIQUE (practitioner_id, location_id)
 );
+
+CREATE TABLE registry_sources (
+    source TEXT PRIMARY KEY CHECK (source IN ('kki', 'sisdmk')),
+    base_url TEXT NOT NULL,
+    auth_url TEXT NOT NULL,
+    client_id TEXT NOT NULL,
+    client_secret_file TEXT NOT NULL,
+    schedule TEXT NOT NULL CHECK (schedule IN ('daily', 'hourly', 'off')),
+    updated_at TEXT NOT NULL
+);
+
+CREATE TABLE registry_entries (
+    id INTEGER PRIMARY KEY,
+    str_number TEXT,
+    nik TEXT NOT NULL,
+    name TEXT NOT NULL,
+    birth_place TEXT NOT NULL,
+    birth_date TEXT,
+    profession TEXT,
+    str_status TEXT CHECK (str_status IS NULL OR str_status IN ('active', 'inactive', 'revoked')),
+    str_valid_until TEXT,
+    facility_code TEXT,
+    facility_name TEXT,
+    match_name TEXT NOT NULL,
+    match_place TEXT NOT NULL,
+    sources TEXT NOT NULL,
+    source_updated_at TEXT NOT NULL,
+    pulled_at TEXT NOT NULL
+);
+CREATE INDEX registry_by_str ON registry_entries(str_number) WHERE str_number IS NOT NULL;
+CREATE INDEX registry_by_person ON registry_entries(nik, match_name, match_place);
+
+CREATE TABLE registry_vouches (
+    source TEXT NOT NULL CHECK (source IN ('kki', 'sisdmk')),
+    source_key TEXT NOT NULL,
+    entry_id INTEGER NOT NULL REFERENCES registry_entries(id),
+    data TEXT NOT NULL CHECK (json_valid(data)),
+    source_updated_at TEXT NOT NULL,
+    PRIMARY KEY (source, source_key)
+) WITHOUT ROWID;
+CREATE INDEX registry_vouches_by_entry ON registry_vouches(entry_id);
+
+CREATE TABLE pull_checkpoints (
+    source TEXT PRIMARY KEY CHECK (source IN ('kki', 'sisdmk')),
+    open_trace_id TEXT,
+    since TEXT,
+    cursor TEXT,
+    page INTEGER,
+    high_water TEXT,
+    watermark TEXT
+);
+
+CREATE TABLE pull_batches (
+    trace_id TEXT PRIMARY KEY,
+    source TEXT NOT NULL CHECK (source IN ('kki', 'sisdmk')),
+    full_pull INTEGER NOT NULL,
+    since TEXT,
+    resumes TEXT,
+    status TEXT NOT NULL CHECK (status IN ('running', 'completed', 'stopped')),
+    reason TEXT CHECK (reason IS NULL OR reason IN ('unreachable', 'auth_refused', 'malformed_page', 'not_configured', 'superseded', 'cancelled')),
+    detail TEXT,
+    pages INTEGER NOT NULL DEFAULT 0,
+    fetched INTEGER NOT NULL DEFAULT 0,
+    inserted INTEGER NOT NULL DEFAULT 0,
+    updated INTEGER NOT NULL DEFAULT 0,
+    unchanged INTEGER NOT NULL DEFAULT 0,
+    rejected INTEGER NOT NULL DEFAULT 0,
+    alert INTEGER NOT NULL DEFAULT 0,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    duration_ms INTEGER
+);
+CREATE INDEX pull_batches_by_source ON pull_batches(source, started_at);
+
+CREATE TABLE pull_rejections (
+    id INTEGER PRIMARY KEY,
+    source TEXT NOT NULL,
+    trace_id TEXT NOT NULL REFERENCES pull_batches(trace_id),
+    row_key TEXT NOT NULL,
+    field TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX pull_rejections_by_batch ON pull_rejections(trace_id);

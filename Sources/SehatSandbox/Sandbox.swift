@@ -73,6 +73,8 @@ public final class Sandbox: Sendable {
         public var requestLogLimit = 100_000
         /// Connection limits: idle timeout, connections at once, request sizes.
         public var limits = HTTPServer.Limits()
+        /// The workforce registry served as KKI (`/kki`) and SISDMK (`/sisdmk`).
+        public var registry = WorkforceRegistry.Configuration()
         /// The sandbox's clock (date-time rules, token expiry, lock-outs).
         public var now: @Sendable () -> Date = { Date() }
         /// The defaults.
@@ -141,6 +143,19 @@ public final class Sandbox: Sendable {
     /// The fault plan.
     public func faults() -> FaultPlan { state.withLock { $0.faults } }
 
+    /// The KKI API root (`{root}/kki`: `/practitioners`, `/oauth/token`).
+    public var kkiURL: String { rootURL + SandboxState.kkiPrefix }
+    /// The SISDMK API root (`{root}/sisdmk`: `/tenaga-kesehatan`, `/oauth/token`).
+    public var sisdmkURL: String { rootURL + SandboxState.sisdmkPrefix }
+
+    /// The registry's people as the sandbox holds them.
+    public func registryPeople() -> [WorkforceRegistry.Person] { state.withLock { $0.workforce.people } }
+
+    /// Changes the registry between pulls (add, change or break people).
+    public func changeRegistry(_ body: (inout WorkforceRegistry, Date) -> Void) {
+        state.withLock { state in body(&state.workforce, state.now()) }
+    }
+
     /// Expires every token now: the next FHIR call answers 401.
     public func expireTokens() { state.withLock { $0.expireTokens() } }
 
@@ -182,6 +197,11 @@ public final class Sandbox: Sendable {
         if let portal = state.withLock({ $0.captivePortal(request) }) { return .respond(portal) }
         if request.path == SandboxState.tokenPath { return .respond(state.withLock { $0.token(request) }) }
         let isFHIR = request.path == SandboxState.fhirPrefix || request.path.hasPrefix(SandboxState.fhirPrefix + "/")
+        if SandboxState.isRegistry(request.path) {
+            let (decision, latency) = state.withLock { $0.drawFault() }
+            if latency > 0 { Thread.sleep(forTimeInterval: Double(latency) / 1000) }
+            return state.withLock { $0.registry(request, fault: decision) }
+        }
         guard isFHIR || request.path.hasPrefix(SandboxState.emergencyPrefix) else {
             return .respond(.text(404, "no such endpoint: \(request.method) \(request.path)"))
         }

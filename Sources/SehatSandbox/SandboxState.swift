@@ -28,6 +28,8 @@ struct SandboxState {
     var emergencyStatusUpdates: [(String, JSON)] = []
     /// References to resources the server did not have, seen in any request (refused or not).
     var referenceViolations: [String] = []
+    /// The health-workforce registry served as KKI and SISDMK.
+    var workforce: WorkforceRegistry
 
     init(configuration: Sandbox.Configuration) throws {
         mode = configuration.mode
@@ -39,6 +41,7 @@ struct SandboxState {
         keepBodies = configuration.keepBodies
         requestLogLimit = max(1, configuration.requestLogLimit)
         faults = configuration.faults
+        workforce = WorkforceRegistry(configuration.registry)
         random = SeededGenerator(seed: configuration.randomSeed)
         for org in Set(configuration.clients.map(\.orgID)) {
             store.put("Organization", org, .obj(["resourceType": "Organization", "id": .string(org), "active": true,
@@ -126,7 +129,9 @@ struct SandboxState {
 
     // MARK: OAuth2
 
-    mutating func token(_ request: HTTPRequest) -> HTTPResponse {
+    /// The token endpoint; `style` overrides the configured one (the registry sources speak RFC 6749).
+    mutating func token(_ request: HTTPRequest, style: Sandbox.OAuthStyle? = nil) -> HTTPResponse {
+        let oauth = style ?? self.oauth
         let form = Dictionary(request.bodyText.split(separator: "&").map { pair -> (String, String) in
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             return (String(parts[0]).queryDecoded, parts.count > 1 ? String(parts[1]).queryDecoded : "")

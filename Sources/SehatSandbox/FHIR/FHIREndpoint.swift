@@ -44,7 +44,7 @@ extension SandboxState {
         if log.count > requestLogLimit { log.removeFirst(max(1, log.count - requestLogLimit + requestLogLimit / 10)) }
     }
 
-    private func authenticate(_ request: HTTPRequest) -> Result<Sandbox.Client, Refusal> {
+    func authenticate(_ request: HTTPRequest) -> Result<Sandbox.Client, Refusal> {
         func fault(_ text: String, _ code: String) -> Refusal {
             Refusal(response: .json(401, #"{"fault":{"faultstring":"\#(text)","detail":{"errorcode":"keymanagement.service.\#(code)"}}}"#,
                                         contentType: "application/json"))

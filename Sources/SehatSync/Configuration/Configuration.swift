@@ -56,6 +56,12 @@ public struct Configuration: Sendable, Equatable {
 
     /// Reads the client secret from its file (trailing newline dropped).
     public func readClientSecret() throws -> String {
+        try Configuration.readSecret(clientSecretFile)
+    }
+
+    /// A secret from its file (trailing newline dropped): a regular file of at most 64 KiB
+    /// that is not empty.
+    static func readSecret(_ clientSecretFile: String) throws -> String {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: clientSecretFile, isDirectory: &isDirectory) else {
             throw FieldError("client-secret-file", "\(clientSecretFile) does not exist")

@@ -10,6 +10,7 @@ enum StoreSchema {
         Migration(version: 4, name: "emergency lane: SATUSEHAT mapping, status from PSC 119", sql: version4),
         Migration(version: 5, name: "one owner for the outbox: typed holds, claims with an owner and a lease", sql: version5),
         Migration(version: 6, name: "practitioner roles: who serves at which polyclinic", sql: version6),
+        Migration(version: 7, name: "inbound: the workforce registry, its sources, pulls and their audit", sql: version7),
     ])
 
     static let version1 = """
@@ -371,5 +372,94 @@ enum StoreSchema {
             created_at TEXT NOT NULL,
             UNIQUE (practitioner_id, location_id)
         );
+        """
+
+    static let version7 = """
+        CREATE TABLE registry_sources (
+            source TEXT PRIMARY KEY CHECK (source IN ('kki', 'sisdmk')),
+            base_url TEXT NOT NULL,
+            auth_url TEXT NOT NULL,
+            client_id TEXT NOT NULL,
+            client_secret_file TEXT NOT NULL,
+            schedule TEXT NOT NULL CHECK (schedule IN ('daily', 'hourly', 'off')),
+            updated_at TEXT NOT NULL
+        );
+
+        CREATE TABLE registry_entries (
+            id INTEGER PRIMARY KEY,
+            str_number TEXT,
+            nik TEXT NOT NULL,
+            name TEXT NOT NULL,
+            birth_place TEXT NOT NULL,
+            birth_date TEXT,
+            profession TEXT,
+            str_status TEXT CHECK (str_status IS NULL OR str_status IN ('active', 'inactive', 'revoked')),
+            str_valid_until TEXT,
+            facility_code TEXT,
+            facility_name TEXT,
+            match_name TEXT NOT NULL,
+            match_place TEXT NOT NULL,
+            sources TEXT NOT NULL,
+            source_updated_at TEXT NOT NULL,
+            pulled_at TEXT NOT NULL
+        );
+        CREATE INDEX registry_by_str ON registry_entries(str_number) WHERE str_number IS NOT NULL;
+        CREATE INDEX registry_by_person ON registry_entries(nik, match_name, match_place);
+
+        CREATE TABLE registry_vouches (
+            source TEXT NOT NULL CHECK (source IN ('kki', 'sisdmk')),
+            source_key TEXT NOT NULL,
+            entry_id INTEGER NOT NULL REFERENCES registry_entries(id),
+            data TEXT NOT NULL CHECK (json_valid(data)),
+            source_updated_at TEXT NOT NULL,
+            PRIMARY KEY (source, source_key)
+        ) WITHOUT ROWID;
+        CREATE INDEX registry_vouches_by_entry ON registry_vouches(entry_id);
+
+        CREATE TABLE pull_checkpoints (
+            source TEXT PRIMARY KEY CHECK (source IN ('kki', 'sisdmk')),
+            open_trace_id TEXT,
+            since TEXT,
+            cursor TEXT,
+            page INTEGER,
+            high_water TEXT,
+            watermark TEXT
+        );
+
+        CREATE TABLE pull_batches (
+            trace_id TEXT PRIMARY KEY,
+            source TEXT NOT NULL CHECK (source IN ('kki', 'sisdmk')),
+            full_pull INTEGER NOT NULL,
+            since TEXT,
+            resumes TEXT,
+            status TEXT NOT NULL CHECK (status IN ('running', 'completed', 'stopped')),
+            reason TEXT CHECK (reason IS NULL OR reason IN ('unreachable', 'auth_refused', 'malformed_page', 'not_configured', 'superseded', 'cancelled')),
+            detail TEXT,
+            pages INTEGER NOT NULL DEFAULT 0,
+            fetched INTEGER NOT NULL DEFAULT 0,
+            inserted INTEGER NOT NULL DEFAULT 0,
+            updated INTEGER NOT NULL DEFAULT 0,
+            unchanged INTEGER NOT NULL DEFAULT 0,
+            rejected INTEGER NOT NULL DEFAULT 0,
+            alert INTEGER NOT NULL DEFAULT 0,
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            duration_ms INTEGER
+        );
+        CREATE INDEX pull_batches_by_source ON pull_batches(source, started_at);
+
+        CREATE TABLE pull_rejections (
+            id INTEGER PRIMARY KEY,
+            source TEXT NOT NULL,
+            trace_id TEXT NOT NULL REFERENCES pull_batches(trace_id),
+            row_key TEXT NOT NULL,
+            field TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX pull_rejections_by_batch ON pull_rejections(trace_id);
+
+        ALTER TABLE config ADD COLUMN str_check TEXT NOT NULL DEFAULT 'warn' CHECK (str_check IN ('warn', 'refuse', 'off'));
+        ALTER TABLE encounters ADD COLUMN str_warning TEXT;
         """
 }

@@ -1,0 +1,132 @@
+import Foundation
+import SehatJSON
+
+/// The health-workforce registry the sandbox serves as KKI and SISDMK would: a deterministic
+/// generated population (the same people for the same size and seed), of which KKI lists
+/// everyone with their STR and SISDMK about two in three — some without an STR — under
+/// Indonesian field names. Its row format is written here from the contract in the issue,
+/// not shared with the SDK's mapping.
+public struct WorkforceRegistry: Sendable {
+    /// How the registry is generated.
+    public struct Configuration: Sendable {
+        /// How many practitioners.
+        public var people = 0
+        /// Share of rows served malformed (a bad NIK, an impossible date, a missing name), the
+        /// same rows on every pull.
+        public var badRowRate = 0.0
+        /// The `updated_at` of the oldest row; the others follow a second apart.
+        public var firstUpdate = Date(timeIntervalSince1970: 1_764_547_200)  // 2025-12-01
+        /// The defaults: an empty registry.
+        public init() {}
+    }
+
+    /// One practitioner as the sandbox knows them.
+    public struct Person: Sendable, Equatable {
+        public var nik: String
+        public var name: String
+        public var birthPlace: String
+        public var birthDate: String
+        public var profession: String
+        public var str: String
+        public var strStatus: String
+        public var strValidUntil: String
+        public var facilityCode: String
+        public var facilityName: String
+        public var updatedAt: Date
+        /// Listed by SISDMK.
+        public var inSISDMK: Bool
+        /// SISDMK gives the STR (else `"str": null`).
+        public var sisdmkSTR: Bool
+        /// Served malformed, by which source (`kki`, `sisdmk`, both when both).
+        public var brokenIn: Set<String> = []
+        /// How it is broken: 0 a bad NIK, 1 an impossible date, 2 no name.
+        public var breakage = 0
+    }
+
+    public private(set) var people: [Person] = []
+
+    static let givenNames = ["Siti", "Budi", "Dewi", "Agus", "Rina", "Andi", "Putri", "Made", "Nur", "Yusuf", "Ayu", "Rizky", "Fitri", "Hendra", "Lestari", "Wayan"]
+    static let familyNames = ["Rahmawati", "Santoso", "Wijaya", "Saputra", "Hidayat", "Kusuma", "Pratama", "Siregar", "Nasution", "Lubis", "Gunawan", "Halim"]
+    static let places = ["Jakarta", "Bandung", "Surabaya", "Medan", "Makassar", "Denpasar", "Yogyakarta", "Semarang", "Palembang", "Padang"]
+    static let professions = ["dokter", "dokter gigi", "perawat", "bidan", "apoteker"]
+
+    /// Generates `configuration.people` practitioners.
+    public init(_ configuration: Configuration) {
+        let badEvery = configuration.badRowRate > 0 ? max(1, Int((1 / configuration.badRowRate).rounded())) : 0
+        people = (0..<configuration.people).map { i in
+            let given = WorkforceRegistry.givenNames[i % WorkforceRegistry.givenNames.count]
+            let family = WorkforceRegistry.familyNames[(i / WorkforceRegistry.givenNames.count) % WorkforceRegistry.familyNames.count]
+            var person = Person(
+                nik: "3201" + String(format: "%012d", 100_000 + i), name: "\(given) \(family) \(i)",
+                birthPlace: WorkforceRegistry.places[(i * 7) % WorkforceRegistry.places.count],
+                birthDate: String(format: "%04d-%02d-%02d", 1960 + i % 40, 1 + i % 12, 1 + i % 28),
+                profession: WorkforceRegistry.professions[i % WorkforceRegistry.professions.count],
+                str: "33" + String(format: "%014d", 500_000 + i), strStatus: i % 17 == 5 ? "inactive" : (i % 29 == 7 ? "revoked" : "active"),
+                strValidUntil: String(format: "%04d-%02d-%02d", i % 11 == 3 ? 2024 : 2028, 1 + i % 12, 1 + i % 28),
+                facilityCode: "FKTP-" + String(format: "%05d", i % 300), facilityName: "Puskesmas \(WorkforceRegistry.places[i % 10]) \(i % 300)",
+                updatedAt: configuration.firstUpdate.addingTimeInterval(Double(i)), inSISDMK: i % 3 != 2, sisdmkSTR: i % 5 != 0)
+            if badEvery > 0, i % badEvery == badEvery / 2 {
+                person.brokenIn = ["kki", "sisdmk"]
+                person.breakage = (i / badEvery) % 3
+            }
+            return person
+        }
+    }
+
+    /// Adds a person (the registry grows between pulls).
+    public mutating func add(_ person: Person) { people.append(person) }
+
+    /// Changes the person with `nik`; the change gets a new `updated_at`.
+    public mutating func change(nik: String, at time: Date, _ body: (inout Person) -> Void) {
+        for index in people.indices where people[index].nik == nik {
+            body(&people[index])
+            people[index].updatedAt = time
+        }
+    }
+
+    /// The rows a source lists, oldest change first, from `since` on.
+    func listed(by source: String, since: Date?) -> [Person] {
+        people.filter { person in (source == "kki" || person.inSISDMK) && (since.map { person.updatedAt >= $0 } ?? true) }
+            .sorted { ($0.updatedAt, $0.nik) < ($1.updatedAt, $1.nik) }
+    }
+
+    static func stamp(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        return formatter.string(from: date)
+    }
+
+    /// A person as KKI serves them.
+    static func kkiRow(_ p: Person) -> JSON {
+        var row = JSON.obj([
+            "str_number": .string(p.str), "nik": .string(p.nik), "name": .string(p.name), "birth_place": .string(p.birthPlace),
+            "birth_date": .string(p.birthDate), "profession": .string(p.profession), "str_status": .string(p.strStatus),
+            "str_valid_until": .string(p.strValidUntil), "updated_at": .string(stamp(p.updatedAt)),
+        ])
+        if p.brokenIn.contains("kki") { row = broken(row, p.breakage, nik: "nik", date: "birth_date", name: "name") }
+        return row
+    }
+
+    /// A person as SISDMK serves them.
+    static func sisdmkRow(_ p: Person) -> JSON {
+        var row = JSON.obj([
+            "nik": .string(p.nik), "nama": .string(p.name), "tempat_lahir": .string(p.birthPlace), "tanggal_lahir": .string(p.birthDate),
+            "jenis_nakes": .string(p.profession),
+            "str": p.sisdmkSTR ? .obj(["nomor": .string(p.str), "berlaku_sampai": .string(p.strValidUntil)]) : .null,
+            "fasyankes": .obj(["kode": .string(p.facilityCode), "nama": .string(p.facilityName)]), "updated_at": .string(stamp(p.updatedAt)),
+        ])
+        if p.brokenIn.contains("sisdmk") { row = broken(row, p.breakage, nik: "nik", date: "tanggal_lahir", name: "nama") }
+        return row
+    }
+
+    /// Breaks a row one of three ways.
+    private static func broken(_ row: JSON, _ breakage: Int, nik: String, date: String, name: String) -> JSON {
+        var row = row
+        switch breakage % 3 {
+        case 0: row[nik] = "12AB"
+        case 1: row[date] = "1990-02-30"
+        default: row[name] = .null
+        }
+        return row
+    }
+}
