@@ -20,6 +20,8 @@ enum SandboxCommand {
             OptionSpec(name: "org-id", value: "ID", help: "The Organization the client is bound to (default 10000004)"),
             OptionSpec(name: "token-ttl", value: "S", help: "Token lifetime in seconds (default 3599)"),
             OptionSpec(name: "oauth", value: "satusehat|standard", help: "Token endpoint: SATUSEHAT's (grant_type in the query) or RFC 6749's (in the form body)"),
+            OptionSpec(name: "registry", value: "N", help: "Serve a generated workforce registry of N practitioners as KKI and SISDMK (default 0)"),
+            OptionSpec(name: "registry-bad", value: "RATE", help: "Share of registry rows served malformed, 0-1 (default 0)"),
             OptionSpec(name: "admin-token", value: "TOKEN", help: "The token /admin/* requires (default: a fresh random one, printed at start)"),
             OptionSpec(name: "idle-timeout", value: "S", help: "Seconds an idle connection stays open (default 30)"),
             OptionSpec(name: "faults", value: "SPEC", help: "Faults to inject, e.g. 500=0.05,503=0.05,429=0.05,drop=0.02,commit-drop=0.02,latency=50 (rule-array=200: refusals as SATUSEHAT's rule-violation arrays)"),
@@ -48,6 +50,8 @@ enum SandboxCommand {
             configuration.adminToken = token
         }
         configuration.limits.idleSeconds = try invocation.int("idle-timeout", default: 30, range: 1...3600) ?? 30
+        configuration.registry.people = try invocation.int("registry", default: 0, range: 0...10_000_000) ?? 0
+        configuration.registry.badRowRate = try invocation.double("registry-bad", range: 0...1) ?? 0
         if let path = invocation.value("seed") {
             guard let list = try JSON.parse(readDocument(path, maxBytes: InputLimits.bundleBytes)).arrayValue else { throw FieldError("seed", "\(path) must hold a JSON array of resources") }
             configuration.resources += list
@@ -63,6 +67,8 @@ enum SandboxCommand {
         Output.line("  FHIR base:       \(sandbox.fhirBaseURL)")
         Output.line("  token endpoint:  \(sandbox.authURL)")
         Output.line("  emergency root:  \(sandbox.emergencyURL)")
+        Output.line("  KKI:             \(sandbox.kkiURL)   (token: \(sandbox.kkiURL)/oauth/token; \(configuration.registry.people) practitioners)")
+        Output.line("  SISDMK:          \(sandbox.sisdmkURL)   (token: \(sandbox.sisdmkURL)/oauth/token)")
         Output.line("  admin:           \(sandbox.rootURL)/admin/state")
         Output.line("  admin token:     \(sandbox.adminToken)   (Authorization: Bearer …)")
         Output.line("  client:          \(configuration.clients[0].clientID) / org \(configuration.clients[0].orgID); faults: \(configuration.faults)")

@@ -151,8 +151,12 @@ func openClient(_ invocation: Invocation) throws -> SehatClient {
 /// a running sync (an app's engine talks to the network directly).
 func hostEngine(_ client: SehatClient, configuration: SyncConfiguration? = nil, sleeper: any Sleeper = SystemSleeper(),
                 logger: any SyncLogger = SilentLogger()) throws -> SyncEngine {
-    let link = SimulatedLink(wrapping: URLSessionTransport()) { (try? client.linkState()) ?? .online }
-    return try SyncEngine(client: client, transport: link, configuration: configuration, sleeper: sleeper, logger: logger)
+    try SyncEngine(client: client, transport: hostTransport(client), configuration: configuration, sleeper: sleeper, logger: logger)
+}
+
+/// URLSession behind the device's simulated link (`sehat net`), for the engine and for pulls.
+func hostTransport(_ client: SehatClient) -> any HTTPTransport {
+    SimulatedLink(wrapping: URLSessionTransport()) { (try? client.linkState()) ?? .online }
 }
 
 /// Removes a database this command created and could not finish (with its WAL and shared

@@ -36,7 +36,7 @@ enum SyncCommand {
         if invocation.has("watch") {
             let stop = Locked(false)
             let engine = try hostEngine(client, configuration: settings, sleeper: InterruptibleSleeper(stop: stop), logger: logger)
-            return try watch(engine, stop: stop)
+            return try watch(engine, client: client, stop: stop)
         }
         let engine = try hostEngine(client, configuration: settings, logger: logger)
         let terminal = isatty(STDERR_FILENO) == 1 && !invocation.has("json") && !invocation.has("log-json")
@@ -53,10 +53,11 @@ enum SyncCommand {
     /// while URLSession completes one of its requests deadlocks (the cancellation handler and
     /// the completion each wait for the other's lock). The watch checks `stop` between steps
     /// and its sleeper wakes within a fifth of a second, so it ends after the current request.
-    static func watch(_ engine: SyncEngine, stop: Locked<Bool>) throws -> Int32 {
+    static func watch(_ engine: SyncEngine, client: SehatClient, stop: Locked<Bool>) throws -> Int32 {
         Output.line("watching: syncing whenever there is work and a link; Ctrl-C stops")
         var options = WatchOptions()
         options.stop = { stop.withLock { $0 } }
+        options.pulls = RegistryPuller(client: client, transport: hostTransport(client))
         let task = Task {
             try await engine.watch(options) { event in
                 switch event {
@@ -65,6 +66,9 @@ enum SyncCommand {
                 case .offline: Output.line("offline: the server cannot be reached; probing")
                 case .online: Output.line("the link is back: draining")
                 case .health(let checks): Output.line("health: " + checks.map { "\($0.endpoint.rawValue) \($0.status.rawValue)" }.joined(separator: ", "))
+                case .pulled(let report):
+                    Output.line("pulled \(report.source.rawValue): \(report.status.rawValue), \(report.inserted) new, \(report.updated) updated, \(report.rejected) rejected"
+                        + (report.reason.map { " (\(RegistryCommands.stopSentence($0)))" } ?? ""))
                 default: break
                 }
             }

@@ -24,6 +24,8 @@ public enum PullStopReason: String, Sendable, CaseIterable {
     case notConfigured = "not_configured"
     /// Another pull of the same source took over (or this one died and was resumed).
     case superseded
+    /// Asked to stop (the watch daemon is stopping); the next pull resumes.
+    case cancelled
 }
 
 /// What one page did to the registry.

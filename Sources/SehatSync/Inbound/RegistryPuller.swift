@@ -36,6 +36,12 @@ public struct PullReport: Sendable, Equatable {
     public var failureRate: Double { fetched == 0 ? 0 : Double(rejected) / Double(fetched) }
 }
 
+extension PullStopReason {
+    /// Whether stopping for this reason needs a person (an alert): a source down or refusing
+    /// the device does; being taken over or asked to stop does not.
+    var raisesAlert: Bool { self != .superseded && self != .cancelled }
+}
+
 /// Pulls the health-workforce registry from KKI or SISDMK onto the device (seeds/001,
 /// seeds/003): page by page, each page's rows, rejections and checkpoint in one
 /// transaction; a bad row is recorded and the batch goes on; a source that does not answer
@@ -71,7 +77,7 @@ public final class RegistryPuller: Sendable {
 
     /// One batch from `source`: resumes an unfinished one, else asks for what changed since
     /// the last (everything when `full`).
-    public func pull(_ source: RegistrySource, full: Bool = false) async throws -> PullReport {
+    public func pull(_ source: RegistrySource, full: Bool = false, shouldStop: @Sendable () -> Bool = { false }) async throws -> PullReport {
         guard let settings = try client.registrySource(source) else {
             throw FieldError("source", "\(source.rawValue) is not set up on this device: run `sehat source set \(source.rawValue) …` first")
         }
@@ -100,6 +106,10 @@ public final class RegistryPuller: Sendable {
             }
             guard let next = page.next else { break }
             mark = next
+            if shouldStop() {
+                outcome = (.cancelled, "stopped between pages; the next pull resumes")
+                break
+            }
         }
         let milliseconds = Int((DispatchTime.now().uptimeNanoseconds - started) / 1_000_000)
         return try client.database.write { conn in
@@ -111,9 +121,9 @@ public final class RegistryPuller: Sendable {
             var status = PullStatus.completed
             if let outcome {
                 status = .stopped
-                try ledger.stop(traceID: traceID, reason: outcome.reason, detail: outcome.detail, alert: outcome.reason != .superseded || overThreshold,
-                                milliseconds: milliseconds)
-                if outcome.reason != .superseded { try ledger.alert("pull from \(source.rawValue) stopped (\(outcome.reason.rawValue)): \(outcome.detail)") }
+                let alarming = outcome.reason.raisesAlert
+                try ledger.stop(traceID: traceID, reason: outcome.reason, detail: outcome.detail, alert: alarming || overThreshold, milliseconds: milliseconds)
+                if alarming { try ledger.alert("pull from \(source.rawValue) stopped (\(outcome.reason.rawValue)): \(outcome.detail)") }
             } else {
                 do {
                     try ledger.complete(source, traceID: traceID, alert: overThreshold, milliseconds: milliseconds)
@@ -129,9 +139,28 @@ public final class RegistryPuller: Sendable {
             return PullReport(
                 source: source, traceID: traceID, status: status, reason: outcome?.reason, detail: outcome?.detail, pages: counts?.optionalInt("pages") ?? 0,
                 fetched: fetched, inserted: counts?.optionalInt("inserted") ?? 0, updated: counts?.optionalInt("updated") ?? 0,
-                unchanged: counts?.optionalInt("unchanged") ?? 0, rejected: rejected, alert: overThreshold || (outcome.map { $0.reason != .superseded } ?? false),
+                unchanged: counts?.optionalInt("unchanged") ?? 0, rejected: rejected, alert: overThreshold || (outcome?.reason.raisesAlert ?? false),
                 seconds: Double(milliseconds) / 1000)
         }
+    }
+
+    /// Pulls every configured source whose schedule is due: its interval has passed since its
+    /// last batch started, or its last batch stopped and five minutes have passed (so an
+    /// unreachable source is tried again soon, but not hammered). `sehat sync --watch` runs it
+    /// beside the outbound work.
+    public func pullDue(shouldStop: @Sendable () -> Bool = { false }) async throws -> [PullReport] {
+        var reports: [PullReport] = []
+        for source in RegistrySource.allCases {
+            guard !shouldStop(), let settings = try client.registrySource(source), let interval = settings.schedule.interval else { continue }
+            let last = try client.pullHistory(source: source, limit: 1).first
+            let now = client.clock.now()
+            if let last, let started = try? FHIRDateTime.parse(last.startedAt) {
+                let wait = last.status == .stopped ? min(interval, 300) : interval
+                guard now.timeIntervalSince(started) >= wait else { continue }
+            }
+            reports.append(try await pull(source, shouldStop: shouldStop))
+        }
+        return reports
     }
 
     /// Why fetching a page gave up.

@@ -1,4 +1,5 @@
 import Foundation
+import SehatSupport
 
 /// How the long-running sync (`sehat sync --watch`) paces itself.
 public struct WatchOptions: Sendable {
@@ -18,6 +19,9 @@ public struct WatchOptions: Sendable {
     /// its requests deadlocks (swift-corelibs-foundation), so give the engine a sleeper that
     /// wakes when `stop` turns true (as `sehat sync --watch` does).
     public var stop: @Sendable () -> Bool = { false }
+    /// Scheduled registry pulls run beside the outbound work (`RegistryPuller.pullDue`), in a
+    /// task of their own so a long pull never holds back a panic report; nil: none.
+    public var pulls: RegistryPuller? = nil
 
     /// The defaults.
     public init() {}
@@ -30,6 +34,8 @@ public enum WatchEvent: Sendable {
     case probing(after: TimeInterval)
     case online
     case health([HealthCheck])
+    /// A scheduled registry pull finished (or stopped).
+    case pulled(PullReport)
 }
 
 extension SyncEngine {
@@ -40,7 +46,19 @@ extension SyncEngine {
     public func watch(_ options: WatchOptions = WatchOptions(), events: @escaping @Sendable (WatchEvent) -> Void = { _ in }) async throws {
         let clock = client.clock
         var nextHealth = clock.now()
+        // The pull task is never cancelled (cancelling a task inside URLSession can deadlock
+        // on Linux): it stops between pages when `stop` says so, and the watch waits for it.
+        var pulling: (task: Task<Void, Never>, done: Locked<Bool>)?
         while !options.stop() && !Task.isCancelled {
+            if let running = pulling, running.done.withLock({ $0 }) { pulling = nil }
+            if let puller = options.pulls, pulling == nil {
+                let stop = options.stop
+                let done = Locked(false)
+                pulling = (Task {
+                    for report in (try? await puller.pullDue(shouldStop: stop)) ?? [] { events(.pulled(report)) }
+                    done.withLock { $0 = true }
+                }, done)
+            }
             if clock.now() >= nextHealth {
                 events(.health(try await checkHealth()))
                 nextHealth = clock.now().addingTimeInterval(options.healthInterval)
@@ -75,10 +93,9 @@ extension SyncEngine {
                 if try client.changeToken() != token { break }
             }
         }
+        await pulling?.task.value
     }
 
-    /// An answer from the FHIR base that is the server's own (not a captive portal's page or
-    /// redirect) means the server can be reached again.
     func probe() async -> Bool {
         guard let settings = try? client.configuration() else { return false }
         let call = HTTPCall(method: "GET", url: settings.baseURL + "/metadata", timeout: configuration.criticalTimeout)

@@ -58,6 +58,7 @@ final class WatchTests: XCTestCase {
                 if count == 6 { link.withLock { $0 = LinkState(mode: .online) } }
             case .synced(let report): events.withLock { $0.append("synced \(report.completed)") }
             case .health: events.withLock { $0.append("health") }
+            case .pulled(let report): events.withLock { $0.append("pulled \(report.source.rawValue)") }
             }
         }
         let log = events.withLock { $0 }
