@@ -67,15 +67,22 @@ enum ConfigCommand {
     static let config = Command(
         words: ["config"],
         summary: "Show the sync settings, or change them (the engine and `sehat sync` start from them).",
-        options: SettingsOptions.specs + [.json("the settings")]
+        options: SettingsOptions.specs + [
+            OptionSpec(name: "str-check", value: "warn|refuse|off",
+                       help: "A visit whose practitioner's STR the registry says is not active or expired: warn (default), refuse, off"),
+            .json("the settings"),
+        ]
     ) { invocation in
         let client = try openClient(invocation)
         var settings = try client.syncSettings()
         if try SettingsOptions.apply(invocation, to: &settings) { try client.setSyncSettings(settings) }
+        if let check = try invocation.choice("str-check", STRCheck.self) { try client.setSTRCheck(check) }
+        var shown = settings.json
+        shown["str_check"] = .string(try client.strCheck().rawValue)
         if invocation.has("json") {
-            Output.json(settings.json)
+            Output.json(shown)
         } else {
-            Output.table(["SETTING", "VALUE"], (settings.json.members ?? []).map { [$0.key, $0.value.text] })
+            Output.table(["SETTING", "VALUE"], (shown.members ?? []).map { [$0.key, $0.value.stringValue ?? $0.value.text] })
         }
         return 0
     }

@@ -19,10 +19,12 @@ enum RecordCommands {
                 "encounter_id": .string(recorded.encounterID), "number": .string(recorded.number),
                 "resources": .array(recorded.resourceIDs.map(JSON.string)),
                 "outbox_items": .array(recorded.outboxItemIDs.map { JSON.int(Int($0)) }),
+                "str_warning": recorded.strWarning.map(JSON.string) ?? .null,
             ]))
         } else {
             Output.line(recorded.encounterID)
         }
+        if let warning = recorded.strWarning { Output.note("warning: \(warning) (recorded; `sehat config --str-check refuse` refuses such visits)") }
         return 0
     }
 

@@ -72,14 +72,14 @@ enum SetupCommands {
         summary: "Register a practitioner by NIK, queue the lookup of their IHS number (unless given) and their roles at polyclinics.",
         options: [
             OptionSpec(name: "nik", value: "NIK", help: "16-digit NIK", required: true),
-            OptionSpec(name: "name", value: "NAME", help: "Full name", required: true),
+            OptionSpec(name: "name", value: "NAME", help: "Full name (default: the name in the workforce registry on this device)"),
             OptionSpec(name: "ihs-id", value: "ID", help: "Their SATUSEHAT (IHS) id, when known: then no lookup is queued"),
             OptionSpec(name: "location", value: "CODE", help: "A polyclinic they serve at (repeatable): a PractitionerRole each", repeatable: true),
             .json(),
         ]
     ) { invocation in
         let id = try openClient(invocation).addPractitioner(
-            nik: invocation.required("nik"), name: invocation.required("name"), ihsID: invocation.value("ihs-id"),
+            nik: invocation.required("nik"), name: invocation.value("name"), ihsID: invocation.value("ihs-id"),
             locations: invocation.values("location"))
         printID(invocation, "practitioner_id", id)
         return 0

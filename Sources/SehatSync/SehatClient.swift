@@ -106,8 +106,22 @@ public final class SehatClient: Sendable {
     /// polyclinics with these codes (a PractitionerRole each, created after the Practitioner
     /// and the Location; recording a visit at another adds one); returns the local id.
     @discardableResult
-    public func addPractitioner(nik: String, name: String, ihsID: String? = nil, locations: [String] = []) throws -> String {
-        try record { try RegistryRecorder(context: $0).addPractitioner(nik: nik, name: name, ihsID: ihsID, locations: locations) }
+    /// Without a `name`, the name is taken from the workforce registry on the device.
+    public func addPractitioner(nik: String, name: String? = nil, ihsID: String? = nil, locations: [String] = []) throws -> String {
+        try record { context in
+            var known = name
+            if known == nil {
+                let names = try context.connection.query("SELECT name FROM registry_entries WHERE nik = ? ORDER BY id", [.text(nik)]).compactMap { $0["name"].string }
+                guard let first = names.first else {
+                    throw FieldError("name", "is required: the registry on this device has no one with NIK \(maskNIK(nik)) (pull it, or give the name)")
+                }
+                guard Set(names).count == 1 else {
+                    throw FieldError("name", "is required: the registry has \(names.count) people with NIK \(maskNIK(nik)) under different names")
+                }
+                known = first
+            }
+            return try RegistryRecorder(context: context).addPractitioner(nik: nik, name: known!, ihsID: ihsID, locations: locations)
+        }
     }
 
     /// Links a registered practitioner to a polyclinic they serve (a PractitionerRole, queued
@@ -140,7 +154,17 @@ public final class SehatClient: Sendable {
         let now = clock.now()
         return try record(now: now) { context in
             try document.validate(now: now, profile: context.profile)
-            return try EncounterRecorder(context: context).record(document)
+            // The registry on the device says whether the practitioner may practise that day.
+            let check = STRCheck(rawValue: try context.connection.scalar("SELECT str_check FROM config WHERE id = 1").string ?? "") ?? .warn
+            let problem = check == .off ? nil
+                : try STRCheck.problem(nik: document.practitionerNIK, on: FHIRDateTime.formatDate(document.arrivedAt), connection: context.connection)
+            if let problem, check == .refuse { throw FieldError("practitioner_nik", problem) }
+            var recorded = try EncounterRecorder(context: context).record(document)
+            if let problem {
+                try context.connection.execute("UPDATE encounters SET str_warning = ? WHERE local_id = ?", [.text(problem), .text(recorded.encounterID)])
+                recorded.strWarning = problem
+            }
+            return recorded
         }
     }
 

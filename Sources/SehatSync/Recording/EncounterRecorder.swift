@@ -13,6 +13,9 @@ public struct RecordedEncounter: Sendable, Equatable {
     public let resourceIDs: [String]
     /// Every outbox item queued, in sequence.
     public let outboxItemIDs: [Int64]
+    /// Why the registry says the practitioner's STR was not valid on the visit's date, when
+    /// it does (and the device's STR check is `warn`); kept with the encounter.
+    public internal(set) var strWarning: String? = nil
 }
 
 /// Turns an `EncounterDocument` into SATUSEHAT resources and their outbox items, inside the
