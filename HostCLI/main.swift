@@ -36,6 +36,7 @@ let commands: [Command] = [
     BenchCommands.ready,
     BenchCommands.sync,
     BenchCommands.emergency,
+    BenchCommands.pull,
 ]
 
 let overview = """

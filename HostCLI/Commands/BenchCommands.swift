@@ -107,6 +107,43 @@ enum BenchCommands {
         return 0
     }
 
+    static let pull = Command(
+        words: ["bench", "pull"],
+        summary: "Time a full KKI pull of N practitioners from the in-process sandbox, beside one-statement-per-row upserts.",
+        options: [
+            OptionSpec(name: "rows", value: "N", help: "Practitioners in the registry (default 100000)"),
+            OptionSpec(name: "page-size", value: "N", help: "Rows per page (default 500, the puller's default)"),
+            OptionSpec(name: "baseline-rows", value: "N", help: "Rows the baseline upserts (default 10000; it commits each row alone)"),
+            .benchDirectory("the benchmark databases"),
+            .json("the figures"),
+        ],
+        details: "Target: ≥ 20,000 rows/s from loopback with memory under 64 MB."
+    ) { invocation in
+        let result = try PullBenchmark.run(
+            rows: try invocation.int("rows", default: 100_000, range: 1...10_000_000) ?? 100_000,
+            pageSize: try invocation.int("page-size", default: 500, range: 1...10_000) ?? 500,
+            baselineRows: try invocation.int("baseline-rows", default: 10_000, range: 1...10_000_000) ?? 10_000,
+            directory: try benchDirectory(invocation), progress: Output.note)
+        if invocation.has("json") {
+            Output.json(.obj([
+                "rows": .int(result.rows), "page_size": .int(result.pageSize), "seconds": .double((result.seconds * 1000).rounded() / 1000),
+                "rows_per_second": .double(result.rowsPerSecond.rounded()), "peak_extra_mb": .double((result.peakExtraMB * 10).rounded() / 10),
+                "baseline": .obj(["rows": .int(result.baselineRows), "seconds": .double((result.baselineSeconds * 1000).rounded() / 1000),
+                                  "rows_per_second": .double(result.baselineRowsPerSecond.rounded())]),
+            ]))
+            return 0
+        }
+        Output.line("bench pull: a full KKI pull of \(result.rows) practitioners from loopback, \(result.pageSize) rows a page")
+        Output.table(["", "rows", "seconds", "rows/s"], [
+            ["SehatSync (a transaction per page)", String(result.rows), String(format: "%.2f", result.seconds), String(format: "%.0f", result.rowsPerSecond)],
+            ["baseline: one upsert statement per row", String(result.baselineRows), String(format: "%.2f", result.baselineSeconds),
+             String(format: "%.0f", result.baselineRowsPerSecond)],
+        ])
+        Output.line(String(format: "speed-up: %.1f×; peak memory above the start: %.1f MB (the whole process: puller and in-process sandbox)",
+                           result.rowsPerSecond / max(result.baselineRowsPerSecond, 0.001), result.peakExtraMB))
+        return 0
+    }
+
     static let emergency = Command(
         words: ["bench", "emergency"],
         summary: "Time from link-up to the emergency service's 2xx with a clinic backlog queued, beside one round trip.",

@@ -55,10 +55,9 @@ extension SandboxState {
             }
             offset = value
         }
-        let listed = workforce.listed(by: "kki", since: since)
-        let page = listed.dropFirst(offset).prefix(limit)
+        let (page, total) = workforce.listed(by: "kki", since: since, offset: offset, limit: limit)
         let rows = page.map(WorkforceRegistry.kkiRow)
-        let next: JSON = offset + page.count < listed.count ? .string("o\(offset + page.count)") : .null
+        let next: JSON = offset + page.count < total ? .string("o\(offset + page.count)") : .null
         return .json(200, JSON.obj(["data": .array(rows), "next_cursor": next]).text, contentType: "application/json")
     }
 
@@ -67,11 +66,10 @@ extension SandboxState {
         guard let page = positive(request, "page", default: 1, max: 1_000_000), let perPage = positive(request, "per_page", default: 100, max: 10_000) else {
             return .json(400, #"{"error":"page and per_page must be positive"}"#, contentType: "application/json")
         }
-        let listed = workforce.listed(by: "sisdmk", since: since)
-        let offset = (page - 1) * perPage
-        let rows = listed.dropFirst(offset).prefix(perPage).map(WorkforceRegistry.sisdmkRow)
+        let (listed, total) = workforce.listed(by: "sisdmk", since: since, offset: (page - 1) * perPage, limit: perPage)
+        let rows = listed.map(WorkforceRegistry.sisdmkRow)
         return .json(200, JSON.obj([
-            "data": .array(rows), "meta": .obj(["page": .int(page), "per_page": .int(perPage), "total": .int(listed.count)]),
+            "data": .array(rows), "meta": .obj(["page": .int(page), "per_page": .int(perPage), "total": .int(total)]),
         ]).text, contentType: "application/json")
     }
 }

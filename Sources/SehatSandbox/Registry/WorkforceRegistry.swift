@@ -43,7 +43,10 @@ public struct WorkforceRegistry: Sendable {
         public var breakage = 0
     }
 
-    public private(set) var people: [Person] = []
+    public private(set) var people: [Person] = [] { didSet { order = nil } }
+    /// Indices of `people` by (updated_at, NIK), rebuilt after a change: a page must not sort
+    /// the whole registry.
+    private var order: [Int]?
 
     static let givenNames = ["Siti", "Budi", "Dewi", "Agus", "Rina", "Andi", "Putri", "Made", "Nur", "Yusuf", "Ayu", "Rizky", "Fitri", "Hendra", "Lestari", "Wayan"]
     static let familyNames = ["Rahmawati", "Santoso", "Wijaya", "Saputra", "Hidayat", "Kusuma", "Pratama", "Siregar", "Nasution", "Lubis", "Gunawan", "Halim"]
@@ -84,16 +87,40 @@ public struct WorkforceRegistry: Sendable {
         }
     }
 
-    /// The rows a source lists, oldest change first, from `since` on.
-    func listed(by source: String, since: Date?) -> [Person] {
-        people.filter { person in (source == "kki" || person.inSISDMK) && (since.map { person.updatedAt >= $0 } ?? true) }
-            .sorted { ($0.updatedAt, $0.nik) < ($1.updatedAt, $1.nik) }
+    /// The rows a source lists, oldest change first, from `since` on: `offset` and `limit`
+    /// of them, and how many there are in all.
+    mutating func listed(by source: String, since: Date?, offset: Int, limit: Int) -> (rows: [Person], total: Int) {
+        let people = self.people
+        if order == nil {
+            order = people.indices.sorted { (people[$0].updatedAt, people[$0].nik) < (people[$1].updatedAt, people[$1].nik) }
+        }
+        let sorted = order!
+        // The first index at or after `since` (binary search on the sorted order).
+        var low = 0
+        if let since {
+            var high = sorted.count
+            while low < high {
+                let mid = (low + high) / 2
+                if people[sorted[mid]].updatedAt < since { low = mid + 1 } else { high = mid }
+            }
+        }
+        let candidates = sorted[low...].lazy.map { people[$0] }.filter { source == "kki" || $0.inSISDMK }
+        if source == "kki" {
+            let total = sorted.count - low
+            return (Array(candidates.dropFirst(offset).prefix(limit)), total)
+        }
+        let all = Array(candidates)
+        return (Array(all.dropFirst(offset).prefix(limit)), all.count)
     }
 
+    /// RFC 3339 in UTC (`2025-12-01T00:00:00Z`), by hand: a formatter per row cost more
+    /// than everything else the sandbox does for a page.
     static func stamp(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        return formatter.string(from: date)
+        var seconds = time_t(date.timeIntervalSince1970.rounded(.down))
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        return String(format: "%04d-%02d-%02dT%02d:%02d:%02dZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday),
+                      Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec))
     }
 
     /// A person as KKI serves them.

@@ -119,7 +119,9 @@ struct RowChecks {
             return nil
         }
         guard let raw = value.stringValue else { throw reject(field, "must be a string, got \(value.kind)") }
-        let text = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+        // Foundation's trimming bridges to NSString: only pay for it when there is something to trim.
+        let edges = [raw.unicodeScalars.first, raw.unicodeScalars.last].compactMap { $0 }
+        let text = edges.contains(where: { CharacterSet.whitespacesAndNewlines.contains($0) }) ? raw.trimmingCharacters(in: .whitespacesAndNewlines) : raw
         if text.isEmpty {
             if required { throw reject(field, "is empty") }
             return nil

@@ -38,12 +38,12 @@ struct RegistryStore {
             }
             try connection.execute("UPDATE registry_vouches SET data = ?, source_updated_at = ? WHERE source = ? AND source_key = ?",
                                    [.text(data), .text(row.updatedAt), .text(source.rawValue), .text(row.nik)])
-            try recompute(entry)
+            try recompute(entry, applied: (source, row))
             return .updated
         }
         if let entry = try match(row) {
             try insertVouch(row, data: data, source: source, entry: entry)
-            try recompute(entry)
+            try recompute(entry, applied: (source, row))
             return .updated
         }
         try connection.execute(
@@ -54,7 +54,7 @@ struct RegistryStore {
                   .text(source.rawValue), .text(row.updatedAt), .text(stamp)])
         let entry = try connection.scalar("SELECT last_insert_rowid()").int64 ?? 0
         try insertVouch(row, data: data, source: source, entry: entry)
-        try recompute(entry)
+        try recompute(entry, applied: (source, row), only: true)
         return .inserted
     }
 
@@ -77,14 +77,17 @@ struct RegistryStore {
 
     /// Sets an entry's fields from its vouches: for each field the first source that gives it,
     /// KKI before SISDMK (KKI registers practitioners; SISDMK knows where they work).
-    private func recompute(_ entry: Int64) throws {
-        let vouches = try connection.query("SELECT source, data, source_updated_at FROM registry_vouches WHERE entry_id = ?", [.integer(entry)])
+    /// `applied` is the row just written (not read back); `only`: it is the entry's one vouch.
+    private func recompute(_ entry: Int64, applied: (RegistrySource, RegistryRow), only: Bool = false) throws {
+        let stored = only ? [] : try connection.query("SELECT source, data, source_updated_at FROM registry_vouches WHERE entry_id = ? AND source <> ?",
+                                                      [.integer(entry), .text(applied.0.rawValue)])
             .compactMap { row -> (RegistrySource, RegistryRow)? in
                 guard let source = row["source"].string.flatMap(RegistrySource.init), let data = row["data"].string, let json = try? JSON.parse(data) else {
                     return nil
                 }
                 return (source, RegistryRow(json: json, updatedAt: row["source_updated_at"].string ?? ""))
             }
+        let vouches = (stored + [applied])
             .sorted { RegistrySource.allCases.firstIndex(of: $0.0)! < RegistrySource.allCases.firstIndex(of: $1.0)! }
         let rows = vouches.map(\.1)
         guard let first = rows.first else { return }
@@ -105,6 +108,23 @@ struct RegistryStore {
 
     /// A name or a place as the fallback compares it: no case, accents or punctuation, single spaces.
     static func normalized(_ text: String) -> String {
+        // Most names are ASCII: lower-case and blank out punctuation without ICU.
+        if text.utf8.allSatisfy({ $0 < 0x80 }) {
+            var bytes: [UInt8] = []
+            bytes.reserveCapacity(text.utf8.count)
+            var pendingSpace = false
+            for byte in text.utf8 {
+                let lower = (65...90).contains(byte) ? byte + 32 : byte
+                if (48...57).contains(lower) || (97...122).contains(lower) {
+                    if pendingSpace, !bytes.isEmpty { bytes.append(32) }
+                    pendingSpace = false
+                    bytes.append(lower)
+                } else {
+                    pendingSpace = true
+                }
+            }
+            return String(decoding: bytes, as: UTF8.self)
+        }
         let folded = text.folding(options: [.caseInsensitive, .diacriticInsensitive], locale: Locale(identifier: "en_US_POSIX")).lowercased()
         let kept = folded.unicodeScalars.map { CharacterSet.alphanumerics.contains($0) ? Character($0) : " " }
         return String(kept).split(separator: " ").joined(separator: " ")
