@@ -1,4 +1,5 @@
 import Foundation
+import SehatFHIR
 import SehatStore
 
 /// The device's state in the Prometheus text format (version 0.0.4).
@@ -39,6 +40,34 @@ enum Metrics {
                    let value = ["healthy": "1", "degraded": "0.5"][row["status"].string ?? ""] ?? "0"
                    return ([("endpoint", row["endpoint"].string ?? "")], value)
                })
+        // Inbound (seeds/003: counts succeeded and failed, and durations, per source).
+        family("sehat_registry_entries", "gauge", "People in the workforce registry on the device.",
+               [([], String(try conn.scalar("SELECT count(*) FROM registry_entries").int ?? 0))])
+        family("sehat_pull_batches_total", "counter", "Registry pulls by source and how they ended.",
+               try conn.query("SELECT source, status, count(*) AS n FROM pull_batches GROUP BY 1, 2 ORDER BY 1, 2").map {
+                   ([("source", $0["source"].string ?? ""), ("status", $0["status"].string ?? "")], String($0["n"].int ?? 0))
+               })
+        family("sehat_pull_rows_total", "counter", "Rows received from each source, by what they did.",
+               try conn.query(
+                   """
+                   SELECT source, sum(inserted) AS inserted, sum(updated) AS updated, sum(unchanged) AS unchanged, sum(rejected) AS rejected
+                   FROM pull_batches GROUP BY source ORDER BY source
+                   """).flatMap { row in
+                   ["inserted", "updated", "unchanged", "rejected"].map { outcome in
+                       ([("source", row["source"].string ?? ""), ("outcome", outcome)], String(row[outcome].int ?? 0))
+                   }
+               })
+        family("sehat_pull_last_completed_timestamp_seconds", "gauge", "When each source last completed a pull (Unix time).",
+               try conn.query("SELECT source, max(finished_at) AS at FROM pull_batches WHERE status = 'completed' GROUP BY source ORDER BY source").map { row in
+                   let seconds = (row["at"].string).flatMap { try? FHIRDateTime.parse($0) }.map { String(Int($0.timeIntervalSince1970)) } ?? "0"
+                   return ([("source", row["source"].string ?? "")], seconds)
+               })
+        family("sehat_pull_last_duration_seconds", "gauge", "How long each source's latest pull took.",
+               try conn.query(
+                   """
+                   SELECT source, duration_ms FROM pull_batches b WHERE duration_ms IS NOT NULL
+                     AND started_at = (SELECT max(started_at) FROM pull_batches WHERE source = b.source AND duration_ms IS NOT NULL) ORDER BY source
+                   """).map { ([("source", $0["source"].string ?? "")], String(format: "%.3f", Double($0["duration_ms"].int ?? 0) / 1000)) })
         return out.joined(separator: "\n") + "\n"
     }
 

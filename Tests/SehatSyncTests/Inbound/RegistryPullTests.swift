@@ -107,6 +107,12 @@ final class RegistryPullTests: XCTestCase {
                        "the row at the watermark comes again (updated_since is inclusive) and changes nothing")
         XCTAssertEqual(try setup.client.registryEntries(nik: nik).map(\.strStatus), [.revoked])
         XCTAssertEqual(try setup.client.pullHistory(source: .kki).map(\.status), [.completed, .completed, .completed])
+        let metrics = try setup.client.metrics()
+        for line in ["sehat_registry_entries 10000", "sehat_pull_batches_total{source=\"kki\",status=\"completed\"} 3",
+                     "sehat_pull_rows_total{source=\"kki\",outcome=\"inserted\"} 10000", "sehat_pull_rows_total{source=\"kki\",outcome=\"updated\"} 1"] {
+            XCTAssertTrue(metrics.contains(line), line)
+        }
+        XCTAssertTrue(metrics.contains("sehat_pull_last_completed_timestamp_seconds{source=\"kki\"} 17"), metrics)
     }
 
     func testBadRowsAreRecordedAndTheBatchGoesOn() async throws {
