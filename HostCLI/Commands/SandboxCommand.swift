@@ -30,6 +30,8 @@ enum SandboxCommand {
             The admin API needs the token printed at start:
               curl -H "Authorization: Bearer TOKEN" -X POST --data '503=0.2' http://127.0.0.1:PORT/admin/faults
             Read its state: GET /admin/state, /admin/resources?type=Encounter, /admin/requests; POST /admin/expire-tokens.
+            Change the registry between pulls: POST /admin/registry {"op": "add", "count": N} | {"op": "change", "nik": …, "str_status": …} |
+            {"op": "break", "nik": …}. The fault plan applies to KKI and SISDMK too.
             It keeps the last 100,000 requests (bodies are not kept), serves at most 256 connections at once,
             and refuses bodies over 64 MiB.
             """

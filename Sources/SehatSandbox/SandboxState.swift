@@ -99,6 +99,12 @@ struct SandboxState {
         case ("POST", "/admin/expire-tokens"):
             expireTokens()
             return .text(200, "expired \(tokens.count) tokens")
+        case ("POST", "/admin/registry"):
+            do {
+                return .text(200, try workforce.apply(admin: try JSON.parse(bytes: request.body), now: now()))
+            } catch {
+                return .text(400, "\(error)")
+            }
         case ("POST", "/admin/seed"):
             do {
                 guard let list = try JSON.parse(bytes: request.body).arrayValue else { return .text(400, "expected a JSON array of resources") }
@@ -108,7 +114,7 @@ struct SandboxState {
                 return .text(400, "\(error)")
             }
         default:
-            return .text(404, "admin endpoints: GET /admin/state, /admin/resources[?type=T], /admin/requests, /admin/faults; POST /admin/faults, /admin/expire-tokens, /admin/seed")
+            return .text(404, "admin endpoints: GET /admin/state, /admin/resources[?type=T], /admin/requests, /admin/faults; POST /admin/faults, /admin/expire-tokens, /admin/seed, /admin/registry")
         }
     }
 

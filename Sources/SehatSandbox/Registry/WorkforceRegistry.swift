@@ -57,22 +57,53 @@ public struct WorkforceRegistry: Sendable {
     public init(_ configuration: Configuration) {
         let badEvery = configuration.badRowRate > 0 ? max(1, Int((1 / configuration.badRowRate).rounded())) : 0
         people = (0..<configuration.people).map { i in
-            let given = WorkforceRegistry.givenNames[i % WorkforceRegistry.givenNames.count]
-            let family = WorkforceRegistry.familyNames[(i / WorkforceRegistry.givenNames.count) % WorkforceRegistry.familyNames.count]
-            var person = Person(
-                nik: "3201" + String(format: "%012d", 100_000 + i), name: "\(given) \(family) \(i)",
-                birthPlace: WorkforceRegistry.places[(i * 7) % WorkforceRegistry.places.count],
-                birthDate: String(format: "%04d-%02d-%02d", 1960 + i % 40, 1 + i % 12, 1 + i % 28),
-                profession: WorkforceRegistry.professions[i % WorkforceRegistry.professions.count],
-                str: "33" + String(format: "%014d", 500_000 + i), strStatus: i % 17 == 5 ? "inactive" : (i % 29 == 7 ? "revoked" : "active"),
-                strValidUntil: String(format: "%04d-%02d-%02d", i % 11 == 3 ? 2024 : 2028, 1 + i % 12, 1 + i % 28),
-                facilityCode: "FKTP-" + String(format: "%05d", i % 300), facilityName: "Puskesmas \(WorkforceRegistry.places[i % 10]) \(i % 300)",
-                updatedAt: configuration.firstUpdate.addingTimeInterval(Double(i)), inSISDMK: i % 3 != 2, sisdmkSTR: i % 5 != 0)
+            var person = WorkforceRegistry.person(i, updatedAt: configuration.firstUpdate.addingTimeInterval(Double(i)))
             if badEvery > 0, i % badEvery == badEvery / 2 {
                 person.brokenIn = ["kki", "sisdmk"]
                 person.breakage = (i / badEvery) % 3
             }
             return person
+        }
+    }
+
+    /// The `i`-th generated practitioner.
+    public static func person(_ i: Int, updatedAt: Date) -> Person {
+        let given = givenNames[i % givenNames.count]
+        let family = familyNames[(i / givenNames.count) % familyNames.count]
+        return Person(
+            nik: "3201" + String(format: "%012d", 100_000 + i), name: "\(given) \(family) \(i)", birthPlace: places[(i * 7) % places.count],
+            birthDate: String(format: "%04d-%02d-%02d", 1960 + i % 40, 1 + i % 12, 1 + i % 28), profession: professions[i % professions.count],
+            str: "33" + String(format: "%014d", 500_000 + i), strStatus: i % 17 == 5 ? "inactive" : (i % 29 == 7 ? "revoked" : "active"),
+            strValidUntil: String(format: "%04d-%02d-%02d", i % 11 == 3 ? 2024 : 2028, 1 + i % 12, 1 + i % 28),
+            facilityCode: "FKTP-" + String(format: "%05d", i % 300), facilityName: "Puskesmas \(places[i % 10]) \(i % 300)",
+            updatedAt: updatedAt, inSISDMK: i % 3 != 2, sisdmkSTR: i % 5 != 0)
+    }
+
+    /// Applies an admin change (`POST /admin/registry`): `{"op": "add", "count": N}` adds N
+    /// generated people; `{"op": "change", "nik": …, "name"|"birth_place"|"str_status"|
+    /// "str_valid_until"|"profession": …}` changes one; `{"op": "break", "nik": …}` serves
+    /// that person malformed from now on. Changed rows get `now` as their `updated_at`.
+    mutating func apply(admin change: JSON, now: Date) throws -> String {
+        switch change["op"]?.stringValue {
+        case "add":
+            guard let count = change["count"]?.intValue, (1...1_000_000).contains(count) else { throw RegistryAdminError("add needs a count from 1 to 1000000") }
+            let first = people.count
+            people += (first..<(first + count)).map { WorkforceRegistry.person($0, updatedAt: now) }
+            return "added \(count) people"
+        case "change", "break":
+            guard let nik = change["nik"]?.stringValue, people.contains(where: { $0.nik == nik }) else { throw RegistryAdminError("no one has that nik") }
+            let breaking = change["op"]?.stringValue == "break"
+            self.change(nik: nik, at: now) { person in
+                if breaking { person.brokenIn = ["kki", "sisdmk"] }
+                if let name = change["name"]?.stringValue { person.name = name }
+                if let place = change["birth_place"]?.stringValue { person.birthPlace = place }
+                if let status = change["str_status"]?.stringValue { person.strStatus = status }
+                if let until = change["str_valid_until"]?.stringValue { person.strValidUntil = until }
+                if let profession = change["profession"]?.stringValue { person.profession = profession }
+            }
+            return breaking ? "broke \(nik)" : "changed \(nik)"
+        default:
+            throw RegistryAdminError("op must be add, change or break")
         }
     }
 
@@ -156,4 +187,10 @@ public struct WorkforceRegistry: Sendable {
         }
         return row
     }
+}
+
+/// A refused admin change of the registry.
+struct RegistryAdminError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }

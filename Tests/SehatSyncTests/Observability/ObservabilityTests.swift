@@ -61,7 +61,7 @@ final class ObservabilityTests: XCTestCase {
         XCTAssertTrue(lines.contains(#"sehat_outbox_items{lane="clinic",status="pending"} 19"#), text)
         XCTAssertTrue(lines.contains { $0.hasPrefix(#"sehat_sync_requests_total{status="5xx"} "#) }, text)
         XCTAssertTrue(lines.contains { $0.hasPrefix(#"sehat_errors_total{category="transient",resolution="pending"} "#) }, text)
-        XCTAssertEqual(lines.filter { $0.hasPrefix("# TYPE") }.count, 7)
+        XCTAssertEqual(lines.filter { $0.hasPrefix("# TYPE") }.count, 12, "seven outbound families, five inbound")
     }
 }
 
