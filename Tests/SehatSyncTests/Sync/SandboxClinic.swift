@@ -16,12 +16,13 @@ struct SandboxClinic {
     var clock: ManualClock { clinic.clock }
 
     init(mode: Sandbox.Mode = .satusehat, profile: Profile = .satusehat, register: Bool = true, seedPeople: Bool = true,
-         keepBodies: Bool = false, oauthStyle: Sandbox.OAuthStyle = .satusehat, name: String = #function) throws {
+         keepBodies: Bool = false, oauthStyle: Sandbox.OAuthStyle = .satusehat, registryPeople: Int = 0, name: String = #function) throws {
         clinic = try TestClinic(profile: profile, register: false, name: name)
         var configuration = Sandbox.Configuration()
         configuration.mode = mode
         configuration.keepBodies = keepBodies
         configuration.oauth = oauthStyle
+        configuration.registry.people = registryPeople
         let clock = clinic.clock
         configuration.now = { clock.now() }
         if seedPeople {
