@@ -22,9 +22,11 @@ struct SandboxClient {
         var json: JSON? { try? JSON.parse(body) }
     }
 
-    func call(_ method: String, _ url: String, body: String? = nil, token: String? = nil, contentType: String = "application/fhir+json") async throws -> Reply {
+    func call(_ method: String, _ url: String, body: String? = nil, token: String? = nil, contentType: String = "application/fhir+json",
+              headers: [String: String] = [:]) async throws -> Reply {
         var request = URLRequest(url: URL(string: url)!)
         request.httpMethod = method
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         if let body {
             request.httpBody = Data(body.utf8)
             request.setValue(contentType, forHTTPHeaderField: "Content-Type")

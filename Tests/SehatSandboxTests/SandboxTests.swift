@@ -138,6 +138,36 @@ final class SandboxTests: XCTestCase {
         XCTAssertEqual(missing.status, 404)
     }
 
+    /// Versions: `If-Match` naming an older version is a 412 and changes nothing; any record —
+    /// a finished visit too — can be withdrawn as entered-in-error by an update.
+    func testIfMatchGuardsUpdatesAndRecordsCanBeEnteredInError() async throws {
+        try start(seed: [SandboxTests.patientSeed, practitionerSeed, roleSeed])
+        let token = try await client.accessToken()
+        let created = try await client.call("POST", sandbox.fhirBaseURL + "/Encounter", body: encounter(), token: token)
+        var json = try XCTUnwrap(created.json)
+        let id = json["id"]!.stringValue!
+        let url = sandbox.fhirBaseURL + "/Encounter/\(id)"
+        XCTAssertEqual(created.headers["etag"], "W/\"1\"")
+        let first = try await client.call("PUT", url, body: json.text, token: token, headers: ["If-Match": "W/\"1\""])
+        XCTAssertEqual(first.status, 200, first.body)
+        XCTAssertEqual(first.json?.value(at: "meta.versionId")?.stringValue, "2")
+        let stale = try await client.call("PUT", url, body: json.text, token: token, headers: ["If-Match": "W/\"1\""])
+        XCTAssertEqual(stale.status, 412, stale.body)
+        XCTAssertTrue(stale.body.contains("conflict"), stale.body)
+        let current = try await client.call("GET", url, token: token)
+        XCTAssertEqual(current.json?.value(at: "meta.versionId")?.stringValue, "2", "a refused update changes nothing")
+        // In a transaction, a stale request.ifMatch refuses the whole bundle with 412.
+        json["id"] = .string(id)
+        let bundle = #"{"resourceType":"Bundle","type":"transaction","entry":[{"resource":\#(json.text),"request":{"method":"PUT","url":"Encounter/\#(id)","ifMatch":"W/\"1\""}}]}"#
+        let refused = try await client.call("POST", sandbox.fhirBaseURL, body: bundle, token: token)
+        XCTAssertEqual(refused.status, 412, refused.body)
+        // Withdrawn: the finished visit becomes entered-in-error (it cannot go back to in-progress).
+        json["status"] = "entered-in-error"
+        let withdrawn = try await client.call("PUT", url, body: json.text, token: token, headers: ["If-Match": "\"2\""])
+        XCTAssertEqual(withdrawn.status, 200, withdrawn.body)
+        XCTAssertEqual(withdrawn.headers["etag"], "W/\"3\"")
+    }
+
     func testTransactionsAreAtomicWithURNReferences() async throws {
         try start(seed: [SandboxTests.patientSeed, practitionerSeed, roleSeed])
         let token = try await client.accessToken()

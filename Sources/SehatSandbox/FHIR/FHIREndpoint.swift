@@ -80,7 +80,7 @@ extension SandboxState {
         case ("POST", 1): return create(parts[0], body: request.body, client: client)
         case ("GET", 1): return search(parts[0], request.query)
         case ("GET", 2), ("GET", 4): return read(parts[0], parts[1])
-        case ("PUT", 2): return update(parts[0], parts[1], body: request.body, client: client)
+        case ("PUT", 2): return update(parts[0], parts[1], body: request.body, ifMatch: request.headers["if-match"], client: client)
         default: return outcome(405, [Issue(code: "not-supported", text: "\(request.method) \(request.path) is not supported")])
         }
     }
@@ -134,13 +134,16 @@ extension SandboxState {
         return .json(201, stored.json.text, headers: headers(type, id, stored))
     }
 
-    private mutating func update(_ type: String, _ id: String, body: [UInt8], client: Sandbox.Client) -> HTTPResponse {
+    private mutating func update(_ type: String, _ id: String, body: [UInt8], ifMatch: String?, client: Sandbox.Client) -> HTTPResponse {
         var json: JSON
         switch parse(body) {
         case .failure(let failure): return failure.response
         case .success(let parsed): json = parsed
         }
         guard let old = store.read(type, id) else { return outcome(404, [Issue(code: "not-found", text: "\(type)/\(id) not found")]) }
+        if let ifMatch, let conflict = SandboxState.versionConflict(ifMatch, current: old.version, at: "\(type)/\(id)") {
+            return outcome(412, [conflict])
+        }
         guard json["resourceType"]?.stringValue == type, json["id"]?.stringValue == id else {
             return outcome(400, [Issue(code: "invalid", text: "the body must be a \(type) with id \(id)", expression: "id")])
         }
@@ -215,7 +218,8 @@ extension SandboxState {
         }
         let entries = bundle["entry"]?.arrayValue ?? []
         var context = BundleContext()
-        var planned: [(method: String, type: String, id: String, json: JSON)] = []
+        var planned: [(method: String, type: String, id: String, json: JSON, ifMatch: String?)] = []
+        var conflicts: [Issue] = []
         var issues: [Issue] = []
         // Ids first, so that entries may reference each other by urn:uuid.
         for (index, entry) in entries.enumerated() {
@@ -237,7 +241,7 @@ extension SandboxState {
             }
             if let fullUrl = entry["fullUrl"]?.stringValue { context.urls[fullUrl] = "\(type)/\(id)" }
             context.known.insert("\(type)/\(id)")
-            planned.append((method, type, id, resource))
+            planned.append((method, type, id, resource, entry.value(at: "request.ifMatch")?.stringValue))
         }
         guard issues.isEmpty else { return outcome(400, issues) }
         var resolved: [(method: String, type: String, id: String, json: JSON)] = []
@@ -254,9 +258,13 @@ extension SandboxState {
                 return target
             }
             json = resolveConditional(json, issues: &entryIssues)
-            let old = entry.method == "PUT" ? store.read(entry.type, entry.id)?.json : nil
+            let current = entry.method == "PUT" ? store.read(entry.type, entry.id) : nil
+            let old = current?.json
             if entry.method == "PUT", old == nil {
                 entryIssues.append(Issue(code: "not-found", text: "\(entry.type)/\(entry.id) not found"))
+            }
+            if let ifMatch = entry.ifMatch, let current, let conflict = SandboxState.versionConflict(ifMatch, current: current.version, at: "\(entry.type)/\(entry.id)") {
+                conflicts.append(conflict)
             }
             entryIssues += validate(json, type: entry.type, client: client, replacing: old, bundle: context)
             issues += entryIssues.map { issue in
@@ -267,7 +275,9 @@ extension SandboxState {
             for (system, value) in SandboxStore.identifiers(of: json) { context.identifiers.insert("\(entry.type)|\(system)|\(value)") }
             resolved.append((entry.method, entry.type, entry.id, json))
         }
-        // Atomic: one bad entry rejects the whole bundle, with a top-level OperationOutcome.
+        // Atomic: one bad entry rejects the whole bundle, with a top-level OperationOutcome;
+        // a version conflict is a 412 for the whole bundle.
+        guard conflicts.isEmpty else { return outcome(412, conflicts) }
         guard issues.isEmpty else { return outcome(400, issues) }
         var responses: [JSON] = []
         for entry in resolved {
@@ -287,6 +297,16 @@ extension SandboxState {
     }
 
     // MARK: Rules
+
+    /// An `If-Match` (`W/"3"` or `"3"`) that does not name the current version: someone else
+    /// changed the resource since the client read it.
+    static func versionConflict(_ ifMatch: String, current: Int, at what: String) -> Issue? {
+        var text = ifMatch.trimmingCharacters(in: .whitespaces)
+        if text.hasPrefix("W/") { text.removeFirst(2) }
+        text = text.trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+        guard text != String(current) else { return nil }
+        return Issue(code: "conflict", text: "\(what) is at version \(current), not \(ifMatch) (If-Match): it changed since it was read")
+    }
 
     /// Resolves `Type?identifier=system|value` references by search (exactly one match).
     private func resolveConditional(_ json: JSON, issues: inout [Issue]) -> JSON {
@@ -355,7 +375,8 @@ extension SandboxState {
                 issues.append(Issue(code: "duplicate", text: "Found duplicate resource \(type) with identifier \(system)|\(value)", expression: "identifier"))
             }
         }
-        if type == "Encounter", old?["status"]?.stringValue == "finished", json["status"]?.stringValue != "finished" {
+        // A finished visit is final, except that it can be withdrawn (entered-in-error), as any record can.
+        if type == "Encounter", old?["status"]?.stringValue == "finished", !["finished", "entered-in-error"].contains(json["status"]?.stringValue ?? "") {
             issues.append(.rule(10_002, "a finished Encounter cannot change status", at: "status", code: "business-rule"))
         }
         return issues

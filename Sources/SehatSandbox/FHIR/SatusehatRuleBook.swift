@@ -10,7 +10,7 @@ struct SatusehatRuleBook {
     /// The platform refuses date-times before this day (2022-08-31T00:00:00Z).
     static let earliest = Date(timeIntervalSince1970: 1_661_904_000)
     static let encounterClasses: Set<String> = ["AMB", "EMER", "IMP", "HH", "TELE"]
-    static let encounterStatuses: Set<String> = ["planned", "arrived", "triaged", "in-progress", "onleave", "finished", "cancelled"]
+    static let encounterStatuses: Set<String> = ["planned", "arrived", "triaged", "in-progress", "onleave", "finished", "cancelled", "entered-in-error"]
     static let icd10 = "http://hl7.org/fhir/sid/icd-10"
 
     let now: Date
