@@ -77,7 +77,7 @@ CREATE TABLE encounters (
     in_progress_at TEXT NOT NULL,
     finished_at TEXT NOT NULL CHECK (finished_at > arrived_at),
     created_at TEXT NOT NULL
-, str_warning TEXT);
+, str_warning TEXT, cancelled_at TEXT, cancel_reason TEXT);
 
 CREATE INDEX encounters_by_patient ON encounters(patient_id);
 
@@ -212,7 +212,7 @@ CREATE TABLE outbox (
     hold_kind TEXT CHECK (hold_kind IS NULL OR hold_kind IN ('waits_on', 'consent', 'registration')),
     hold_detail TEXT CHECK (hold_detail IS NULL OR hold_detail IN
         ('failed', 'dead', 'held', 'not_given', 'encounter_only', 'not_yet_valid', 'expired', 'revoked')),
-    hold_item INTEGER REFERENCES outbox(id), claimed_by TEXT REFERENCES sync_owners(id), lease_until INTEGER,
+    hold_item INTEGER REFERENCES outbox(id), claimed_by TEXT REFERENCES sync_owners(id), lease_until INTEGER, withdrawn INTEGER NOT NULL DEFAULT 0 CHECK (withdrawn = 0 OR status = 'dead'),
     CHECK (resource_id IS NOT NULL OR report_id IS NOT NULL)
 );
 
@@ -411,3 +411,13 @@ CREATE TABLE pull_rejections (
     created_at TEXT NOT NULL
 );
 CREATE INDEX pull_rejections_by_batch ON pull_rejections(trace_id);
+
+CREATE TABLE resource_history (
+    id INTEGER PRIMARY KEY,
+    local_id TEXT NOT NULL REFERENCES resources(local_id),
+    json TEXT NOT NULL CHECK (json_valid(json)),
+    change TEXT NOT NULL CHECK (change IN ('cancelled', 'amended')),
+    reason TEXT NOT NULL,
+    recorded_at TEXT NOT NULL
+);
+CREATE INDEX resource_history_by_resource ON resource_history(local_id, id);

@@ -25,6 +25,7 @@ enum OutboxWords {
     static func advice(for item: OutboxItem, errors: [ErrorLogEntry]) -> String {
         switch item.status {
         case .completed: return "Nothing to do: the server has it."
+        case .withdrawn: return "Nothing to do: its visit was cancelled before it reached the server, so it never leaves."
         case .pending, .processing:
             return item.lastError == nil ? "Nothing to do: it is queued." : "Nothing to do: it is retried on its own (\(item.attempts) attempts so far)."
         case .held:

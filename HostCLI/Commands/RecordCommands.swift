@@ -86,6 +86,33 @@ enum RecordCommands {
     }
 }
 
+/// `sehat encounter cancel`.
+enum CancelCommand {
+    static let cancel = Command(
+        words: ["encounter", "cancel"],
+        summary: "Cancel a recorded visit: what never left never will; what the server has becomes entered-in-error there.",
+        options: [
+            OptionSpec(name: "number", value: "N", help: "The encounter's number", required: true),
+            OptionSpec(name: "reason", value: "TEXT", help: "Why (kept with the history of every changed resource)", required: true),
+            .json(),
+        ],
+        details: "Nothing is deleted: the previous version of each withdrawn resource is kept with the reason, and items that\nnever reached the server show as `withdrawn` in `sehat outbox`. Run `sehat sync` to send the withdrawals."
+    ) { invocation in
+        let cancelled = try openClient(invocation).cancelEncounter(number: invocation.required("number"), reason: invocation.required("reason"))
+        if invocation.has("json") {
+            Output.json(.obj([
+                "encounter_id": .string(cancelled.encounterID), "withdrawn_on_server": .array(cancelled.withdrawnOnServer.map(JSON.string)),
+                "dropped_items": .array(cancelled.droppedItems.map { JSON.int(Int($0)) }),
+                "outbox_items": .array(cancelled.outboxItemIDs.map { JSON.int(Int($0)) }),
+            ]))
+        } else {
+            Output.line("cancelled \(invocation.required("number")): \(cancelled.withdrawnOnServer.count) resources to mark entered-in-error on the server, "
+                + "\(cancelled.droppedItems.count) queued items withdrawn before they left")
+        }
+        return 0
+    }
+}
+
 /// A document's text from a file, or from standard input for `-`. A document larger than
 /// `maxBytes` is refused before it is read (memory stays bounded by the limit, not by the
 /// file), and bytes that are not UTF-8 are refused with their line and column rather than

@@ -328,3 +328,15 @@ public final class SehatClient: Sendable {
         }
     }
 }
+
+extension SehatClient {
+    /// Cancels a recorded visit: what never left the device never will; what the server has
+    /// (or may have) becomes `entered-in-error` there. The previous versions are kept with the
+    /// reason; nothing is deleted.
+    ///
+    ///     let cancelled = try client.cancelEncounter(number: "ENC-20251226-0001", reason: "recorded for the wrong patient")
+    @discardableResult
+    public func cancelEncounter(number: String, reason: String) throws -> CancelledEncounter {
+        try record { try EncounterCancellation(context: $0).cancel(number: number, reason: reason) }
+    }
+}

@@ -43,7 +43,12 @@ struct SatusehatRuleBook {
                 if let start, end <= start { found.append(("period.end", "must be after period.start")) }
             }
         case "Condition":
-            required(["clinicalStatus", "category", "code", "subject", "encounter"])
+            // FHIR R4 con-5: a Condition entered in error has no clinical status; any other needs one.
+            let enteredInError = resource.value(at: "verificationStatus.coding")?[0]?["code"]?.stringValue == "entered-in-error"
+            required((enteredInError ? [] : ["clinicalStatus"]) + ["category", "code", "subject", "encounter"])
+            if enteredInError, present(resource["clinicalStatus"]) {
+                found.append(("clinicalStatus", "must be absent when verificationStatus is entered-in-error (con-5)"))
+            }
             if let system = resource.value(at: "code.coding")?[0]?["system"]?.stringValue, system != Self.icd10 {
                 found.append(("code.coding[0].system", "must be \(Self.icd10)"))
             }

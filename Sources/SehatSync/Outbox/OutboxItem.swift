@@ -20,6 +20,9 @@ public enum ItemStatus: String, Sendable, CaseIterable {
     case dead
     /// Waiting on something other than time: a failed dependency, consent, a registration.
     case held
+    /// Withdrawn before it reached the server, with the visit it belonged to (`sehat encounter
+    /// cancel`): it never leaves. Stored as `dead` with the `withdrawn` flag set.
+    case withdrawn
 }
 
 /// What an item does on the server.

@@ -352,12 +352,30 @@ package struct OutboxLifecycle {
 
     // MARK: A person's decisions, consent
 
+    /// Withdraws an item that never reached the server (a cancelled visit): dead with the
+    /// reason, and never revived. Only items no engine holds: a `processing` or `completed`
+    /// item may be on the server, and is withdrawn there by an update instead.
+    func withdraw(_ id: Int64, reason: String) throws {
+        try connection.execute(
+            """
+            UPDATE outbox SET status = 'dead', withdrawn = 1, last_error = ?, \(Self.clearHold), escalated_at = NULL, updated_at = ?
+            WHERE id = ? AND status IN ('pending', 'failed', 'held', 'dead')
+            """, [.text(LogMasking.mask("withdrawn: " + reason)), .text(stamp), .integer(id)])
+    }
+
+
     /// Sends a failed, dead or held item again: pending now, attempts reset, escalation
     /// cleared; everything held behind it is released.
     func revive(_ id: Int64) throws {
         guard let status = try status(of: id) else { throw FieldError("id", "there is no outbox item \(id)") }
         guard [.failed, .dead, .held].contains(status) else {
             throw FieldError("id", "item \(id) is \(status.rawValue); only failed, dead or held items can be retried")
+        }
+        if let number = try connection.scalar(
+            "SELECT coalesce(e.number, '?') FROM outbox o LEFT JOIN encounters e ON e.local_id = o.encounter_id WHERE o.id = ? AND o.withdrawn = 1",
+            [.integer(id)]).string
+        {
+            throw FieldError("id", "item \(id) belongs to encounter \(number), which was cancelled; it is not sent")
         }
         try connection.execute(
             """

@@ -32,7 +32,9 @@ package struct OutboxReader {
     }
 
     func counts() throws -> [OutboxCount] {
-        try connection.query("SELECT lane, status, count(*) AS n FROM outbox GROUP BY lane, status ORDER BY lane, status").compactMap { row in
+        try connection.query(
+            "SELECT lane, CASE WHEN withdrawn = 1 THEN 'withdrawn' ELSE status END AS status, count(*) AS n FROM outbox GROUP BY 1, 2 ORDER BY 1, 2"
+        ).compactMap { row in
             guard let lane = Lane(rawValue: row["lane"].string ?? ""), let status = ItemStatus(rawValue: row["status"].string ?? "") else {
                 return nil
             }
@@ -48,8 +50,9 @@ package struct OutboxReader {
             arguments.append(.text(lane.rawValue))
         }
         if let status {
-            conditions.append("status = ?")
-            arguments.append(.text(status.rawValue))
+            // A withdrawn item is stored dead, with its `withdrawn` flag set.
+            conditions.append(status == .withdrawn ? "withdrawn = 1" : "status = ? AND withdrawn = 0")
+            if status != .withdrawn { arguments.append(.text(status.rawValue)) }
         }
         if let ids {
             conditions.append("id IN (SELECT value FROM json_each(?))")
@@ -78,7 +81,7 @@ package struct OutboxReader {
             id: row["id"].int64 ?? 0, lane: try decode("lane"), queue: try row.string("queue"), target: try decode("target"),
             operation: try decode("operation"), resourceType: row.optionalString("resource_type"),
             resourceID: row.optionalString("resource_id"), reportID: row.optionalString("report_id"),
-            encounterID: row.optionalString("encounter_id"), priority: try row.int("priority"), status: try decode("status"),
+            encounterID: row.optionalString("encounter_id"), priority: try row.int("priority"), status: try row["withdrawn"].int == 1 ? ItemStatus.withdrawn : decode("status"),
             attempts: try row.int("attempts"), maxRetries: try row.int("max_retries"),
             nextAttemptAt: row["next_attempt_at"].int64 ?? 0,
             dependsOn: (row.optionalString("deps") ?? "").split(separator: ",").compactMap { Int64($0) },

@@ -11,6 +11,7 @@ enum StoreSchema {
         Migration(version: 5, name: "one owner for the outbox: typed holds, claims with an owner and a lease", sql: version5),
         Migration(version: 6, name: "practitioner roles: who serves at which polyclinic", sql: version6),
         Migration(version: 7, name: "inbound: the workforce registry, its sources, pulls and their audit", sql: version7),
+        Migration(version: 8, name: "corrections: the history of changed resources, cancelled encounters", sql: version8),
     ])
 
     static let version1 = """
@@ -461,5 +462,21 @@ enum StoreSchema {
 
         ALTER TABLE config ADD COLUMN str_check TEXT NOT NULL DEFAULT 'warn' CHECK (str_check IN ('warn', 'refuse', 'off'));
         ALTER TABLE encounters ADD COLUMN str_warning TEXT;
+        """
+
+    static let version8 = """
+        CREATE TABLE resource_history (
+            id INTEGER PRIMARY KEY,
+            local_id TEXT NOT NULL REFERENCES resources(local_id),
+            json TEXT NOT NULL CHECK (json_valid(json)),
+            change TEXT NOT NULL CHECK (change IN ('cancelled', 'amended')),
+            reason TEXT NOT NULL,
+            recorded_at TEXT NOT NULL
+        );
+        CREATE INDEX resource_history_by_resource ON resource_history(local_id, id);
+
+        ALTER TABLE encounters ADD COLUMN cancelled_at TEXT;
+        ALTER TABLE encounters ADD COLUMN cancel_reason TEXT;
+        ALTER TABLE outbox ADD COLUMN withdrawn INTEGER NOT NULL DEFAULT 0 CHECK (withdrawn = 0 OR status = 'dead');
         """
 }

@@ -1,0 +1,38 @@
+import Foundation
+import SehatSandbox
+import XCTest
+
+/// `sehat encounter cancel` at the command line: after a sync, the visit becomes
+/// entered-in-error on the sandbox; before one, its items show as withdrawn and never leave.
+final class CancelCLITests: XCTestCase {
+    func testCancellingAVisitBeforeAndAfterItWasSent() throws {
+        let sandbox = try SehatProcess.sandboxWithPeople(faults: "")
+        defer { sandbox.stop() }
+        let sehat = try SehatProcess()
+        defer { sehat.remove() }
+        try sehat.setUpClinic(against: sandbox, settings: ["--requests-per-minute", "0"])
+        let example = try String(contentsOf: SehatProcess.repositoryRoot.appendingPathComponent("Schemas/examples/encounter.json"), encoding: .utf8)
+        XCTAssertEqual(try sehat.run(["encounter", "record", "--file", "-"], stdin: example).status, 0)
+        XCTAssertEqual(try sehat.run(["sync", "--until-idle"]).status, 0)
+        let sent = sandbox.counts()
+
+        let cancelled = try sehat.run(["encounter", "cancel", "--number", "ENC-20251226-0001", "--reason", "wrong patient", "--json"])
+        XCTAssertEqual(cancelled.status, 0, cancelled.stderr)
+        XCTAssertTrue(cancelled.stdout.contains("withdrawn_on_server"))
+        XCTAssertEqual(try sehat.run(["sync", "--until-idle"]).status, 0)
+        XCTAssertEqual(sandbox.counts(), sent, "nothing created again")
+        XCTAssertEqual(sandbox.resources(ofType: "Encounter").first?["status"]?.stringValue, "entered-in-error")
+
+        // Recorded and cancelled before any sync: withdrawn, and `sync` has nothing to send for it.
+        XCTAssertEqual(try sehat.run(["encounter", "record", "--file", "-"], stdin: example.replacingOccurrences(of: "ENC-20251226-0001", with: "ENC-LATER")).status, 0)
+        XCTAssertEqual(try sehat.run(["encounter", "cancel", "--number", "ENC-LATER", "--reason", "recorded twice"]).status, 0)
+        let withdrawn = try sehat.run(["outbox", "--status", "withdrawn", "--json"])
+        XCTAssertEqual(withdrawn.status, 0, withdrawn.stderr)
+        XCTAssertTrue(withdrawn.stdout.contains("\"status\" : \"withdrawn\"") || withdrawn.stdout.contains("\"status\": \"withdrawn\""), withdrawn.stdout)
+        XCTAssertEqual(try sehat.run(["sync", "--until-idle"]).status, 0, "withdrawn items are not failures")
+        XCTAssertEqual(sandbox.resources(ofType: "Encounter").count, 1)
+        let again = try sehat.run(["encounter", "cancel", "--number", "ENC-LATER", "--reason", "x"])
+        XCTAssertEqual(again.status, 1)
+        XCTAssertTrue(again.stderr.contains("number: encounter ENC-LATER was already cancelled"), again.stderr)
+    }
+}
