@@ -10,18 +10,24 @@ import SehatSync
 /// loopback, beside a baseline that fetches the same pages and upserts each row with one
 /// statement of its own (its own transaction), as a naive importer would.
 package enum PullBenchmark {
+    /// The figures of one run.
     package struct Result {
+        /// Practitioners pulled, and rows a page.
         package let rows: Int
         package let pageSize: Int
+        /// Wall time of the pull.
         package let seconds: Double
+        /// Rows per second.
         package var rowsPerSecond: Double { seconds > 0 ? Double(rows) / seconds : 0 }
         /// The process's resident memory at its highest during the pull, above where it started (MB).
         package let peakExtraMB: Double
+        /// The baseline's rows and wall time.
         package let baselineRows: Int
         package let baselineSeconds: Double
         package var baselineRowsPerSecond: Double { baselineSeconds > 0 ? Double(baselineRows) / baselineSeconds : 0 }
     }
 
+    /// Runs both sides against one in-process sandbox; `progress` hears each side's result.
     package static func run(rows: Int, pageSize: Int, baselineRows: Int, directory: String, progress: (String) -> Void) throws -> Result {
         var configuration = Sandbox.Configuration()
         configuration.registry.people = rows

@@ -22,16 +22,27 @@ public struct WorkforceRegistry: Sendable {
 
     /// One practitioner as the sandbox knows them.
     public struct Person: Sendable, Equatable {
+        /// Their NIK.
         public var nik: String
+        /// Their name.
         public var name: String
+        /// Where they were born.
         public var birthPlace: String
+        /// When (`YYYY-MM-DD`).
         public var birthDate: String
+        /// `dokter`, `perawat`, …
         public var profession: String
+        /// Their STR number.
         public var str: String
+        /// `active`, `inactive` or `revoked`.
         public var strStatus: String
+        /// The STR's last valid day.
         public var strValidUntil: String
+        /// Where they work (SISDMK's `fasyankes.kode`).
         public var facilityCode: String
+        /// Its name.
         public var facilityName: String
+        /// When a source last changed them (`updated_at`).
         public var updatedAt: Date
         /// Listed by SISDMK.
         public var inSISDMK: Bool
@@ -43,6 +54,7 @@ public struct WorkforceRegistry: Sendable {
         public var breakage = 0
     }
 
+    /// Everyone in the registry, in generation order.
     public private(set) var people: [Person] = [] { didSet { order = nil } }
     /// Indices of `people` by (updated_at, NIK), rebuilt after a change: a page must not sort
     /// the whole registry.

@@ -4,7 +4,12 @@ import SehatJSON
 
 /// Where a practitioner's registration (STR) stands, as KKI reports it.
 public enum STRStatus: String, Sendable, CaseIterable {
-    case active, inactive, revoked
+    /// Registered and allowed to practise.
+    case active
+    /// Not in force (lapsed, suspended).
+    case inactive
+    /// Withdrawn by the council.
+    case revoked
 }
 
 /// One practitioner as one source describes them, mapped to the registry's fields and checked.

@@ -11,7 +11,12 @@ public enum RegistrySource: String, Sendable, CaseIterable {
 
 /// How often scheduled pulls run (`sehat sync --watch` runs them).
 public enum PullSchedule: String, Sendable, CaseIterable {
-    case daily, hourly, off
+    /// Once a day (seeds/003: "mis: harian").
+    case daily
+    /// Once an hour.
+    case hourly
+    /// Only when asked (`sehat pull`).
+    case off
 
     /// Seconds between scheduled pulls; nil when off.
     public var interval: TimeInterval? {
