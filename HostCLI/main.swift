@@ -10,6 +10,7 @@ let commands: [Command] = [
     SetupCommands.patientAdd,
     SetupCommands.patientConsent,
     RecordCommands.encounterRecord,
+    AmendCommand.amend,
     CancelCommand.cancel,
     RecordCommands.panic,
     EmergencyCommands.list,

@@ -86,6 +86,36 @@ enum RecordCommands {
     }
 }
 
+/// `sehat encounter amend`.
+enum AmendCommand {
+    static let amend = Command(
+        words: ["encounter", "amend"],
+        summary: "Correct a recorded visit: the whole document again with the same number; changes travel to the server.",
+        options: [
+            OptionSpec(name: "file", value: "FILE", help: "The corrected encounter document (JSON; - reads standard input)", required: true),
+            OptionSpec(name: "reason", value: "TEXT", help: "What was wrong (kept with the old version of every changed resource)", required: true),
+            .json(),
+        ],
+        details: "A resource the server does not have yet is sent in its new version (a refused one is retried, and what waited\non it follows); one the server has is updated in place. The patient, practitioner and location cannot change,\nand parts cannot be added or removed yet: for those, cancel the visit (`sehat encounter cancel`) and record it again."
+    ) { invocation in
+        let document = try EncounterDocument(json: try readDocument(invocation.required("file")))
+        let amended = try openClient(invocation).amendEncounter(document, reason: invocation.required("reason"))
+        if invocation.has("json") {
+            Output.json(.obj([
+                "encounter_id": .string(amended.encounterID), "changed_resources": .array(amended.changedResources.map(JSON.string)),
+                "resent_items": .array(amended.resentItems.map { JSON.int(Int($0)) }),
+                "outbox_items": .array(amended.outboxItemIDs.map { JSON.int(Int($0)) }),
+            ]))
+        } else if amended.changedResources.isEmpty {
+            Output.line("nothing changed: the document is what was recorded")
+        } else {
+            Output.line("amended \(document.number ?? ""): \(amended.changedResources.count) resources changed; \(amended.resentItems.count) refused items sent again, "
+                + "\(amended.outboxItemIDs.count) updates queued for the server")
+        }
+        return 0
+    }
+}
+
 /// `sehat encounter cancel`.
 enum CancelCommand {
     static let cancel = Command(

@@ -73,6 +73,9 @@ public final class Sandbox: Sendable {
         public var requestLogLimit = 100_000
         /// Connection limits: idle timeout, connections at once, request sizes.
         public var limits = HTTPServer.Limits()
+        /// Codes its terminology does not know (a KFA code, an ICD-10 code…): a resource coding
+        /// one of them is refused, as SATUSEHAT refuses an unknown KFA code.
+        public var unknownCodes: Set<String> = []
         /// The workforce registry served as KKI (`/kki`) and SISDMK (`/sisdmk`).
         public var registry = WorkforceRegistry.Configuration()
         /// The sandbox's clock (date-time rules, token expiry, lock-outs).

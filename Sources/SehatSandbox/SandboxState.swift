@@ -15,6 +15,7 @@ struct SandboxState {
     let now: @Sendable () -> Date
     let keepBodies: Bool
     let requestLogLimit: Int
+    let unknownCodes: Set<String>
     var faults: FaultPlan
     var random: SeededGenerator
     var rootURL = ""
@@ -40,6 +41,7 @@ struct SandboxState {
         now = configuration.now
         keepBodies = configuration.keepBodies
         requestLogLimit = max(1, configuration.requestLogLimit)
+        unknownCodes = configuration.unknownCodes
         faults = configuration.faults
         workforce = WorkforceRegistry(configuration.registry)
         random = SeededGenerator(seed: configuration.randomSeed)

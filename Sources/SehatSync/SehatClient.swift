@@ -340,3 +340,19 @@ extension SehatClient {
         try record { try EncounterCancellation(context: $0).cancel(number: number, reason: reason) }
     }
 }
+
+extension SehatClient {
+    /// Amends a recorded visit with the whole document again (same number): changed resources
+    /// are stored as new versions (the old ones kept with the reason) and travel — through their
+    /// create when the server does not have them yet (a refused one is revived), else as updates.
+    ///
+    ///     let amended = try client.amendEncounter(try EncounterDocument(json: text), reason: "KFA code corrected")
+    @discardableResult
+    public func amendEncounter(_ document: EncounterDocument, reason: String) throws -> AmendedEncounter {
+        let now = clock.now()
+        return try record(now: now) { context in
+            try document.validate(now: now, profile: context.profile)
+            return try EncounterAmendment(context: context).amend(document, reason: reason)
+        }
+    }
+}

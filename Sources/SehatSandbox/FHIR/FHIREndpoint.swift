@@ -329,6 +329,11 @@ extension SandboxState {
     /// Every rule a stored resource must pass; `replacing` is the current version on update.
     private mutating func validate(_ json: JSON, type: String, client: Sandbox.Client, replacing old: JSON?, bundle: BundleContext) -> [Issue] {
         var issues: [Issue] = []
+        for coding in json["code"]?["coding"]?.arrayValue ?? [] {
+            if let code = coding["code"]?.stringValue, unknownCodes.contains(code) {
+                issues.append(Issue(code: "code-invalid", text: "\(type).code: \(code) (\(coding["system"]?.stringValue ?? "")) is not a known code", expression: "code"))
+            }
+        }
         let id = json["id"]?.stringValue ?? ""
         for site in json.referenceTexts() {
             switch ReferenceText(site.text) {

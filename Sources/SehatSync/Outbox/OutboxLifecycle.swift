@@ -352,6 +352,14 @@ package struct OutboxLifecycle {
 
     // MARK: A person's decisions, consent
 
+    /// Replaces what an item that has not left yet will send (an amended visit's Encounter
+    /// create carries its `arrived` version as a snapshot). Refused for an item in flight or done.
+    func replacePayload(_ id: Int64, with payload: JSON) throws {
+        try connection.execute(
+            "UPDATE outbox SET payload = ?, updated_at = ? WHERE id = ? AND status NOT IN ('processing', 'completed') AND withdrawn = 0",
+            [.text(payload.text), .text(stamp), .integer(id)])
+    }
+
     /// Withdraws an item that never reached the server (a cancelled visit): dead with the
     /// reason, and never revived. Only items no engine holds: a `processing` or `completed`
     /// item may be on the server, and is withdrawn there by an update instead.

@@ -16,13 +16,15 @@ struct SandboxClinic {
     var clock: ManualClock { clinic.clock }
 
     init(mode: Sandbox.Mode = .satusehat, profile: Profile = .satusehat, register: Bool = true, seedPeople: Bool = true,
-         keepBodies: Bool = false, oauthStyle: Sandbox.OAuthStyle = .satusehat, registryPeople: Int = 0, name: String = #function) throws {
+         keepBodies: Bool = false, oauthStyle: Sandbox.OAuthStyle = .satusehat, registryPeople: Int = 0,
+         unknownCodes: Set<String> = [], name: String = #function) throws {
         clinic = try TestClinic(profile: profile, register: false, name: name)
         var configuration = Sandbox.Configuration()
         configuration.mode = mode
         configuration.keepBodies = keepBodies
         configuration.oauth = oauthStyle
         configuration.registry.people = registryPeople
+        configuration.unknownCodes = unknownCodes
         let clock = clinic.clock
         configuration.now = { clock.now() }
         if seedPeople {

@@ -2,10 +2,11 @@ import Foundation
 import SehatSandbox
 import XCTest
 
-/// `sehat encounter cancel` at the command line: after a sync, the visit becomes
-/// entered-in-error on the sandbox; before one, its items show as withdrawn and never leave.
-final class CancelCLITests: XCTestCase {
-    func testCancellingAVisitBeforeAndAfterItWasSent() throws {
+/// `sehat encounter amend` and `cancel` at the command line: after a sync, an amended vital is
+/// updated in place and a cancelled visit becomes entered-in-error on the sandbox; before one,
+/// a cancelled visit's items show as withdrawn and never leave.
+final class CorrectionCLITests: XCTestCase {
+    func testAmendingAndCancellingAVisitBeforeAndAfterItWasSent() throws {
         let sandbox = try SehatProcess.sandboxWithPeople(faults: "")
         defer { sandbox.stop() }
         let sehat = try SehatProcess()
@@ -15,6 +16,16 @@ final class CancelCLITests: XCTestCase {
         XCTAssertEqual(try sehat.run(["encounter", "record", "--file", "-"], stdin: example).status, 0)
         XCTAssertEqual(try sehat.run(["sync", "--until-idle"]).status, 0)
         let sent = sandbox.counts()
+
+        // Amended after the sync: the Observation is updated in place.
+        let corrected = example.replacingOccurrences(of: "\"value\": 120", with: "\"value\": 125")
+        XCTAssertNotEqual(corrected, example)
+        let amended = try sehat.run(["encounter", "amend", "--file", "-", "--reason", "systolic misread"], stdin: corrected)
+        XCTAssertEqual(amended.status, 0, amended.stderr)
+        XCTAssertTrue(amended.stdout.contains("1 resources changed"), amended.stdout)
+        XCTAssertEqual(try sehat.run(["sync", "--until-idle"]).status, 0)
+        XCTAssertEqual(sandbox.counts(), sent, "updated in place")
+        XCTAssertTrue(sandbox.resources(ofType: "Observation").contains { $0.value(at: "valueQuantity.value")?.numberText == "125" })
 
         let cancelled = try sehat.run(["encounter", "cancel", "--number", "ENC-20251226-0001", "--reason", "wrong patient", "--json"])
         XCTAssertEqual(cancelled.status, 0, cancelled.stderr)

@@ -1,0 +1,211 @@
+import Foundation
+import SehatFHIR
+import SehatJSON
+import SehatStore
+
+/// What amending a visit did.
+public struct AmendedEncounter: Sendable, Equatable {
+    /// The encounter's local id.
+    public let encounterID: String
+    /// Resources whose content changed (a new version stored, the old one kept).
+    public let changedResources: [String]
+    /// Items that had not reached the server and now send the new version (failed ones revived).
+    public let resentItems: [Int64]
+    /// Updates queued for resources the server has (or may have).
+    public let outboxItemIDs: [Int64]
+}
+
+/// Amends a recorded visit (`sehat encounter amend`): the whole document again, with the same
+/// number. The amended resources are built by the recorder itself — the document is recorded
+/// under a scratch number inside a savepoint that is then rolled back — so recording and
+/// amending cannot build a visit differently. Each part is matched to the recorded one by
+/// kind and position; a changed resource keeps its old version in `resource_history`; one the
+/// server does not have yet sends the new version (a refused one is revived, and what waited
+/// on it follows); one the server has (or may have) gets an update queued after whatever is in
+/// flight for it.
+///
+/// Not yet: adding or removing parts, or changing the practitioner or location (each is refused
+/// with the field and the way out: cancel the visit and record it again).
+struct EncounterAmendment {
+    let context: RecordContext
+
+    /// A visit's parts in order: (kind, resource id), and the domain rows that describe them.
+    private static let domains: [(table: String, kind: String, order: String, columns: [String])] = [
+        ("vitals", "vitals", "rowid", ["loinc", "display", "value", "unit", "measured_at"]),
+        ("diagnoses", "diagnoses", "rank", ["icd10", "display", "clinical_status"]),
+        ("procedures", "procedures", "rowid", ["icd9cm", "display", "performed_start", "performed_end"]),
+        ("prescriptions", "prescriptions", "rowid", ["kfa_code", "display", "dosage", "quantity", "unit"]),
+        ("dispenses", "prescriptions", "rowid", ["quantity", "unit", "dispensed_at"]),
+        ("lab_orders", "lab", "rowid", ["loinc", "display", "ordered_at"]),
+        ("lab_results", "lab", "rowid", ["value", "unit", "conclusion", "resulted_at"]),
+        ("summaries", "summary", "rowid", ["title", "text", "written_at"]),
+    ]
+
+    /// Every resource of a visit with its part's position, and each domain row.
+    private struct Shape {
+        var resources: [(key: String, id: String)] = []
+        var rows: [String: [Row]] = [:]
+        var json: [String: String] = [:]
+        var arrived: String?
+        var encounter: Row?
+    }
+
+    private func shape(of encounterID: String) throws -> Shape {
+        let conn = context.connection
+        var shape = Shape()
+        shape.encounter = try conn.queryFirst("SELECT * FROM encounters WHERE local_id = ?", [.text(encounterID)])
+        shape.resources.append(("encounter", encounterID))
+        for domain in EncounterAmendment.domains {
+            let rows = try conn.query("SELECT * FROM \(domain.table) WHERE encounter_id = ? ORDER BY \(domain.order)", [.text(encounterID)])
+            shape.rows[domain.table] = rows
+            for (i, row) in rows.enumerated() {
+                shape.resources.append(("\(domain.table)[\(i)]", try row.string("local_id")))
+                if domain.table == "prescriptions" { shape.resources.append(("medications[\(i)]", try row.string("medication_id"))) }
+                if domain.table == "lab_results" { shape.resources.append(("lab_reports[\(i)]", try row.string("report_id"))) }
+            }
+        }
+        for resource in shape.resources {
+            shape.json[resource.id] = try conn.scalar("SELECT json FROM resources WHERE local_id = ?", [.text(resource.id)]).string
+        }
+        shape.arrived = try conn.scalar("SELECT payload FROM outbox WHERE resource_id = ? AND operation = 'create' ORDER BY id LIMIT 1",
+                                        [.text(encounterID)]).string
+        return shape
+    }
+
+    /// The scratch recording, carried out of its savepoint by the error that rolls it back.
+    private struct Draft: Error {
+        let shape: Shape
+        let encounterID: String
+    }
+
+    func amend(_ document: EncounterDocument, reason: String) throws -> AmendedEncounter {
+        let conn = context.connection
+        try InputLimits.checkText(reason, field: "reason", max: InputLimits.textLength, multiline: true)
+        guard !reason.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw FieldError("reason", "is required: say what was wrong") }
+        guard let number = document.number else { throw FieldError("number", "is required: it names the visit to amend") }
+        guard let recorded = try conn.queryFirst(
+            """
+            SELECT e.local_id, e.cancelled_at, p.nik AS patient_nik, pr.nik AS practitioner_nik, l.code AS location_code FROM encounters e
+            JOIN patients p ON p.local_id = e.patient_id JOIN practitioners pr ON pr.local_id = e.practitioner_id
+            JOIN locations l ON l.local_id = e.location_id WHERE e.number = ?
+            """, [.text(number)])
+        else { throw FieldError("number", "no encounter \(FieldError.quote(number)) is recorded on this device (record it first)") }
+        let encounterID = try recorded.string("local_id")
+        if recorded.optionalString("cancelled_at") != nil { throw FieldError("number", "encounter \(number) was cancelled; record a new visit instead") }
+        for (field, was, now) in [("patient_nik", recorded["patient_nik"].string, document.patientNIK),
+                                  ("practitioner_nik", recorded["practitioner_nik"].string, document.practitionerNIK),
+                                  ("location_code", recorded["location_code"].string, document.locationCode)] where was != now {
+            throw FieldError(field, "cannot change in an amendment (the visit was recorded with another one): cancel the visit and record it again")
+        }
+
+        // The amended visit, built exactly as recording builds it, then rolled back.
+        let scratch = "amend-" + context.newID()
+        var draftDocument = document
+        draftDocument.number = scratch
+        let draft: Draft
+        do {
+            try conn.savepoint {
+                let recordedDraft = try EncounterRecorder(context: context).record(draftDocument)
+                throw Draft(shape: try shape(of: recordedDraft.encounterID), encounterID: recordedDraft.encounterID)
+            }
+            fatalError("the draft savepoint always rolls back")
+        } catch let captured as Draft {
+            draft = captured
+        }
+        let old = try shape(of: encounterID)
+        guard draft.shape.resources.map(\.key) == old.resources.map(\.key) else {
+            let added = Set(draft.shape.resources.map(\.key)).symmetricDifference(old.resources.map(\.key)).sorted().first ?? "the document"
+            let field = String(added.prefix { $0 != "[" })
+            throw FieldError(field, "adding or removing parts in an amendment is not supported yet: cancel the visit and record it again")
+        }
+        // The draft's ids (and scratch number) stand for the recorded ones.
+        var names = [(draft.encounterID, encounterID), (scratch, number)]
+        for (new, existing) in zip(draft.shape.resources, old.resources) { names.append((new.id, existing.id)) }
+        func recordedText(_ text: String) -> String {
+            names.reduce(text) { $0.replacingOccurrences(of: $1.0, with: $1.1) }
+        }
+
+        var changed: [String] = []
+        var resent: [Int64] = []
+        var queued: [Int64] = []
+        for (new, existing) in zip(draft.shape.resources, old.resources) {
+            guard let draftText = draft.shape.json[new.id], let oldText = old.json[existing.id] else { continue }
+            let amended = recordedText(draftText)
+            guard amended != oldText, let json = try? JSON.parse(amended) else { continue }
+            try conn.execute("INSERT INTO resource_history(local_id, json, change, reason, recorded_at) VALUES (?, ?, 'amended', ?, ?)",
+                             [.text(existing.id), .text(oldText), .text(reason), .text(context.stamp)])
+            try conn.execute("UPDATE resources SET json = ?, updated_at = ? WHERE local_id = ?", [.text(amended), .text(context.stamp), .text(existing.id)])
+            changed.append(existing.id)
+            let outcome = try route(existing.id, json: json, arrived: existing.id == encounterID ? draft.shape.arrived.map(recordedText) : nil)
+            resent += outcome.resent
+            queued += outcome.queued
+        }
+        try copyRows(from: draft.shape, to: old)
+        return AmendedEncounter(encounterID: encounterID, changedResources: changed, resentItems: resent, outboxItemIDs: queued)
+    }
+
+    /// Makes the new version of a resource travel: through its create when the server does not
+    /// have it yet, else by an update.
+    private func route(_ resourceID: String, json: JSON, arrived: String?) throws -> (resent: [Int64], queued: [Int64]) {
+        let conn = context.connection
+        let items = try conn.query("SELECT id, operation, status, needs_check, payload FROM outbox WHERE resource_id = ? AND withdrawn = 0 ORDER BY id",
+                                   [.text(resourceID)])
+        guard let create = items.first(where: { $0["operation"].string == Operation.create.rawValue }), let createID = create["id"].int64 else {
+            return ([], [])
+        }
+        let status = ItemStatus(rawValue: create["status"].string ?? "") ?? .pending
+        let mayBeOnServer = status == .completed || status == .processing || create["needs_check"].int == 1
+        var resent: [Int64] = []
+        if !mayBeOnServer {
+            // The create sends the stored (now amended) resource; the Encounter's carries its arrived snapshot.
+            if let arrived, let snapshot = try? JSON.parse(arrived) { try context.outbox.replacePayload(createID, with: snapshot) }
+            for item in items {
+                guard let id = item["id"].int64, [ItemStatus.failed, .dead].contains(ItemStatus(rawValue: item["status"].string ?? "") ?? .pending) else { continue }
+                try context.outbox.revive(id)
+                resent.append(id)
+            }
+            return (resent, [])
+        }
+        // On the server: an update that has not left yet sends the stored version anyway; else queue one.
+        var inFlight: [Int64] = []
+        var waiting = false
+        for item in items.dropFirst() where item["operation"].string == Operation.update.rawValue {
+            guard let id = item["id"].int64 else { continue }
+            switch ItemStatus(rawValue: item["status"].string ?? "") {
+            case .processing?: inFlight.append(id)
+            case .pending?, .held?: if item["payload"].isNull { waiting = true }
+            case .failed?, .dead?:
+                if item["payload"].isNull {
+                    try context.outbox.revive(id)
+                    resent.append(id)
+                    waiting = true
+                }
+            default: break
+            }
+        }
+        if waiting && inFlight.isEmpty { return (resent, []) }
+        let type = json["resourceType"]?.stringValue ?? ""
+        let update = try context.outbox.enqueue(
+            NewOutboxItem(queue: context.clinicQueue(type), operation: .update, resourceType: type, resourceID: resourceID,
+                          encounterID: try conn.scalar("SELECT encounter_id FROM resources WHERE local_id = ?", [.text(resourceID)]).string,
+                          payload: nil, priority: ClinicPriority.encounter, maxRetries: RecordContext.clinicMaxRetries, extraDependencies: inFlight),
+            resourceJSON: json)
+        return (resent, [update])
+    }
+
+    /// The domain rows (vitals, diagnoses, …) and the encounter row take the amended values.
+    private func copyRows(from draft: Shape, to old: Shape) throws {
+        let conn = context.connection
+        for domain in EncounterAmendment.domains {
+            for (new, existing) in zip(draft.rows[domain.table] ?? [], old.rows[domain.table] ?? []) {
+                try conn.execute("UPDATE \(domain.table) SET " + domain.columns.map { "\($0) = ?" }.joined(separator: ", ") + " WHERE local_id = ?",
+                                 domain.columns.map { new[$0] } + [.text(try existing.string("local_id"))])
+            }
+        }
+        if let new = draft.encounter, let existing = old.encounter {
+            let columns = ["class", "arrived_at", "in_progress_at", "finished_at"]
+            try conn.execute("UPDATE encounters SET " + columns.map { "\($0) = ?" }.joined(separator: ", ") + " WHERE local_id = ?",
+                             columns.map { new[$0] } + [.text(try existing.string("local_id"))])
+        }
+    }
+}
