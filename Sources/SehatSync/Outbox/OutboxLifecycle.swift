@@ -360,15 +360,26 @@ package struct OutboxLifecycle {
             [.text(payload.text), .text(stamp), .integer(id)])
     }
 
-    /// Withdraws an item that never reached the server (a cancelled visit): dead with the
-    /// reason, and never revived. Only items no engine holds: a `processing` or `completed`
-    /// item may be on the server, and is withdrawn there by an update instead.
+    /// Withdraws an item that never reached the server (a cancelled visit, a part removed by an
+    /// amendment): dead with the reason and the `withdrawn` flag, never revived. Only items no
+    /// engine holds: a `processing` or `completed` item may be on the server, and is withdrawn
+    /// there by an update instead. What waited on it no longer does.
     func withdraw(_ id: Int64, reason: String) throws {
         try connection.execute(
             """
             UPDATE outbox SET status = 'dead', withdrawn = 1, last_error = ?, \(Self.clearHold), escalated_at = NULL, updated_at = ?
             WHERE id = ? AND status IN ('pending', 'failed', 'held', 'dead')
             """, [.text(LogMasking.mask("withdrawn: " + reason)), .text(stamp), .integer(id)])
+        guard connection.changes > 0 else { return }
+        try connection.execute(
+            """
+            UPDATE outbox SET unresolved_deps = unresolved_deps - 1
+            WHERE id IN (SELECT item_id FROM outbox_deps WHERE depends_on = ?) AND status <> 'completed' AND withdrawn = 0
+            """, [.integer(id)])
+        try connection.execute("DELETE FROM outbox_deps WHERE depends_on = ? AND item_id IN (SELECT id FROM outbox WHERE withdrawn = 0)", [.integer(id)])
+        try connection.execute(
+            "UPDATE outbox SET status = 'pending', \(Self.clearHold), updated_at = ? WHERE status = 'held' AND hold_kind = 'waits_on' AND hold_item = ?",
+            [.text(stamp), .integer(id)])
     }
 
 

@@ -35,45 +35,15 @@ struct EncounterCancellation {
         var withdrawn: [String] = []
         var dropped: [Int64] = []
         var queued: [Int64] = []
-        let resources = try conn.query("SELECT local_id, resource_type, json FROM resources WHERE encounter_id = ? ORDER BY created_at, local_id",
+        let resources = try conn.query("SELECT local_id FROM resources WHERE encounter_id = ? ORDER BY created_at, local_id",
                                        [.text(encounterID)])
+        let withdrawal = ResourceWithdrawal(context: context)
         for resource in resources {
             let localID = try resource.string("local_id")
-            let items = try conn.query("SELECT id, operation, status, attempts, needs_check FROM outbox WHERE resource_id = ? ORDER BY id", [.text(localID)])
-            guard let create = items.first(where: { $0["operation"].string == Operation.create.rawValue }) else { continue }
-            let status = ItemStatus(rawValue: create["status"].string ?? "") ?? .pending
-            // On the server, or maybe: completed, in flight, or sent with the answer lost.
-            let mayBeOnServer = status == .completed || status == .processing || create["needs_check"].int == 1
-            if !mayBeOnServer {
-                for item in items {
-                    guard let id = item["id"].int64 else { continue }
-                    try context.outbox.withdraw(id, reason: "encounter \(number) cancelled: \(reason)")
-                    dropped.append(id)
-                }
-                continue
-            }
-            guard let current = try? JSON.parse(try resource.string("json")), let entered = Withdrawal.enteredInError(current) else { continue }
-            // Updates of this resource still waiting are superseded; one in flight goes first.
-            var after: [Int64] = []
-            for item in items.dropFirst() where item["operation"].string == Operation.update.rawValue {
-                guard let id = item["id"].int64 else { continue }
-                switch ItemStatus(rawValue: item["status"].string ?? "") {
-                case .processing?: after.append(id)
-                case .completed?: break
-                default:
-                    try context.outbox.withdraw(id, reason: "superseded: encounter \(number) cancelled")
-                    dropped.append(id)
-                }
-            }
-            try conn.execute("INSERT INTO resource_history(local_id, json, change, reason, recorded_at) VALUES (?, ?, 'cancelled', ?, ?)",
-                             [.text(localID), .text(current.text), .text(reason), .text(context.stamp)])
-            try conn.execute("UPDATE resources SET json = ?, updated_at = ? WHERE local_id = ?", [.text(entered.text), .text(context.stamp), .text(localID)])
-            let type = try resource.string("resource_type")
-            queued.append(try context.outbox.enqueue(
-                NewOutboxItem(queue: context.clinicQueue(type), operation: .update, resourceType: type, resourceID: localID, encounterID: encounterID,
-                              payload: entered, priority: ClinicPriority.encounter, maxRetries: RecordContext.clinicMaxRetries, extraDependencies: after),
-                resourceJSON: entered))
-            withdrawn.append(localID)
+            let outcome = try withdrawal.withdraw(localID, change: "cancelled", reason: reason, note: "encounter \(number) cancelled: \(reason)")
+            dropped += outcome.dropped
+            queued += outcome.queued
+            if outcome.onServer { withdrawn.append(localID) }
         }
         try conn.execute("UPDATE encounters SET cancelled_at = ?, cancel_reason = ? WHERE local_id = ?",
                          [.text(context.stamp), .text(reason), .text(encounterID)])
