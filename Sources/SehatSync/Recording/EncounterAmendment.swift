@@ -24,15 +24,17 @@ public struct AmendedEncounter: Sendable, Equatable {
 /// on it follows); one the server has (or may have) gets an update queued after whatever is in
 /// flight for it.
 ///
-/// Not yet: adding or removing parts, or changing the practitioner or location (each is refused
-/// with the field and the way out: cancel the visit and record it again).
+/// Vitals, diagnoses and procedures are matched by code, so one can be removed (it is withdrawn:
+/// `entered-in-error` where the server has it); the other parts by position. Not yet: adding a
+/// part, removing a prescription or a lab test, changing the practitioner or location (each is
+/// refused with the field and the way out: cancel the visit and record it again).
 struct EncounterAmendment {
     let context: RecordContext
 
     /// A visit's parts in order: (kind, resource id), and the domain rows that describe them.
     private static let domains: [(table: String, kind: String, order: String, columns: [String])] = [
         ("vitals", "vitals", "rowid", ["loinc", "display", "value", "unit", "measured_at"]),
-        ("diagnoses", "diagnoses", "rank", ["icd10", "display", "clinical_status"]),
+        ("diagnoses", "diagnoses", "rank", ["icd10", "display", "clinical_status", "rank"]),
         ("procedures", "procedures", "rowid", ["icd9cm", "display", "performed_start", "performed_end"]),
         ("prescriptions", "prescriptions", "rowid", ["kfa_code", "display", "dosage", "quantity", "unit"]),
         ("dispenses", "prescriptions", "rowid", ["quantity", "unit", "dispensed_at"]),
@@ -43,7 +45,6 @@ struct EncounterAmendment {
 
     /// Every resource of a visit with its part's position, and each domain row.
     private struct Shape {
-        var resources: [(key: String, id: String)] = []
         var rows: [String: [Row]] = [:]
         var json: [String: String] = [:]
         var arrived: String?
@@ -54,18 +55,18 @@ struct EncounterAmendment {
         let conn = context.connection
         var shape = Shape()
         shape.encounter = try conn.queryFirst("SELECT * FROM encounters WHERE local_id = ?", [.text(encounterID)])
-        shape.resources.append(("encounter", encounterID))
+        var ids = [encounterID]
         for domain in EncounterAmendment.domains {
             let rows = try conn.query("SELECT * FROM \(domain.table) WHERE encounter_id = ? ORDER BY \(domain.order)", [.text(encounterID)])
             shape.rows[domain.table] = rows
-            for (i, row) in rows.enumerated() {
-                shape.resources.append(("\(domain.table)[\(i)]", try row.string("local_id")))
-                if domain.table == "prescriptions" { shape.resources.append(("medications[\(i)]", try row.string("medication_id"))) }
-                if domain.table == "lab_results" { shape.resources.append(("lab_reports[\(i)]", try row.string("report_id"))) }
+            for row in rows {
+                ids.append(try row.string("local_id"))
+                if domain.table == "prescriptions" { ids.append(try row.string("medication_id")) }
+                if domain.table == "lab_results" { ids.append(try row.string("report_id")) }
             }
         }
-        for resource in shape.resources {
-            shape.json[resource.id] = try conn.scalar("SELECT json FROM resources WHERE local_id = ?", [.text(resource.id)]).string
+        for id in ids {
+            shape.json[id] = try conn.scalar("SELECT json FROM resources WHERE local_id = ?", [.text(id)]).string
         }
         shape.arrived = try conn.scalar("SELECT payload FROM outbox WHERE resource_id = ? AND operation = 'create' ORDER BY id LIMIT 1",
                                         [.text(encounterID)]).string
@@ -113,14 +114,10 @@ struct EncounterAmendment {
             draft = captured
         }
         let old = try shape(of: encounterID)
-        guard draft.shape.resources.map(\.key) == old.resources.map(\.key) else {
-            let added = Set(draft.shape.resources.map(\.key)).symmetricDifference(old.resources.map(\.key)).sorted().first ?? "the document"
-            let field = String(added.prefix { $0 != "[" })
-            throw FieldError(field, "adding or removing parts in an amendment is not supported yet: cancel the visit and record it again")
-        }
+        let matched = try match(draft.shape, old)
         // The draft's ids (and scratch number) stand for the recorded ones.
         var names = [(draft.encounterID, encounterID), (scratch, number)]
-        for (new, existing) in zip(draft.shape.resources, old.resources) { names.append((new.id, existing.id)) }
+        names += matched.resources
         func recordedText(_ text: String) -> String {
             names.reduce(text) { $0.replacingOccurrences(of: $1.0, with: $1.1) }
         }
@@ -128,20 +125,72 @@ struct EncounterAmendment {
         var changed: [String] = []
         var resent: [Int64] = []
         var queued: [Int64] = []
-        for (new, existing) in zip(draft.shape.resources, old.resources) {
-            guard let draftText = draft.shape.json[new.id], let oldText = old.json[existing.id] else { continue }
+        // A part removed from the document is withdrawn: entered-in-error where the server has it.
+        let withdrawal = ResourceWithdrawal(context: context)
+        for (table, localID) in matched.removed {
+            let outcome = try withdrawal.withdraw(localID, change: "amended", reason: reason, note: "removed from encounter \(number): \(reason)")
+            queued += outcome.queued
+            changed.append(localID)
+            try conn.execute("DELETE FROM \(table) WHERE local_id = ?", [.text(localID)])
+        }
+        for (new, existing) in [(draft.encounterID, encounterID)] + matched.resources {
+            guard let draftText = draft.shape.json[new], let oldText = old.json[existing] else { continue }
             let amended = recordedText(draftText)
             guard amended != oldText, let json = try? JSON.parse(amended) else { continue }
             try conn.execute("INSERT INTO resource_history(local_id, json, change, reason, recorded_at) VALUES (?, ?, 'amended', ?, ?)",
-                             [.text(existing.id), .text(oldText), .text(reason), .text(context.stamp)])
-            try conn.execute("UPDATE resources SET json = ?, updated_at = ? WHERE local_id = ?", [.text(amended), .text(context.stamp), .text(existing.id)])
-            changed.append(existing.id)
-            let outcome = try route(existing.id, json: json, arrived: existing.id == encounterID ? draft.shape.arrived.map(recordedText) : nil)
+                             [.text(existing), .text(oldText), .text(reason), .text(context.stamp)])
+            try conn.execute("UPDATE resources SET json = ?, updated_at = ? WHERE local_id = ?", [.text(amended), .text(context.stamp), .text(existing)])
+            changed.append(existing)
+            let outcome = try route(existing, json: json, arrived: existing == encounterID ? draft.shape.arrived.map(recordedText) : nil)
             resent += outcome.resent
             queued += outcome.queued
         }
-        try copyRows(from: draft.shape, to: old)
+        try copyRows(matched.rows, from: draft.shape, encounter: (draft.shape.encounter, old.encounter))
         return AmendedEncounter(encounterID: encounterID, changedResources: changed, resentItems: resent, outboxItemIDs: queued)
+    }
+
+    /// Parts matched between the amended draft and the recorded visit.
+    private struct Matched {
+        /// (draft resource id, recorded resource id).
+        var resources: [(String, String)] = []
+        /// (table, draft row, recorded row).
+        var rows: [(String, Row, Row)] = []
+        /// Recorded parts the amendment removed: (table, resource id).
+        var removed: [(String, String)] = []
+    }
+
+    /// Vitals, diagnoses and procedures are matched by their code (the first unmatched one
+    /// with the same code), so one can be removed; the other parts by position.
+    private static let keys = ["vitals": "loinc", "diagnoses": "icd10", "procedures": "icd9cm"]
+
+    private func match(_ draft: Shape, _ old: Shape) throws -> Matched {
+        var matched = Matched()
+        for domain in EncounterAmendment.domains {
+            let new = draft.rows[domain.table] ?? []
+            var recorded = old.rows[domain.table] ?? []
+            var pairs: [(Row, Row)] = []
+            if let key = EncounterAmendment.keys[domain.table] {
+                for row in new {
+                    guard let index = recorded.firstIndex(where: { $0[key] == row[key] }) else {
+                        throw FieldError(domain.kind, "\(row[key].string ?? "a part") is new: adding parts in an amendment is not supported yet (cancel the visit and record it again)")
+                    }
+                    pairs.append((row, recorded.remove(at: index)))
+                }
+                for row in recorded { matched.removed.append((domain.table, try row.string("local_id"))) }
+            } else {
+                guard new.count == recorded.count else {
+                    throw FieldError(domain.kind, "has \(new.count) parts where the visit recorded \(recorded.count): adding or removing these is not supported yet (cancel the visit and record it again)")
+                }
+                pairs = Array(zip(new, recorded))
+            }
+            for (row, existing) in pairs {
+                matched.rows.append((domain.table, row, existing))
+                matched.resources.append((try row.string("local_id"), try existing.string("local_id")))
+                if domain.table == "prescriptions" { matched.resources.append((try row.string("medication_id"), try existing.string("medication_id"))) }
+                if domain.table == "lab_results" { matched.resources.append((try row.string("report_id"), try existing.string("report_id"))) }
+            }
+        }
+        return matched
     }
 
     /// Makes the new version of a resource travel: through its create when the server does not
@@ -194,15 +243,14 @@ struct EncounterAmendment {
     }
 
     /// The domain rows (vitals, diagnoses, …) and the encounter row take the amended values.
-    private func copyRows(from draft: Shape, to old: Shape) throws {
+    private func copyRows(_ rows: [(String, Row, Row)], from draft: Shape, encounter: (Row?, Row?)) throws {
         let conn = context.connection
-        for domain in EncounterAmendment.domains {
-            for (new, existing) in zip(draft.rows[domain.table] ?? [], old.rows[domain.table] ?? []) {
-                try conn.execute("UPDATE \(domain.table) SET " + domain.columns.map { "\($0) = ?" }.joined(separator: ", ") + " WHERE local_id = ?",
-                                 domain.columns.map { new[$0] } + [.text(try existing.string("local_id"))])
-            }
+        for (table, new, existing) in rows {
+            guard let columns = EncounterAmendment.domains.first(where: { $0.table == table })?.columns else { continue }
+            try conn.execute("UPDATE \(table) SET " + columns.map { "\($0) = ?" }.joined(separator: ", ") + " WHERE local_id = ?",
+                             columns.map { new[$0] } + [.text(try existing.string("local_id"))])
         }
-        if let new = draft.encounter, let existing = old.encounter {
+        if let new = encounter.0, let existing = encounter.1 {
             let columns = ["class", "arrived_at", "in_progress_at", "finished_at"]
             try conn.execute("UPDATE encounters SET " + columns.map { "\($0) = ?" }.joined(separator: ", ") + " WHERE local_id = ?",
                              columns.map { new[$0] } + [.text(try existing.string("local_id"))])

@@ -76,6 +76,50 @@ final class EncounterAmendmentTests: XCTestCase {
         XCTAssertEqual(again.changedResources, [])
     }
 
+    /// A diagnosis removed after the visit was sent becomes entered-in-error on the server; the
+    /// Encounter no longer lists it; a procedure removed before anything left never leaves.
+    func testARemovedPartIsWithdrawn() async throws {
+        let setup = try SandboxClinic()
+        defer { setup.stop() }
+        let twoDiagnoses: (inout JSON) -> Void = {
+            $0["diagnoses"] = [.obj(["icd10": "J06.9", "display": "Acute upper respiratory infection"]), .obj(["icd10": "R50.9", "display": "Fever"])]
+        }
+        try setup.client.recordEncounter(try document(twoDiagnoses))
+        _ = try await setup.engine().sync()
+        let before = setup.sandbox.counts()
+        XCTAssertEqual(before["Condition"], 2)
+        let amended = try setup.client.amendEncounter(try document {
+            twoDiagnoses(&$0)
+            $0["diagnoses"] = .array(Array($0["diagnoses"]!.arrayValue!.prefix(1)))
+        }, reason: "fever was not diagnosed")
+        let types = try setup.client.database.read { conn in
+            try amended.changedResources.map { try conn.scalar("SELECT resource_type FROM resources WHERE local_id = ?", [.text($0)]).string ?? "?" }
+        }
+        XCTAssertEqual(types.sorted(), ["Composition", "Condition", "Encounter"],
+                       "the Condition withdrawn; the Encounter and the summary, which list the diagnoses, updated")
+        XCTAssertEqual(amended.outboxItemIDs.count, 3)
+        let report = try await setup.engine().sync()
+        XCTAssertEqual(report.exitStatus, 0, "\(report.counts)")
+        XCTAssertEqual(setup.sandbox.counts(), before, "nothing created, nothing deleted")
+        let fever = try XCTUnwrap(setup.sandbox.resources(ofType: "Condition").first { $0.value(at: "code.coding")?[0]?["code"]?.stringValue == "R50.9" })
+        XCTAssertEqual(fever.value(at: "verificationStatus.coding")?[0]?["code"]?.stringValue, "entered-in-error")
+        let encounter = try XCTUnwrap(setup.sandbox.resources(ofType: "Encounter").first)
+        XCTAssertEqual(encounter["diagnosis"]?.arrayValue?.count, 1)
+        let rows = try setup.client.database.read { try $0.scalar("SELECT count(*) FROM diagnoses").int }
+        XCTAssertEqual(rows, 1)
+
+        // Before anything left: the removed procedure's create is withdrawn, and the visit still closes.
+        let fresh = try SandboxClinic(name: "fresh")
+        defer { fresh.stop() }
+        try fresh.client.recordEncounter(try document())
+        let early = try fresh.client.amendEncounter(try document { $0["procedures"] = [] }, reason: "no ECG was taken")
+        XCTAssertEqual(early.changedResources.count, 1, "the Procedure (the Encounter does not list procedures)")
+        let drained = try await fresh.engine().sync()
+        XCTAssertEqual(drained.exitStatus, 0, "\(drained.counts)")
+        XCTAssertEqual(fresh.sandbox.counts()["Procedure"] ?? 0, 0, "never left")
+        XCTAssertEqual(fresh.sandbox.resources(ofType: "Encounter").first?["status"]?.stringValue, "finished")
+    }
+
     func testWhatCannotChangeIsRefusedAndNothingIsWritten() throws {
         let clinic = try TestClinic()
         defer { clinic.remove() }
@@ -83,8 +127,8 @@ final class EncounterAmendmentTests: XCTestCase {
         let before = try clinic.tableCounts()
         let cases: [(String, (inout JSON) -> Void)] = [
             ("patient_nik", { $0["patient_nik"] = .string(SampleClinic.patients[1].nik) }),
-            ("vitals", { $0["vitals"] = .array(Array($0["vitals"]!.arrayValue!.prefix(2))) }),
-            ("procedures", { $0["procedures"] = [] }),
+            ("vitals", { $0["vitals"] = .array($0["vitals"]!.arrayValue! + [.obj(["code": "9279-1", "value": 18, "unit": "/min"])]) }),
+            ("prescriptions", { $0["prescriptions"] = [] }),
             ("number", { $0["number"] = "NEVER-RECORDED" }),
         ]
         for (field, change) in cases {
