@@ -352,6 +352,17 @@ package struct OutboxLifecycle {
 
     // MARK: A person's decisions, consent
 
+    /// Makes `item` wait for `dependency` too (a part added to a visit by an amendment: the
+    /// visit's closing update must not leave before it). Nothing for an item already sent.
+    func addDependency(_ item: Int64, on dependency: Int64) throws {
+        guard try connection.scalar("SELECT 1 FROM outbox WHERE id = ? AND status IN ('pending', 'held', 'failed')", [.integer(item)]).int == 1 else { return }
+        try connection.execute("INSERT OR IGNORE INTO outbox_deps(item_id, depends_on) VALUES (?, ?)", [.integer(item), .integer(dependency)])
+        guard connection.changes > 0 else { return }
+        try connection.execute(
+            "UPDATE outbox SET unresolved_deps = unresolved_deps + 1 WHERE id = ? AND (SELECT status FROM outbox WHERE id = ?) <> 'completed'",
+            [.integer(item), .integer(dependency)])
+    }
+
     /// Replaces what an item that has not left yet will send (an amended visit's Encounter
     /// create carries its `arrived` version as a snapshot). Refused for an item in flight or done.
     func replacePayload(_ id: Int64, with payload: JSON) throws {

@@ -24,10 +24,11 @@ public struct AmendedEncounter: Sendable, Equatable {
 /// on it follows); one the server has (or may have) gets an update queued after whatever is in
 /// flight for it.
 ///
-/// Vitals, diagnoses and procedures are matched by code, so one can be removed (it is withdrawn:
-/// `entered-in-error` where the server has it); the other parts by position. Not yet: adding a
-/// part, removing a prescription or a lab test, changing the practitioner or location (each is
-/// refused with the field and the way out: cancel the visit and record it again).
+/// Vitals, diagnoses and procedures are matched by code, so one can be added (created as the
+/// recorder built it) or removed (withdrawn: `entered-in-error` where the server has it); the
+/// other parts by position. Not yet: adding or removing a prescription or a lab test, changing
+/// the practitioner or location (each is refused with the field and the way out: cancel the
+/// visit and record it again).
 struct EncounterAmendment {
     let context: RecordContext
 
@@ -133,6 +134,31 @@ struct EncounterAmendment {
             changed.append(localID)
             try conn.execute("DELETE FROM \(table) WHERE local_id = ?", [.text(localID)])
         }
+        // A part added to the document is recorded as the recorder built it in the draft (same id,
+        // so the Encounter and summary that list it already name it), and queued for creation.
+        for (table, row) in matched.added {
+            let id = try row.string("local_id")
+            guard let text = draft.shape.json[id], let json = try? JSON.parse(recordedText(text)),
+                let identifier = json["identifier"]?[0], let system = identifier["system"]?.stringValue, let value = identifier["value"]?.stringValue,
+                let columns = EncounterAmendment.domains.first(where: { $0.table == table })?.columns
+            else { continue }
+            try context.insertResource(localID: id, identifier: BusinessIdentifier(system: system, value: value), json: json, encounterID: encounterID)
+            let all = ["local_id", "encounter_id"] + columns
+            try conn.execute("INSERT INTO \(table)(\(all.joined(separator: ", "))) VALUES (\(all.map { _ in "?" }.joined(separator: ", ")))",
+                             [.text(id), .text(encounterID)] + columns.map { row[$0] })
+            let type = json["resourceType"]?.stringValue ?? ""
+            let create = try context.outbox.enqueue(
+                NewOutboxItem(queue: context.clinicQueue(type), operation: .create, resourceType: type, resourceID: id, encounterID: encounterID,
+                              patientID: try conn.scalar("SELECT patient_id FROM encounters WHERE local_id = ?", [.text(encounterID)]).string,
+                              payload: nil, priority: ClinicPriority.encounter, maxRetries: RecordContext.clinicMaxRetries),
+                resourceJSON: json)
+            // The visit's updates not yet sent (its closing one) wait for the new part, as at recording.
+            for waiting in try conn.query("SELECT id FROM outbox WHERE encounter_id = ? AND operation = 'update' AND withdrawn = 0", [.text(encounterID)]) {
+                if let item = waiting["id"].int64 { try context.outbox.addDependency(item, on: create) }
+            }
+            queued.append(create)
+            changed.append(id)
+        }
         for (new, existing) in [(draft.encounterID, encounterID)] + matched.resources {
             guard let draftText = draft.shape.json[new], let oldText = old.json[existing] else { continue }
             let amended = recordedText(draftText)
@@ -157,6 +183,8 @@ struct EncounterAmendment {
         var rows: [(String, Row, Row)] = []
         /// Recorded parts the amendment removed: (table, resource id).
         var removed: [(String, String)] = []
+        /// Parts the amendment added: (table, draft row); they keep the draft's ids.
+        var added: [(String, Row)] = []
     }
 
     /// Vitals, diagnoses and procedures are matched by their code (the first unmatched one
@@ -172,7 +200,8 @@ struct EncounterAmendment {
             if let key = EncounterAmendment.keys[domain.table] {
                 for row in new {
                     guard let index = recorded.firstIndex(where: { $0[key] == row[key] }) else {
-                        throw FieldError(domain.kind, "\(row[key].string ?? "a part") is new: adding parts in an amendment is not supported yet (cancel the visit and record it again)")
+                        matched.added.append((domain.table, row))
+                        continue
                     }
                     pairs.append((row, recorded.remove(at: index)))
                 }

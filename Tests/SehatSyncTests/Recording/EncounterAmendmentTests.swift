@@ -120,6 +120,58 @@ final class EncounterAmendmentTests: XCTestCase {
         XCTAssertEqual(fresh.sandbox.resources(ofType: "Encounter").first?["status"]?.stringValue, "finished")
     }
 
+    /// The case: after sync, a vital's value changed, a diagnosis removed and a procedure
+    /// added — the Observation is updated in place, the Condition is entered-in-error, the
+    /// Procedure is created; nothing else is created.
+    func testAVisitAmendedAfterSyncChangesRemovesAndAdds() async throws {
+        let setup = try SandboxClinic()
+        defer { setup.stop() }
+        let recordedDocument: (inout JSON) -> Void = {
+            $0["diagnoses"] = [.obj(["icd10": "J06.9", "display": "Acute upper respiratory infection"]), .obj(["icd10": "R50.9", "display": "Fever"])]
+        }
+        try setup.client.recordEncounter(try document(recordedDocument))
+        _ = try await setup.engine().sync()
+        let before = setup.sandbox.counts()
+        _ = try setup.client.amendEncounter(try document {
+            recordedDocument(&$0)
+            var vitals = $0["vitals"]!.arrayValue!
+            vitals[1]["value"] = 85
+            $0["vitals"] = .array(vitals)
+            $0["diagnoses"] = .array(Array($0["diagnoses"]!.arrayValue!.prefix(1)))
+            $0["procedures"] = .array($0["procedures"]!.arrayValue! + [.obj(["icd9cm": "93.94", "display": "Nebulizer therapy"])])
+        }, reason: "review the next day")
+        let report = try await setup.engine().sync()
+        XCTAssertEqual(report.exitStatus, 0, "\(report.counts)")
+        var expected = before
+        expected["Procedure", default: 0] += 1
+        XCTAssertEqual(setup.sandbox.counts(), expected, "only the Procedure is new")
+        let diastolic = try XCTUnwrap(setup.sandbox.resources(ofType: "Observation").first { $0.value(at: "code.coding")?[0]?["code"]?.stringValue == "8462-4" })
+        XCTAssertEqual(diastolic.value(at: "valueQuantity.value")?.numberText, "85")
+        let fever = try XCTUnwrap(setup.sandbox.resources(ofType: "Condition").first { $0.value(at: "code.coding")?[0]?["code"]?.stringValue == "R50.9" })
+        XCTAssertEqual(fever.value(at: "verificationStatus.coding")?[0]?["code"]?.stringValue, "entered-in-error")
+        XCTAssertTrue(setup.sandbox.resources(ofType: "Procedure").contains { $0.value(at: "code.coding")?[0]?["code"]?.stringValue == "93.94" })
+        XCTAssertTrue(setup.danglingReferences().isEmpty, "\(setup.danglingReferences())")
+        XCTAssertTrue(setup.duplicatedIdentifiers().isEmpty, "\(setup.duplicatedIdentifiers())")
+    }
+
+    /// Added before anything left: the new diagnosis travels with the visit, and the closing
+    /// update waits for it.
+    func testAPartAddedBeforeSyncTravelsWithTheVisit() async throws {
+        let setup = try SandboxClinic()
+        defer { setup.stop() }
+        try setup.client.recordEncounter(try document())
+        _ = try setup.client.amendEncounter(try document {
+            $0["diagnoses"] = .array($0["diagnoses"]!.arrayValue! + [.obj(["icd10": "R50.9", "display": "Fever"])])
+        }, reason: "fever diagnosed too")
+        let report = try await setup.engine().sync()
+        XCTAssertEqual(report.exitStatus, 0, "\(report.counts)")
+        XCTAssertEqual(setup.sandbox.counts()["Condition"], 2)
+        let encounter = try XCTUnwrap(setup.sandbox.resources(ofType: "Encounter").first)
+        XCTAssertEqual(encounter["diagnosis"]?.arrayValue?.count, 2)
+        XCTAssertEqual(encounter["status"]?.stringValue, "finished")
+        XCTAssertTrue(setup.danglingReferences().isEmpty, "\(setup.danglingReferences())")
+    }
+
     func testWhatCannotChangeIsRefusedAndNothingIsWritten() throws {
         let clinic = try TestClinic()
         defer { clinic.remove() }
@@ -127,7 +179,7 @@ final class EncounterAmendmentTests: XCTestCase {
         let before = try clinic.tableCounts()
         let cases: [(String, (inout JSON) -> Void)] = [
             ("patient_nik", { $0["patient_nik"] = .string(SampleClinic.patients[1].nik) }),
-            ("vitals", { $0["vitals"] = .array($0["vitals"]!.arrayValue! + [.obj(["code": "9279-1", "value": 18, "unit": "/min"])]) }),
+            ("lab", { $0["lab"] = [] }),
             ("prescriptions", { $0["prescriptions"] = [] }),
             ("number", { $0["number"] = "NEVER-RECORDED" }),
         ]
