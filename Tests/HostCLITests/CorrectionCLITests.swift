@@ -47,3 +47,49 @@ final class CorrectionCLITests: XCTestCase {
         XCTAssertTrue(again.stderr.contains("number: encounter ENC-LATER was already cancelled"), again.stderr)
     }
 }
+
+extension CorrectionCLITests {
+    /// Amendments and the syncs that carry them, killed at random moments: every visit ends on
+    /// the server with its last amendment, once, with nothing created twice.
+    func testAmendmentsAndTheirSyncsKilledAtRandomEndAmendedExactlyOnce() throws {
+        let sandbox = try SehatProcess.sandboxWithPeople(faults: "latency=10")
+        defer { sandbox.stop() }
+        let sehat = try SehatProcess()
+        defer { sehat.remove() }
+        try sehat.setUpClinic(against: sandbox, settings: ["--requests-per-minute", "0", "--timeout-normal", "2", "--timeout-long", "2"])
+        let example = try String(contentsOf: SehatProcess.repositoryRoot.appendingPathComponent("Schemas/examples/encounter.json"), encoding: .utf8)
+        var generator = SystemRandomNumberGenerator()
+        var kills = 0
+        let visits = 6
+        for visit in 0..<visits {
+            let number = "ENC-AMEND-\(visit)"
+            let original = example.replacingOccurrences(of: "ENC-20251226-0001", with: number)
+            XCTAssertEqual(try sehat.run(["encounter", "record", "--file", "-"], stdin: original).status, 0)
+            if visit % 2 == 0 { _ = try sehat.run(["sync", "--until-idle"]) }  // half of them amended after they were sent
+            // Three amendments in a row, each killed or not at a random moment, each with its sync.
+            for step in 1...3 {
+                let path = sehat.directory + "/amend-\(visit)-\(step).json"
+                try original.replacingOccurrences(of: "\"value\": 120", with: "\"value\": \(120 + step)").write(toFile: path, atomically: true, encoding: .utf8)
+                for arguments in [["encounter", "amend", "--file", path, "--reason", "step \(step)"], ["sync"]] {
+                    let child = try sehat.start(arguments)
+                    _ = DispatchSemaphore(value: 0).wait(timeout: .now() + .milliseconds(Int.random(in: 0...60, using: &generator)))
+                    if child.isRunning {
+                        kill(child.processIdentifier, SIGKILL)
+                        kills += 1
+                    }
+                    child.waitUntilExit()
+                }
+                // A killed amendment is simply made again (the same document changes nothing if it had committed).
+                XCTAssertEqual(try sehat.run(["encounter", "amend", "--file", path, "--reason", "step \(step)"]).status, 0)
+            }
+        }
+        XCTAssertGreaterThan(kills, 5, "some runs were killed mid-way")
+        let final = try sehat.run(["sync", "--until-idle", "--timeout", "120"], timeout: 180)
+        XCTAssertEqual(final.status, 0, final.stderr)
+        XCTAssertEqual(sandbox.resources(ofType: "Encounter").count, visits, "one Encounter per visit")
+        let systolic = sandbox.resources(ofType: "Observation").filter { $0.value(at: "code.coding")?[0]?["code"]?.stringValue == "8480-6" }
+        XCTAssertEqual(systolic.count, visits, "one systolic Observation per visit")
+        XCTAssertTrue(systolic.allSatisfy { $0.value(at: "valueQuantity.value")?.numberText == "123" }, "\(systolic.map { $0.value(at: "valueQuantity.value") })")
+        XCTAssertEqual(sandbox.referenceViolations(), [])
+    }
+}
