@@ -9,6 +9,8 @@ let commands: [Command] = [
     SetupCommands.practitionerAdd,
     SetupCommands.patientAdd,
     SetupCommands.patientConsent,
+    SetupCommands.patientUpdate,
+    SetupCommands.practitionerUpdate,
     RecordCommands.encounterRecord,
     AmendCommand.amend,
     CancelCommand.cancel,

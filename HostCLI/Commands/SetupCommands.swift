@@ -137,6 +137,53 @@ enum SetupCommands {
         return 0
     }
 
+    static let patientUpdate = Command(
+        words: ["patient", "update"],
+        summary: "Correct a registered patient (name, birth date, gender; the NIK until SATUSEHAT has matched them by it).",
+        options: [
+            OptionSpec(name: "nik", value: "NIK", help: "The patient's NIK as registered", required: true),
+            OptionSpec(name: "name", value: "NAME", help: "The corrected name"),
+            OptionSpec(name: "birth-date", value: "YYYY-MM-DD", help: "The corrected date of birth"),
+            OptionSpec(name: "gender", value: "male|female", help: "The corrected gender"),
+            OptionSpec(name: "new-nik", value: "NIK", help: "The corrected NIK (only before the server has matched the patient)"),
+            OptionSpec(name: "reason", value: "TEXT", help: "What was wrong (kept with the old version)", required: true),
+        ],
+        details: "Consent has its own command: `sehat patient consent`. A patient SATUSEHAT found by lookup is corrected on the\ndevice only; one the device created on a plain FHIR server is updated there."
+    ) { invocation in
+        let corrected = try openClient(invocation).updatePatient(
+            nik: invocation.required("nik"),
+            PersonCorrection(name: invocation.value("name"), birthDate: invocation.value("birth-date"), gender: try invocation.choice("gender", Gender.self),
+                             nik: invocation.value("new-nik")),
+            reason: invocation.required("reason"))
+        Output.line(personSentence(corrected))
+        return 0
+    }
+
+    static let practitionerUpdate = Command(
+        words: ["practitioner", "update"],
+        summary: "Correct a registered practitioner (name; the NIK until SATUSEHAT has matched them by it).",
+        options: [
+            OptionSpec(name: "nik", value: "NIK", help: "The practitioner's NIK as registered", required: true),
+            OptionSpec(name: "name", value: "NAME", help: "The corrected name"),
+            OptionSpec(name: "new-nik", value: "NIK", help: "The corrected NIK (only before the server has matched the practitioner)"),
+            OptionSpec(name: "reason", value: "TEXT", help: "What was wrong (kept with the old version)", required: true),
+        ]
+    ) { invocation in
+        let corrected = try openClient(invocation).updatePractitioner(
+            nik: invocation.required("nik"), PersonCorrection(name: invocation.value("name"), nik: invocation.value("new-nik")),
+            reason: invocation.required("reason"))
+        Output.line(personSentence(corrected))
+        return 0
+    }
+
+    private static func personSentence(_ corrected: CorrectedPerson) -> String {
+        guard corrected.changed else { return "nothing changed" }
+        var text = "corrected \(corrected.localID)"
+        if !corrected.outboxItemIDs.isEmpty { text += "; an update is queued for the server" }
+        if !corrected.resentItems.isEmpty { text += "; its lookup searches again" }
+        return text
+    }
+
     private static func printID(_ invocation: Invocation, _ key: String, _ id: String) {
         if invocation.has("json") { Output.json(.obj([key: .string(id)])) } else { Output.line(id) }
     }

@@ -356,3 +356,20 @@ extension SehatClient {
         }
     }
 }
+
+extension SehatClient {
+    /// Corrects a registered patient (name, birth date, gender; the NIK while the server has not
+    /// matched them by it). Consent has its own call (`recordConsent`).
+    ///
+    ///     try client.updatePatient(nik: "3171022309900001", PersonCorrection(name: "Budi Santosa"), reason: "name misspelt")
+    @discardableResult
+    public func updatePatient(nik: String, _ change: PersonCorrection, reason: String) throws -> CorrectedPerson {
+        try record { try PersonCorrectionRecorder(context: $0).correct(.patient, nik: nik, change, reason: reason) }
+    }
+
+    /// Corrects a registered practitioner (name; the NIK while the server has not matched them by it).
+    @discardableResult
+    public func updatePractitioner(nik: String, _ change: PersonCorrection, reason: String) throws -> CorrectedPerson {
+        try record { try PersonCorrectionRecorder(context: $0).correct(.practitioner, nik: nik, change, reason: reason) }
+    }
+}

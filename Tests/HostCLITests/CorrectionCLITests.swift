@@ -42,6 +42,13 @@ final class CorrectionCLITests: XCTestCase {
         XCTAssertTrue(withdrawn.stdout.contains("\"status\" : \"withdrawn\"") || withdrawn.stdout.contains("\"status\": \"withdrawn\""), withdrawn.stdout)
         XCTAssertEqual(try sehat.run(["sync", "--until-idle"]).status, 0, "withdrawn items are not failures")
         XCTAssertEqual(sandbox.resources(ofType: "Encounter").count, 1)
+        // People: a name corrected; the NIK no longer, once SATUSEHAT has matched the patient by it.
+        let renamed = try sehat.run(["patient", "update", "--nik", "3171022309900001", "--name", "Budi Santosa", "--reason", "misspelt"])
+        XCTAssertEqual(renamed.status, 0, renamed.stderr)
+        XCTAssertTrue(renamed.stdout.hasPrefix("corrected "), renamed.stdout)
+        let renik = try sehat.run(["patient", "update", "--nik", "3171022309900001", "--new-nik", "3171022309900099", "--reason", "typo"])
+        XCTAssertEqual(renik.status, 1)
+        XCTAssertTrue(renik.stderr.contains("new-nik: cannot change"), renik.stderr)
         let again = try sehat.run(["encounter", "cancel", "--number", "ENC-LATER", "--reason", "x"])
         XCTAssertEqual(again.status, 1)
         XCTAssertTrue(again.stderr.contains("number: encounter ENC-LATER was already cancelled"), again.stderr)
