@@ -51,8 +51,19 @@ final class ChaosTests: XCTestCase {
         let expired = Locked(false)
         let sandbox = setup.sandbox
         var rounds = 0
+        // After the first round (some visits sent, some not, some in doubt), 20 visits are amended:
+        // the systolic pressure corrected to 140.
+        let amendedNumbers = stride(from: 1, to: 200, by: 10).map { "CHAOS-\($0)" }
         while rounds < 200 {
             rounds += 1
+            if rounds == 2 {
+                for number in amendedNumbers {
+                    let i = Int(number.dropFirst(6))!
+                    var document = SampleClinic.visit(number: number, patient: patients[i % patients.count], finishedBefore: TestClinic.now, offsetMinutes: i % 300)
+                    document.vitals[0].value = 140
+                    _ = try setup.client.amendEncounter(document, reason: "systolic corrected")
+                }
+            }
             link.withLock { $0 = rounds % 4 == 3 ? LinkState(mode: .offline) : (rounds % 4 == 1 ? LinkState(mode: .flaky, loss: 0.2) : .online) }
             let report = try await engine.sync(untilIdle: true, timeout: 120) { progress in
                 if progress.completed > 300, !expired.withLock({ $0 }) {
@@ -73,6 +84,19 @@ final class ChaosTests: XCTestCase {
         let stuck = try setup.client.outboxItems(limit: 100_000).filter { $0.status != .completed }
         XCTAssertEqual(status.count(.pending) + status.count(.held) + status.count(.failed) + status.count(.dead), 0,
                        "\(status.counts): \(stuck.map { "\($0.id) \($0.operation) \($0.status): \($0.lastError ?? "-")" })")
+        // Every amendment reached the server: the corrected value, in place.
+        let systolicServerIDs = try setup.client.database.read { conn in
+            try conn.query(
+                """
+                SELECT r.server_id FROM vitals v JOIN encounters e ON e.local_id = v.encounter_id JOIN resources r ON r.local_id = v.local_id
+                WHERE v.loinc = '8480-6' AND e.number IN (SELECT value FROM json_each(?))
+                """, [.text(JSON.array(amendedNumbers.map(JSON.string)).text)]).compactMap { $0[0].string }
+        }
+        XCTAssertEqual(systolicServerIDs.count, amendedNumbers.count)
+        let observations = Dictionary(uniqueKeysWithValues: setup.sandbox.resources(ofType: "Observation").compactMap { o in o["id"]?.stringValue.map { ($0, o) } })
+        for id in systolicServerIDs {
+            XCTAssertEqual(observations[id]?.value(at: "valueQuantity.value")?.numberText, "140", id)
+        }
         // Every resource exactly once, every reference resolvable, none ever dangling.
         for (type, count) in expectedCounts { XCTAssertEqual(setup.sandbox.counts()[type], count, type) }
         XCTAssertEqual(setup.duplicatedIdentifiers(), [])
