@@ -386,7 +386,7 @@ CREATE TABLE pull_batches (
     since TEXT,
     resumes TEXT,
     status TEXT NOT NULL CHECK (status IN ('running', 'completed', 'stopped')),
-    reason TEXT CHECK (reason IS NULL OR reason IN ('unreachable', 'auth_refused', 'malformed_page', 'not_configured', 'superseded', 'cancelled')),
+    reason TEXT CHECK (reason IS NULL OR reason IN ('unreachable', 'auth_refused', 'malformed_page', 'superseded', 'cancelled')),
     detail TEXT,
     pages INTEGER NOT NULL DEFAULT 0,
     fetched INTEGER NOT NULL DEFAULT 0,

@@ -89,13 +89,13 @@ struct Invocation: Sendable {
     func double(_ name: String, range: ClosedRange<Double>? = nil) throws -> Double? {
         guard let text = try decimal(name) else { return nil }
         guard let number = Double(text), number.isFinite, range?.contains(number) ?? true else {
-            let bounds = range.map { "from \(Self.shown($0.lowerBound)) to \(Self.shown($0.upperBound))" } ?? "a finite number"
+            let bounds = range.map { "from \(decimalText($0.lowerBound)) to \(decimalText($0.upperBound))" } ?? "a finite number"
             throw UsageError(message: "--\(name) must be \(bounds), got \(text.prefix(64))", command: nil)
         }
         return number
     }
 
-    private static func shown(_ value: Double) -> String { value.rounded() == value ? String(Int64(value)) : String(value) }
+
 
     /// A decimal number as written (`-6.2`, `30`, `1e3`), refusing what `Double` would also
     /// take but a person did not mean: hex (`0x10`), `inf`, `nan`, spaces, a leading `+`.
@@ -164,3 +164,6 @@ extension Command {
         return Invocation(databasePath: databasePath, values: values, flags: flags, argument: argument, lists: lists)
     }
 }
+
+/// A number as a person writes it: whole numbers without a decimal point (`30`, `0.5`).
+func decimalText(_ value: Double) -> String { value.rounded() == value && abs(value) < 1e15 ? String(Int64(value)) : String(value) }

@@ -24,9 +24,8 @@ enum SettingsOptions {
         guard let key = keys[option], let setting = SyncConfiguration.settings.first(where: { $0.key == key }) else {
             return OptionSpec(name: option, value: value, help: help)
         }
-        func shown(_ number: Double) -> String { number.rounded() == number ? String(Int64(number)) : String(number) }
-        let range = "\(shown(setting.range.lowerBound))–\(shown(setting.range.upperBound))"
-        return OptionSpec(name: option, value: value, help: "\(help) (\(range); default \(shown(setting.value(in: defaults))))")
+        let range = "\(decimalText(setting.range.lowerBound))–\(decimalText(setting.range.upperBound))"
+        return OptionSpec(name: option, value: value, help: "\(help) (\(range); default \(decimalText(setting.value(in: defaults))))")
     }
 
     /// Each numeric option and the stored setting it sets.

@@ -161,9 +161,7 @@ enum RegistryCommands {
 
     /// When each source last completed a batch.
     private static func freshness(_ client: SehatClient) throws -> [(RegistrySource, String?)] {
-        try RegistrySource.allCases.map { source in
-            (source, try client.pullHistory(source: source, limit: 1_000).first { $0.status == .completed }?.finishedAt)
-        }
+        try RegistrySource.allCases.map { ($0, try client.lastCompletedPull($0)) }
     }
 
     private static func source(_ invocation: Invocation) throws -> RegistrySource {
@@ -178,7 +176,6 @@ enum RegistryCommands {
         case .unreachable: return "the source did not answer after 3 tries; the next pull resumes here"
         case .authRefused: return "the source refused the credentials (or a fresh token); check them with `sehat source set`"
         case .malformedPage: return "the source answered something that is not its page (a login page?) 3 times; the next pull resumes here"
-        case .notConfigured: return "the source is not set up"
         case .superseded: return "another pull of this source took over"
         case .cancelled: return "asked to stop; the next pull resumes here"
         }

@@ -199,18 +199,20 @@ public final class Sandbox: Sendable {
         if request.path.hasPrefix("/admin/") { return .respond(state.withLock { $0.admin(request) }) }
         if let portal = state.withLock({ $0.captivePortal(request) }) { return .respond(portal) }
         if request.path == SandboxState.tokenPath { return .respond(state.withLock { $0.token(request) }) }
-        let isFHIR = request.path == SandboxState.fhirPrefix || request.path.hasPrefix(SandboxState.fhirPrefix + "/")
-        if SandboxState.isRegistry(request.path) {
-            let (decision, latency) = state.withLock { $0.drawFault() }
-            if latency > 0 { Thread.sleep(forTimeInterval: Double(latency) / 1000) }
-            return state.withLock { $0.registry(request, fault: decision) }
-        }
-        guard isFHIR || request.path.hasPrefix(SandboxState.emergencyPrefix) else {
+        // The APIs the fault plan applies to, each with its handler.
+        let serve: (inout SandboxState, FaultPlan.Decision) -> HTTPDisposition
+        if request.path == SandboxState.fhirPrefix || request.path.hasPrefix(SandboxState.fhirPrefix + "/") {
+            serve = { $0.fhir(request, fault: $1) }
+        } else if request.path.hasPrefix(SandboxState.emergencyPrefix) {
+            serve = { $0.emergency(request, fault: $1) }
+        } else if SandboxState.isRegistry(request.path) {
+            serve = { $0.registry(request, fault: $1) }
+        } else {
             return .respond(.text(404, "no such endpoint: \(request.method) \(request.path)"))
         }
         let (decision, latency) = state.withLock { $0.drawFault() }
         if latency > 0 { Thread.sleep(forTimeInterval: Double(latency) / 1000) }
-        return state.withLock { isFHIR ? $0.fhir(request, fault: decision) : $0.emergency(request, fault: decision) }
+        return state.withLock { serve(&$0, decision) }
     }
 }
 

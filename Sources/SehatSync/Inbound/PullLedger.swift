@@ -20,8 +20,6 @@ public enum PullStopReason: String, Sendable, CaseIterable {
     case authRefused = "auth_refused"
     /// Three times an answer that is not the source's page (a login page, another shape).
     case malformedPage = "malformed_page"
-    /// The source is not set up on this device.
-    case notConfigured = "not_configured"
     /// Another pull of the same source took over (or this one died and was resumed).
     case superseded
     /// Asked to stop (the watch daemon is stopping); the next pull resumes.

@@ -180,6 +180,13 @@ extension SehatClient {
         }
     }
 
+    /// When a source last completed a pull (how fresh the cache is); nil when it never has.
+    public func lastCompletedPull(_ source: RegistrySource) throws -> String? {
+        try database.read {
+            try $0.scalar("SELECT max(finished_at) FROM pull_batches WHERE source = ? AND status = 'completed'", [.text(source.rawValue)]).string
+        }
+    }
+
     /// Rejected rows, newest first (of one batch when `traceID` is given).
     public func pullRejections(traceID: String? = nil, limit: Int = 200) throws -> [PullRejection] {
         try database.read { conn in

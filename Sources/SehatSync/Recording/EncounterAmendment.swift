@@ -104,16 +104,16 @@ struct EncounterAmendment {
         let scratch = "amend-" + context.newID()
         var draftDocument = document
         draftDocument.number = scratch
-        let draft: Draft
+        var captured: Draft?
         do {
             try conn.savepoint {
                 let recordedDraft = try EncounterRecorder(context: context).record(draftDocument)
                 throw Draft(shape: try shape(of: recordedDraft.encounterID), encounterID: recordedDraft.encounterID)
             }
-            fatalError("the draft savepoint always rolls back")
-        } catch let captured as Draft {
-            draft = captured
+        } catch let draft as Draft {
+            captured = draft
         }
+        guard let draft = captured else { throw DatabaseError.misuse("the amendment's draft was not rolled back") }
         let old = try shape(of: encounterID)
         let matched = try match(draft.shape, old)
         // The draft's ids (and scratch number) stand for the recorded ones.

@@ -72,18 +72,19 @@ struct PersonCorrectionRecorder {
                 throw FieldError("new-nik", "cannot change: the server already knows this person by NIK \(maskNIK(nik)); register the person again under the new NIK")
             }
         }
-        var gender = change.gender?.rawValue
-        var birthDate = change.birthDate
+        // A patient as corrected, checked as registration checks one.
+        var patient: PatientInput?
         if kind == .patient {
-            gender = try gender ?? row.string("gender")
-            birthDate = try birthDate ?? row.string("birth_date")
-            // The same checks as registration.
-            try PatientInput(nik: newNIK, name: name, gender: Gender(rawValue: gender!) ?? .female, birthDate: birthDate!).validate(now: context.now)
+            guard let gender = try change.gender ?? Gender(rawValue: row.string("gender")) else {
+                throw FieldError("gender", "the stored gender is not male or female; give --gender")
+            }
+            let corrected = PatientInput(nik: newNIK, name: name, gender: gender, birthDate: try change.birthDate ?? row.string("birth_date"))
+            try corrected.validate(now: context.now)
+            patient = corrected
         }
         let builder = RegistryBuilder(orgID: context.orgID)
-        let json = kind == .patient
-            ? builder.patient(nik: newNIK, name: name, gender: gender!, birthDate: birthDate!)
-            : builder.practitioner(nik: newNIK, name: name)
+        let json = patient.map { builder.patient(nik: $0.nik, name: $0.name, gender: $0.gender.rawValue, birthDate: $0.birthDate) }
+            ?? builder.practitioner(nik: newNIK, name: name)
         guard let oldText = try conn.scalar("SELECT json FROM resources WHERE local_id = ?", [.text(localID)]).string else {
             return CorrectedPerson(localID: localID, changed: false, resentItems: [], outboxItemIDs: [])
         }
@@ -92,9 +93,9 @@ struct PersonCorrectionRecorder {
                          [.text(localID), .text(oldText), .text(reason), .text(context.stamp)])
         try conn.execute("UPDATE resources SET json = ?, identifier_value = ?, updated_at = ? WHERE local_id = ?",
                          [.text(json.text), .text(newNIK), .text(context.stamp), .text(localID)])
-        if kind == .patient {
+        if let patient {
             try conn.execute("UPDATE patients SET nik = ?, name = ?, gender = ?, birth_date = ? WHERE local_id = ?",
-                             [.text(newNIK), .text(name), .text(gender!), .text(birthDate!), .text(localID)])
+                             [.text(newNIK), .text(name), .text(patient.gender.rawValue), .text(patient.birthDate), .text(localID)])
         } else {
             try conn.execute("UPDATE practitioners SET nik = ?, name = ? WHERE local_id = ?", [.text(newNIK), .text(name), .text(localID)])
         }
