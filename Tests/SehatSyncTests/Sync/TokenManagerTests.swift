@@ -30,6 +30,22 @@ final class TokenManagerTests: XCTestCase {
         TokenManager(authURL: "http://127.0.0.1:9/oauth2/v1/accesstoken", clientID: "c", secret: { "s" }, transport: endpoint, clock: clock, timeout: 5)
     }
 
+    /// A lifetime that is not a number from 1 s to a day is not believed: the token serves the
+    /// default hour (less the refresh margin), then is asked for again.
+    func testAnUnbelievableLifetimeServesTheDefaultHour() async throws {
+        for lifetime in ["1e300", "inf", "-5", "0", "999999999"] {
+            let endpoint = FakeTokenEndpoint(expiresIn: lifetime)
+            let tokens = manager(endpoint)
+            _ = try await tokens.token()
+            clock.advance(by: 3600 - 301)
+            _ = try await tokens.token()
+            XCTAssertEqual(endpoint.calls.withLock { $0 }, 1, lifetime)
+            clock.advance(by: 2)
+            _ = try await tokens.token()
+            XCTAssertEqual(endpoint.calls.withLock { $0 }, 2, "\(lifetime): asked again after the default hour")
+        }
+    }
+
     func testOneTokenServesUntilShortlyBeforeItExpires() async throws {
         let endpoint = FakeTokenEndpoint(expiresIn: "3599")
         let tokens = manager(endpoint)
