@@ -31,7 +31,7 @@ CREATE TABLE resources (
     server_id TEXT,
     encounter_id TEXT,
     created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL, server_version TEXT,
     UNIQUE (resource_type, identifier_system, identifier_value)
 );
 
@@ -212,7 +212,7 @@ CREATE TABLE outbox (
     hold_kind TEXT CHECK (hold_kind IS NULL OR hold_kind IN ('waits_on', 'consent', 'registration')),
     hold_detail TEXT CHECK (hold_detail IS NULL OR hold_detail IN
         ('failed', 'dead', 'held', 'not_given', 'encounter_only', 'not_yet_valid', 'expired', 'revoked')),
-    hold_item INTEGER REFERENCES outbox(id), claimed_by TEXT REFERENCES sync_owners(id), lease_until INTEGER, withdrawn INTEGER NOT NULL DEFAULT 0 CHECK (withdrawn = 0 OR status = 'dead'),
+    hold_item INTEGER REFERENCES outbox(id), claimed_by TEXT REFERENCES sync_owners(id), lease_until INTEGER, withdrawn INTEGER NOT NULL DEFAULT 0 CHECK (withdrawn = 0 OR status = 'dead'), conflict INTEGER NOT NULL DEFAULT 0 CHECK (conflict = 0 OR status = 'failed'),
     CHECK (resource_id IS NOT NULL OR report_id IS NOT NULL)
 );
 
@@ -416,8 +416,25 @@ CREATE TABLE resource_history (
     id INTEGER PRIMARY KEY,
     local_id TEXT NOT NULL REFERENCES resources(local_id),
     json TEXT NOT NULL CHECK (json_valid(json)),
-    change TEXT NOT NULL CHECK (change IN ('cancelled', 'amended')),
+    change TEXT NOT NULL CHECK (change IN ('cancelled', 'amended', 'server_kept')),
     reason TEXT NOT NULL,
-    recorded_at TEXT NOT NULL
+    recorded_at TEXT NOT NULL,
+    on_server INTEGER CHECK (on_server IN (0, 1)),
+    base_version TEXT
 );
 CREATE INDEX resource_history_by_resource ON resource_history(local_id, id);
+
+CREATE TABLE version_conflicts (
+    id INTEGER PRIMARY KEY,
+    item_id INTEGER NOT NULL REFERENCES outbox(id),
+    local_id TEXT NOT NULL REFERENCES resources(local_id),
+    based_on TEXT,
+    server_version TEXT,
+    local_json TEXT NOT NULL CHECK (json_valid(local_json)),
+    server_json TEXT NOT NULL CHECK (json_valid(server_json)),
+    detected_at TEXT NOT NULL,
+    kept TEXT CHECK (kept IS NULL OR kept IN ('local', 'server')),
+    resolved_at TEXT,
+    CHECK ((kept IS NULL) = (resolved_at IS NULL))
+);
+CREATE UNIQUE INDEX version_conflicts_open ON version_conflicts(item_id) WHERE resolved_at IS NULL;

@@ -8,7 +8,7 @@ enum OutboxCommand {
         summary: "Show the outbox: counts per lane and status, then the items in the order they would be sent.",
         options: [
             OptionSpec(name: "lane", value: "emergency|clinic", help: "Only this lane"),
-            OptionSpec(name: "status", value: "STATUS", help: "Only this status (pending|processing|completed|failed|dead|held)"),
+            OptionSpec(name: "status", value: "STATUS", help: "Only this status (\(ItemStatus.allCases.map(\.rawValue).joined(separator: "|")))"),
             OptionSpec(name: "limit", value: "N", help: "At most N items (default 200)"),
             .json("counts and items"),
         ]
@@ -51,10 +51,13 @@ enum OutboxCommand {
         words: ["outbox", "show"], summary: "Show one item: its request, its errors, what waits on it, and what to do about it.",
         positional: "ID", options: [.json("it")]
     ) { invocation in
-        let detail = try openClient(invocation).outboxItem(try itemID(invocation))
+        let client = try openClient(invocation)
+        let detail = try client.outboxItem(try itemID(invocation))
+        let conflict = try client.versionConflict(item: detail.item.id)
         if invocation.has("json") {
             Output.json(.obj([
                 "item": itemJSON(detail.item), "request": detail.request.map(JSON.string) ?? .null,
+                "conflict": conflict.map(conflictJSON) ?? .null,
                 "advice": .string(OutboxWords.advice(for: detail.item, errors: detail.errors)),
                 "waiting_items": .array(detail.waitingItems.map { .int(Int($0)) }),
                 "errors": .array(detail.errors.map { error in
@@ -77,6 +80,7 @@ enum OutboxCommand {
                 [$0.createdAt, $0.category.rawValue, $0.httpStatus.map(String.init) ?? "-", $0.resolution.rawValue, String($0.message.prefix(160))]
             })
         }
+        if let conflict { showConflict(conflict) }
         Output.line("")
         Output.line("what to do: \(OutboxWords.advice(for: item, errors: detail.errors))")
         if let request = detail.request {
@@ -105,6 +109,49 @@ enum OutboxCommand {
         try openClient(invocation).ignoreItem(id, reason: invocation.value("reason") ?? "no reason given")
         Output.line("item \(id) is dead-lettered; what waits on it stays held")
         return 0
+    }
+
+    static let resolve = Command(
+        words: ["outbox", "resolve"],
+        summary: "Settle a version conflict: keep your version (sent again, over the server's) or the server's (taken; nothing sent).",
+        positional: "ID",
+        options: [OptionSpec(name: "keep", value: "local|server", help: "Which version stays: local sends yours again; server takes the server's",
+                                required: true)],
+        details: "A conflict is an update the server refused (412) because someone else changed the resource since the version it\n"
+            + "was based on. `sehat outbox show ID` shows both versions and the members that differ. Both stay on record either way."
+    ) { invocation in
+        let id = try itemID(invocation)
+        guard let keep = try invocation.choice("keep", ConflictChoice.self) else {
+            throw UsageError(message: "--keep local|server is required", command: nil)
+        }
+        let resolved = try openClient(invocation).resolveConflict(item: id, keep: keep)
+        switch keep {
+        case .local: Output.line("item \(id) is pending again, based on the server's version \(resolved.serverVersion ?? "?"); run `sehat sync`")
+        case .server: Output.line("kept the server's version \(resolved.serverVersion ?? "?") of \(resolved.resourceID); item \(id) has nothing left to send")
+        }
+        return 0
+    }
+
+    private static func showConflict(_ conflict: VersionConflictDetail) {
+        Output.line("")
+        let state = conflict.kept.map { "resolved \(conflict.resolvedAt ?? ""): kept \($0.rawValue)" } ?? "open"
+        Output.line("version conflict (\(state)): this update was based on version \(conflict.basedOn ?? "?"); "
+            + "the server had version \(conflict.serverVersion ?? "?") (found \(conflict.detectedAt))")
+        Output.line("differs in: \(conflict.differingMembers.joined(separator: ", "))")
+        for member in conflict.differingMembers {
+            Output.line("  \(member)")
+            Output.line("    local:  \(conflict.local[member].map { String($0.text.prefix(300)) } ?? "(absent)")")
+            Output.line("    server: \(conflict.server[member].map { String($0.text.prefix(300)) } ?? "(absent)")")
+        }
+        Output.line("(both versions whole: `sehat outbox show \(conflict.itemID) --json`)")
+    }
+
+    private static func conflictJSON(_ conflict: VersionConflictDetail) -> JSON {
+        .obj([
+            "resource_id": .string(conflict.resourceID), "based_on": nullable(conflict.basedOn), "server_version": nullable(conflict.serverVersion),
+            "differing_members": .array(conflict.differingMembers.map(JSON.string)), "local": conflict.local, "server": conflict.server,
+            "detected_at": .string(conflict.detectedAt), "kept": nullable(conflict.kept?.rawValue), "resolved_at": nullable(conflict.resolvedAt),
+        ])
     }
 
     private static func itemID(_ invocation: Invocation) throws -> Int64 {

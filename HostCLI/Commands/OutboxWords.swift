@@ -50,6 +50,9 @@ enum OutboxWords {
             }
         case .dead:
             return "Dead-lettered: `sehat outbox retry \(item.id)` revives it once its cause is fixed."
+        case .conflict:
+            return "Someone else changed this resource on the server since the version this update was based on; both versions are kept. "
+                + "Keep one: `sehat outbox resolve \(item.id) --keep local` sends yours over theirs, `--keep server` takes theirs and sends nothing."
         }
     }
 

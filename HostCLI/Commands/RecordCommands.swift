@@ -96,7 +96,7 @@ enum AmendCommand {
             OptionSpec(name: "reason", value: "TEXT", help: "What was wrong (kept with the old version of every changed resource)", required: true),
             .json(),
         ],
-        details: "A resource the server does not have yet is sent in its new version (a refused one is retried, and what waited\non it follows); one the server has is updated in place. Vitals, diagnoses and procedures are matched by code:\none left out is withdrawn (entered-in-error where the server has it), one added is created. The patient,\npractitioner and location cannot change, nor can prescriptions or lab tests be added or removed yet: for those,\ncancel the visit (`sehat encounter cancel`) and record it again."
+        details: "A resource the server does not have yet is sent in its new version (a refused one is retried, and what waited\non it follows); one the server has is updated in place. Vitals, diagnoses and procedures are matched by code:\none left out is withdrawn (entered-in-error where the server has it), one added is created. The patient,\npractitioner and location cannot change, nor can prescriptions or lab tests be added or removed yet: for those,\ncancel the visit (`sehat encounter cancel`) and record it again. `sehat encounter history` shows every change kept."
     ) { invocation in
         let document = try EncounterDocument(json: try readDocument(invocation.required("file")))
         let amended = try openClient(invocation).amendEncounter(document, reason: invocation.required("reason"))
@@ -140,6 +140,46 @@ enum CancelCommand {
                 + "\(cancelled.droppedItems.count) queued items withdrawn before they left")
         }
         return 0
+    }
+}
+
+/// `sehat encounter history`.
+enum HistoryCommand {
+    static let history = Command(
+        words: ["encounter", "history"],
+        summary: "Show every change to a recorded visit: the previous versions kept, why, and what the server held then.",
+        options: [OptionSpec(name: "number", value: "N", help: "The encounter's number", required: true), .json("the kept versions")],
+        details: "Each line says whether the change reached a resource the server had, and the server version it was based on:\n"
+            + "an update carries that version (If-Match), so someone else's change in between is a conflict, never lost silently.\n"
+            + "Where the server named no version, the update goes without one and the last change wins; the line says so."
+    ) { invocation in
+        let entries = try openClient(invocation).encounterHistory(number: invocation.required("number"))
+        if invocation.has("json") {
+            Output.json(.array(entries.map { entry in
+                .obj(["resource_id": .string(entry.resourceID), "resource_type": .string(entry.resourceType), "change": .string(entry.change.rawValue),
+                      "reason": .string(entry.reason), "recorded_at": .string(entry.recordedAt),
+                      "on_server": entry.onServer.map(JSON.bool) ?? .null, "base_version": entry.baseVersion.map(JSON.string) ?? .null,
+                      "previous": entry.previous])
+            }))
+            return 0
+        }
+        if entries.isEmpty {
+            Output.line("no changes: encounter \(invocation.required("number")) is as it was recorded")
+            return 0
+        }
+        Output.table(["WHEN", "CHANGE", "RESOURCE", "SERVER", "REASON"], entries.map { entry in
+            [entry.recordedAt, entry.change.rawValue, "\(entry.resourceType)/\(entry.resourceID)", serverWords(entry), entry.reason]
+        })
+        return 0
+    }
+
+    private static func serverWords(_ entry: ResourceHistoryEntry) -> String {
+        switch (entry.onServer, entry.baseVersion) {
+        case (nil, _): return "not recorded"
+        case (false?, _): return "not on the server yet: its create sends the new version"
+        case (true?, let version?): return "update based on version \(version)"
+        case (true?, nil): return "the server named no version: the last change wins"
+        }
     }
 }
 

@@ -102,3 +102,17 @@ extension JSON: ExpressibleByStringLiteral, ExpressibleByBooleanLiteral, Express
     /// `null`.
     public init(nilLiteral: ()) { self = .null }
 }
+
+extension JSON {
+    /// The same value with every object's members in key order (recursively), so that two
+    /// documents that differ only in member order compare equal:
+    ///
+    ///     try JSON.parse(#"{"b":1,"a":2}"#).keyOrdered == JSON.parse(#"{"a":2,"b":1}"#).keyOrdered  // true
+    public var keyOrdered: JSON {
+        switch self {
+        case .object(let members): return .object(members.map { Member($0.key, $0.value.keyOrdered) }.sorted { $0.key < $1.key })
+        case .array(let items): return .array(items.map(\.keyOrdered))
+        default: return self
+        }
+    }
+}

@@ -159,6 +159,20 @@ public final class Sandbox: Sendable {
         state.withLock { state in body(&state.workforce, state.now()) }
     }
 
+    /// Someone else's update of a stored resource (another system, another clinic): the change
+    /// applied and its version bumped, as a PUT by another client would. Returns the new
+    /// version, or nil when there is no such resource.
+    @discardableResult
+    public func changeResource(_ type: String, _ id: String, _ change: (inout JSON) -> Void) -> Int? {
+        state.withLock { state in
+            guard let stored = state.store.read(type, id) else { return nil }
+            var json = stored.json
+            change(&json)
+            state.store.put(type, id, state.stamped(json, version: stored.version + 1), version: stored.version + 1)
+            return stored.version + 1
+        }
+    }
+
     /// Expires every token now: the next FHIR call answers 401.
     public func expireTokens() { state.withLock { $0.expireTokens() } }
 
@@ -234,4 +248,6 @@ public struct RequestRecord: Sendable {
     public var body: String? = nil
     /// When it arrived, by the sandbox's clock.
     public var at: Date? = nil
+    /// Its `If-Match` header (the version an update was based on), when it had one.
+    public var ifMatch: String? = nil
 }

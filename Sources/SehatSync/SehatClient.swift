@@ -330,6 +330,37 @@ public final class SehatClient: Sendable {
 }
 
 extension SehatClient {
+    /// The version conflict of an outbox item (the latest, open or resolved), or nil when it
+    /// never had one: the device's version and the server's, side by side.
+    public func versionConflict(item id: Int64) throws -> VersionConflictDetail? {
+        try database.read { try VersionConflicts(connection: $0, stamp: "").latest(item: id) }
+    }
+
+    /// Settles a version conflict (an update the server refused because someone else changed
+    /// the resource): keep the device's version (sent again, over the server's) or the server's
+    /// (it becomes the device's; nothing is sent). What waited on the update goes on.
+    ///
+    ///     try client.resolveConflict(item: 42, keep: .server)
+    @discardableResult
+    public func resolveConflict(item id: Int64, keep choice: ConflictChoice) throws -> VersionConflictDetail {
+        try record { try ConflictResolution(context: $0).resolve(item: id, keep: choice) }
+    }
+
+    /// Every kept previous version of a visit's resources, oldest first: what changed, when,
+    /// why, and what the server held then (the version the change was based on).
+    ///
+    ///     for entry in try client.encounterHistory(number: "ENC-20251226-0001") { print(entry.change, entry.reason) }
+    public func encounterHistory(number: String) throws -> [ResourceHistoryEntry] {
+        try database.read { conn in
+            guard let encounterID = try conn.scalar("SELECT local_id FROM encounters WHERE number = ?", [.text(number)]).string else {
+                throw FieldError("number", "there is no encounter \(number)")
+            }
+            return try ResourceHistory(connection: conn, stamp: "").entries(ofEncounter: encounterID)
+        }
+    }
+}
+
+extension SehatClient {
     /// Cancels a recorded visit: what never left the device never will; what the server has
     /// (or may have) becomes `entered-in-error` there. The previous versions are kept with the
     /// reason; nothing is deleted.

@@ -1,4 +1,5 @@
 import Foundation
+import SehatJSON
 import SehatSandbox
 import XCTest
 
@@ -56,6 +57,52 @@ final class CorrectionCLITests: XCTestCase {
 }
 
 extension CorrectionCLITests {
+    /// Someone else changes a sent Observation on the server; the amendment's update is a
+    /// conflict that `outbox show` lays out and `outbox resolve` settles.
+    func testAVersionConflictIsShownAndResolvedAtTheCommandLine() throws {
+        let sandbox = try SehatProcess.sandboxWithPeople(faults: "")
+        defer { sandbox.stop() }
+        let sehat = try SehatProcess()
+        defer { sehat.remove() }
+        try sehat.setUpClinic(against: sandbox, settings: ["--requests-per-minute", "0"])
+        let example = try String(contentsOf: SehatProcess.repositoryRoot.appendingPathComponent("Schemas/examples/encounter.json"), encoding: .utf8)
+        XCTAssertEqual(try sehat.run(["encounter", "record", "--file", "-"], stdin: example).status, 0)
+        XCTAssertEqual(try sehat.run(["sync", "--until-idle"]).status, 0)
+        let systolic = { sandbox.resources(ofType: "Observation").first { $0.value(at: "code.coding")?[0]?["code"]?.stringValue == "8480-6" } }
+        let serverID = try XCTUnwrap(systolic()?["id"]?.stringValue)
+        XCTAssertEqual(sandbox.changeResource("Observation", serverID) { $0["valueQuantity"]?["value"] = 999 }, 2)
+
+        let corrected = example.replacingOccurrences(of: "\"value\": 120", with: "\"value\": 125")
+        XCTAssertEqual(try sehat.run(["encounter", "amend", "--file", "-", "--reason", "systolic misread"], stdin: corrected).status, 0)
+        let conflicted = try sehat.run(["sync", "--until-idle"])
+        XCTAssertEqual(conflicted.status, 4, "a person's turn: \(conflicted.stdout)")
+        let listed = try sehat.run(["outbox", "--status", "conflict", "--json"])
+        let items = try XCTUnwrap(try JSON.parse(listed.stdout)["items"]?.arrayValue)
+        XCTAssertEqual(items.count, 1, listed.stdout)
+        let id = try XCTUnwrap(items[0]["id"]?.intValue)
+        let shown = try sehat.run(["outbox", "show", String(id)])
+        XCTAssertEqual(shown.status, 0, shown.stderr)
+        for expected in ["— conflict", "version conflict (open): this update was based on version 1; the server had version 2", "differs in: valueQuantity",
+                         "server: {\"value\":999", "local:  {\"value\":125", "outbox resolve \(id) --keep local"] {
+            XCTAssertTrue(shown.stdout.contains(expected), "\(expected) in:\n\(shown.stdout)")
+        }
+        let retried = try sehat.run(["outbox", "retry", String(id)])
+        XCTAssertEqual(retried.status, 1)
+        XCTAssertTrue(retried.stderr.contains("version conflict"), retried.stderr)
+        XCTAssertEqual(try sehat.run(["outbox", "resolve", String(id)]).status, 2, "--keep is required")
+        XCTAssertEqual(try sehat.run(["outbox", "resolve", String(id), "--keep", "mine"]).status, 2)
+        let resolved = try sehat.run(["outbox", "resolve", String(id), "--keep", "local"])
+        XCTAssertEqual(resolved.status, 0, resolved.stderr)
+        XCTAssertTrue(resolved.stdout.contains("based on the server's version 2"), resolved.stdout)
+        XCTAssertEqual(try sehat.run(["sync", "--until-idle"]).status, 0)
+        XCTAssertEqual(systolic()?.value(at: "valueQuantity.value")?.numberText, "125")
+        XCTAssertEqual(systolic()?.value(at: "meta.versionId")?.stringValue, "3")
+        let history = try sehat.run(["encounter", "history", "--number", "ENC-20251226-0001"])
+        XCTAssertEqual(history.status, 0, history.stderr)
+        XCTAssertTrue(history.stdout.contains("update based on version 1"), history.stdout)
+        XCTAssertTrue(history.stdout.contains("systolic misread"), history.stdout)
+    }
+
     /// Amendments and the syncs that carry them, killed at random moments: every visit ends on
     /// the server with its last amendment, once, with nothing created twice.
     func testAmendmentsAndTheirSyncsKilledAtRandomEndAmendedExactlyOnce() throws {

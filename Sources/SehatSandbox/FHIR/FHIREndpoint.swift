@@ -39,7 +39,8 @@ extension SandboxState {
         log.append(RequestRecord(method: request.method, path: request.path,
                                  query: request.query.map { "\($0.name)=\($0.value)" }.joined(separator: "&"),
                                  status: status, requestID: request.headers["x-request-id"], fault: fault,
-                                 body: keepBodies && withBody && !request.body.isEmpty ? request.bodyText : nil, at: now()))
+                                 body: keepBodies && withBody && !request.body.isEmpty ? request.bodyText : nil, at: now(),
+                                 ifMatch: request.headers["if-match"]))
         // Bounded: past the limit the oldest tenth is forgotten at once (amortized O(1)).
         if log.count > requestLogLimit { log.removeFirst(max(1, log.count - requestLogLimit + requestLogLimit / 10)) }
     }

@@ -15,7 +15,7 @@ enum Metrics {
             }
         }
         family("sehat_outbox_items", "gauge", "Outbox items by lane and status.",
-               try conn.query("SELECT lane, CASE WHEN withdrawn = 1 THEN 'withdrawn' ELSE status END AS status, count(*) AS n FROM outbox GROUP BY 1, 2 ORDER BY 1, 2").map {
+               try conn.query("SELECT lane, \(OutboxReader.publicStatus) AS status, count(*) AS n FROM outbox GROUP BY 1, 2 ORDER BY 1, 2").map {
                    ([("lane", $0["lane"].string ?? ""), ("status", $0["status"].string ?? "")], String($0["n"].int ?? 0))
                })
         family("sehat_outbox_escalated_items", "gauge", "Items escalated after max retries and still retrying.",

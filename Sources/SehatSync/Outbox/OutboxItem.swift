@@ -23,6 +23,10 @@ public enum ItemStatus: String, Sendable, CaseIterable {
     /// Withdrawn before it reached the server, with the visit it belonged to (`sehat encounter
     /// cancel`): it never leaves. Stored as `dead` with the `withdrawn` flag set.
     case withdrawn
+    /// An update the server refused because someone else changed the resource since the
+    /// version it was based on (412): both versions are kept and a person chooses
+    /// (`SehatClient.resolveConflict`). Stored as `failed` with the `conflict` flag set.
+    case conflict
 }
 
 /// What an item does on the server.

@@ -32,10 +32,12 @@ struct NewOutboxItem {
 /// enqueue → pending ──claim──► processing ──complete──► completed
 ///              ▲                   │  ├─scheduleRetry──► pending (due later)
 ///              │                   │  ├─fail───────────► failed ─┐
+///              │                   │  ├─markConflict───► failed ─┤ (`conflict` flag: 412, someone else's version)
 ///              │                   │  ├─deadLetter─────► dead ───┤ dependants held (waitsOn)
 ///              │                   │  ├─hold───────────► held ───┘
 ///              │                   │  └─release / recover ─► pending (search before re-send)
 ///              └──── revive (a person), releaseConsentHolds, reopen (re-check) ────┘
+///                    resolveConflict (a person): keep local → pending; keep server → completed
 /// ```
 ///
 /// Transitions of claimed items are fenced: they apply only while the caller's owner still
@@ -247,7 +249,7 @@ package struct OutboxLifecycle {
     func complete(_ id: Int64, by owner: SyncOwner?, attempts: Int) throws -> Bool {
         try connection.execute(
             """
-            UPDATE outbox SET status = 'completed', attempts = ?, needs_check = 0, last_error = NULL, \(Self.clearHold),
+            UPDATE outbox SET status = 'completed', attempts = ?, needs_check = 0, last_error = NULL, conflict = 0, \(Self.clearHold),
                               \(Self.dropClaim), completed_at = ?, updated_at = ?
             WHERE id = ? AND \(Self.fence(owner))
             """, [.integer(Int64(attempts)), .text(stamp), .text(stamp), .integer(id)] + Self.fenceArguments(owner))
@@ -307,6 +309,34 @@ package struct OutboxLifecycle {
     /// what waits on it is held. `owner` nil: a person's decision, from any status but completed.
     func deadLetter(_ id: Int64, by owner: SyncOwner?, attempts: Int? = nil, error: String) throws {
         try park(id, status: .dead, hold: nil, error: error, attempts: attempts, owner: owner)
+    }
+
+    /// An update refused with 412 whose server version is someone else's: failed with the
+    /// `conflict` flag, kept for a person to choose (`resolveConflict`); what waits on it is held.
+    /// Returns whether the owner still held it.
+    @discardableResult
+    func markConflict(_ id: Int64, by owner: SyncOwner, attempts: Int, error: String) throws -> Bool {
+        try park(id, status: .failed, hold: nil, error: error, attempts: attempts, owner: owner, conflict: true)
+    }
+
+    /// A person chose in a version conflict. Keeping the local version sends it again, based on
+    /// the server's version now (pending at once, attempts reset); keeping the server's leaves
+    /// the update nothing to do (completed). Either way what waited on it goes on.
+    func resolveConflict(_ id: Int64, keepingLocal: Bool) throws {
+        guard try connection.scalar("SELECT conflict FROM outbox WHERE id = ?", [.integer(id)]).int == 1 else {
+            throw FieldError("id", "item \(id) has no version conflict to resolve")
+        }
+        if keepingLocal {
+            try connection.execute(
+                """
+                UPDATE outbox SET status = 'pending', conflict = 0, attempts = 0, next_attempt_at = ?, escalated_at = NULL, \(Self.clearHold),
+                                  updated_at = ?
+                WHERE id = ?
+                """, [.integer(nowMilliseconds), .text(stamp), .integer(id)])
+        } else {
+            _ = try complete(id, by: nil, attempts: try connection.scalar("SELECT attempts FROM outbox WHERE id = ?", [.integer(id)]).int ?? 0)
+        }
+        try releaseWaiting(on: id)
     }
 
     /// Waits on something other than time (a registration, consent). What waits on a held
@@ -378,7 +408,7 @@ package struct OutboxLifecycle {
     func withdraw(_ id: Int64, reason: String) throws {
         try connection.execute(
             """
-            UPDATE outbox SET status = 'dead', withdrawn = 1, last_error = ?, \(Self.clearHold), escalated_at = NULL, updated_at = ?
+            UPDATE outbox SET status = 'dead', withdrawn = 1, conflict = 0, last_error = ?, \(Self.clearHold), escalated_at = NULL, updated_at = ?
             WHERE id = ? AND status IN ('pending', 'failed', 'held', 'dead')
             """, [.text(LogMasking.mask("withdrawn: " + reason)), .text(stamp), .integer(id)])
         guard connection.changes > 0 else { return }
@@ -388,9 +418,7 @@ package struct OutboxLifecycle {
             WHERE id IN (SELECT item_id FROM outbox_deps WHERE depends_on = ?) AND status <> 'completed' AND withdrawn = 0
             """, [.integer(id)])
         try connection.execute("DELETE FROM outbox_deps WHERE depends_on = ? AND item_id IN (SELECT id FROM outbox WHERE withdrawn = 0)", [.integer(id)])
-        try connection.execute(
-            "UPDATE outbox SET status = 'pending', \(Self.clearHold), updated_at = ? WHERE status = 'held' AND hold_kind = 'waits_on' AND hold_item = ?",
-            [.text(stamp), .integer(id)])
+        try releaseWaiting(on: id)
     }
 
 
@@ -400,6 +428,9 @@ package struct OutboxLifecycle {
         guard let status = try status(of: id) else { throw FieldError("id", "there is no outbox item \(id)") }
         guard [.failed, .dead, .held].contains(status) else {
             throw FieldError("id", "item \(id) is \(status.rawValue); only failed, dead or held items can be retried")
+        }
+        if try connection.scalar("SELECT conflict FROM outbox WHERE id = ?", [.integer(id)]).int == 1 {
+            throw FieldError("id", "item \(id) is a version conflict: sending it again would be refused again; keep one version with `outbox resolve \(id) --keep local|server`")
         }
         if let number = try connection.scalar(
             "SELECT coalesce(e.number, '?') FROM outbox o LEFT JOIN encounters e ON e.local_id = o.encounter_id WHERE o.id = ? AND o.withdrawn = 1",
@@ -412,9 +443,7 @@ package struct OutboxLifecycle {
             UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = ?, escalated_at = NULL, \(Self.clearHold), updated_at = ?
             WHERE id = ?
             """, [.integer(nowMilliseconds), .text(stamp), .integer(id)])
-        try connection.execute(
-            "UPDATE outbox SET status = 'pending', \(Self.clearHold), updated_at = ? WHERE status = 'held' AND hold_kind = 'waits_on' AND hold_item = ?",
-            [.text(stamp), .integer(id)])
+        try releaseWaiting(on: id)
     }
 
     /// Releases what a patient's consent held, now that it allows more; returns how many.
@@ -445,17 +474,19 @@ package struct OutboxLifecycle {
     private static func milliseconds(_ date: Date) -> Int64 { Int64(date.timeIntervalSince1970 * 1000) }
 
     /// Parks an item (failed, dead or held) and holds everything that (transitively) waits on it.
-    private func park(_ id: Int64, status: ItemStatus, hold: HoldReason?, error: String?, attempts: Int?, owner: SyncOwner?) throws {
+    @discardableResult
+    private func park(_ id: Int64, status: ItemStatus, hold: HoldReason?, error: String?, attempts: Int?, owner: SyncOwner?,
+                      conflict: Bool = false) throws -> Bool {
         try connection.execute(
             """
-            UPDATE outbox SET status = ?, attempts = coalesce(?, attempts), last_error = coalesce(?, last_error),
+            UPDATE outbox SET status = ?, attempts = coalesce(?, attempts), last_error = coalesce(?, last_error), conflict = ?,
                               hold_kind = ?, hold_detail = ?, hold_item = ?, \(Self.dropClaim), updated_at = ?
             WHERE id = ? AND \(Self.fence(owner))
             """,
-            [.text(status.rawValue), SQLValue(attempts), SQLValue(error.map(LogMasking.mask)), SQLValue(hold?.kind), SQLValue(hold?.detail), SQLValue(hold?.item),
-             .text(stamp), .integer(id)] + Self.fenceArguments(owner))
-        guard connection.changes > 0 else { return }
-        if case .consent = hold { return }
+            [.text(status.rawValue), SQLValue(attempts), SQLValue(error.map(LogMasking.mask)), .integer(conflict ? 1 : 0), SQLValue(hold?.kind),
+             SQLValue(hold?.detail), SQLValue(hold?.item), .text(stamp), .integer(id)] + Self.fenceArguments(owner))
+        guard connection.changes > 0 else { return false }
+        if case .consent = hold { return true }
         let reason = HoldReason.waitsOn(item: id, because: status)
         try connection.execute(
             """
@@ -466,6 +497,14 @@ package struct OutboxLifecycle {
             WHERE id IN (SELECT id FROM waiting) AND status IN ('pending', 'held')
             """,
             [.integer(id), SQLValue(reason.kind), SQLValue(reason.detail), SQLValue(reason.item), .text(stamp)])
+        return true
+    }
+
+    /// What was held because it waits on `id` goes back to pending (it is ready once `id` completes).
+    private func releaseWaiting(on id: Int64) throws {
+        try connection.execute(
+            "UPDATE outbox SET status = 'pending', \(Self.clearHold), updated_at = ? WHERE status = 'held' AND hold_kind = 'waits_on' AND hold_item = ?",
+            [.text(stamp), .integer(id)])
     }
 
     /// After `max_retries` counted attempts an item is flagged once (it keeps retrying at the

@@ -31,9 +31,12 @@ package struct OutboxReader {
         return rows.compactMap { $0[0].int64 }
     }
 
+    /// The status a person sees, from the stored one and its flags (`withdrawn`, `conflict`).
+    static let publicStatus = "CASE WHEN withdrawn = 1 THEN 'withdrawn' WHEN conflict = 1 THEN 'conflict' ELSE status END"
+
     func counts() throws -> [OutboxCount] {
         try connection.query(
-            "SELECT lane, CASE WHEN withdrawn = 1 THEN 'withdrawn' ELSE status END AS status, count(*) AS n FROM outbox GROUP BY 1, 2 ORDER BY 1, 2"
+            "SELECT lane, \(OutboxReader.publicStatus) AS status, count(*) AS n FROM outbox GROUP BY 1, 2 ORDER BY 1, 2"
         ).compactMap { row in
             guard let lane = Lane(rawValue: row["lane"].string ?? ""), let status = ItemStatus(rawValue: row["status"].string ?? "") else {
                 return nil
@@ -50,9 +53,14 @@ package struct OutboxReader {
             arguments.append(.text(lane.rawValue))
         }
         if let status {
-            // A withdrawn item is stored dead, with its `withdrawn` flag set.
-            conditions.append(status == .withdrawn ? "withdrawn = 1" : "status = ? AND withdrawn = 0")
-            if status != .withdrawn { arguments.append(.text(status.rawValue)) }
+            // A withdrawn item is stored dead with its `withdrawn` flag set; a conflict, failed with its `conflict` flag.
+            switch status {
+            case .withdrawn: conditions.append("withdrawn = 1")
+            case .conflict: conditions.append("conflict = 1")
+            default:
+                conditions.append("status = ? AND withdrawn = 0 AND conflict = 0")
+                arguments.append(.text(status.rawValue))
+            }
         }
         if let ids {
             conditions.append("id IN (SELECT value FROM json_each(?))")
@@ -81,7 +89,7 @@ package struct OutboxReader {
             id: row["id"].int64 ?? 0, lane: try decode("lane"), queue: try row.string("queue"), target: try decode("target"),
             operation: try decode("operation"), resourceType: row.optionalString("resource_type"),
             resourceID: row.optionalString("resource_id"), reportID: row.optionalString("report_id"),
-            encounterID: row.optionalString("encounter_id"), priority: try row.int("priority"), status: try row["withdrawn"].int == 1 ? ItemStatus.withdrawn : decode("status"),
+            encounterID: row.optionalString("encounter_id"), priority: try row.int("priority"), status: try row["withdrawn"].int == 1 ? ItemStatus.withdrawn : row["conflict"].int == 1 ? .conflict : decode("status"),
             attempts: try row.int("attempts"), maxRetries: try row.int("max_retries"),
             nextAttemptAt: row["next_attempt_at"].int64 ?? 0,
             dependsOn: (row.optionalString("deps") ?? "").split(separator: ",").compactMap { Int64($0) },

@@ -129,7 +129,7 @@ struct EncounterAmendment {
         // A part removed from the document is withdrawn: entered-in-error where the server has it.
         let withdrawal = ResourceWithdrawal(context: context)
         for (table, localID) in matched.removed {
-            let outcome = try withdrawal.withdraw(localID, change: "amended", reason: reason, note: "removed from encounter \(number): \(reason)")
+            let outcome = try withdrawal.withdraw(localID, change: .amended, reason: reason, note: "removed from encounter \(number): \(reason)")
             queued += outcome.queued
             changed.append(localID)
             try conn.execute("DELETE FROM \(table) WHERE local_id = ?", [.text(localID)])
@@ -163,8 +163,7 @@ struct EncounterAmendment {
             guard let draftText = draft.shape.json[new], let oldText = old.json[existing] else { continue }
             let amended = recordedText(draftText)
             guard amended != oldText, let json = try? JSON.parse(amended) else { continue }
-            try conn.execute("INSERT INTO resource_history(local_id, json, change, reason, recorded_at) VALUES (?, ?, 'amended', ?, ?)",
-                             [.text(existing), .text(oldText), .text(reason), .text(context.stamp)])
+            try context.history.keep(existing, previous: oldText, change: .amended, reason: reason)
             try conn.execute("UPDATE resources SET json = ?, updated_at = ? WHERE local_id = ?", [.text(amended), .text(context.stamp), .text(existing)])
             changed.append(existing)
             let outcome = try ResourceRevision(context: context).publish(existing, json: json, arrived: existing == encounterID ? draft.shape.arrived.map(recordedText) : nil)

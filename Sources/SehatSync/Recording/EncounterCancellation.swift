@@ -40,7 +40,7 @@ struct EncounterCancellation {
         let withdrawal = ResourceWithdrawal(context: context)
         for resource in resources {
             let localID = try resource.string("local_id")
-            let outcome = try withdrawal.withdraw(localID, change: "cancelled", reason: reason, note: "encounter \(number) cancelled: \(reason)")
+            let outcome = try withdrawal.withdraw(localID, change: .cancelled, reason: reason, note: "encounter \(number) cancelled: \(reason)")
             dropped += outcome.dropped
             queued += outcome.queued
             if outcome.onServer { withdrawn.append(localID) }

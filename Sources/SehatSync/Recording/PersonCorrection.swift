@@ -89,8 +89,7 @@ struct PersonCorrectionRecorder {
             return CorrectedPerson(localID: localID, changed: false, resentItems: [], outboxItemIDs: [])
         }
         guard json.text != oldText else { return CorrectedPerson(localID: localID, changed: false, resentItems: [], outboxItemIDs: []) }
-        try conn.execute("INSERT INTO resource_history(local_id, json, change, reason, recorded_at) VALUES (?, ?, 'amended', ?, ?)",
-                         [.text(localID), .text(oldText), .text(reason), .text(context.stamp)])
+        try context.history.keep(localID, previous: oldText, change: .amended, reason: reason)
         try conn.execute("UPDATE resources SET json = ?, identifier_value = ?, updated_at = ? WHERE local_id = ?",
                          [.text(json.text), .text(newNIK), .text(context.stamp), .text(localID)])
         if let patient {

@@ -29,6 +29,7 @@ struct RecordContext {
 
     var stamp: String { FHIRDateTime.format(now) }
     var outbox: OutboxLifecycle { OutboxLifecycle(connection: connection, now: now) }
+    var history: ResourceHistory { ResourceHistory(connection: connection, stamp: stamp) }
 
     /// A new local id: a lowercase UUID, stable for the record's whole life.
     func newID() -> String { UUID().uuidString.lowercased() }

@@ -14,6 +14,7 @@ struct ResourceRevision {
 
     func publish(_ resourceID: String, json: JSON, arrived: String? = nil) throws -> (resent: [Int64], queued: [Int64]) {
         let conn = context.connection
+        try VersionConflicts(connection: conn, stamp: context.stamp).requireNone(on: resourceID, type: json["resourceType"]?.stringValue)
         let items = try conn.query("SELECT id, operation, status, needs_check, payload FROM outbox WHERE resource_id = ? AND withdrawn = 0 ORDER BY id",
                                    [.text(resourceID)])
         guard let create = items.first(where: { $0["operation"].string == Operation.create.rawValue }), let createID = create["id"].int64 else {

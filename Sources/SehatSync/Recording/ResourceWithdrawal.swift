@@ -19,12 +19,13 @@ struct ResourceWithdrawal {
         var queued: [Int64] = []
     }
 
-    func withdraw(_ localID: String, change: String, reason: String, note: String) throws -> Outcome {
+    func withdraw(_ localID: String, change: ResourceChange, reason: String, note: String) throws -> Outcome {
         let conn = context.connection
         var outcome = Outcome()
         guard let resource = try conn.queryFirst("SELECT resource_type, json, encounter_id FROM resources WHERE local_id = ?", [.text(localID)]) else {
             return outcome
         }
+        try VersionConflicts(connection: conn, stamp: context.stamp).requireNone(on: localID, type: resource.optionalString("resource_type"))
         let items = try conn.query("SELECT id, operation, status, needs_check FROM outbox WHERE resource_id = ? AND withdrawn = 0 ORDER BY id",
                                    [.text(localID)])
         guard let create = items.first(where: { $0["operation"].string == Operation.create.rawValue }) else { return outcome }
@@ -51,8 +52,7 @@ struct ResourceWithdrawal {
                 outcome.dropped.append(id)
             }
         }
-        try conn.execute("INSERT INTO resource_history(local_id, json, change, reason, recorded_at) VALUES (?, ?, ?, ?, ?)",
-                         [.text(localID), .text(current.text), .text(change), .text(reason), .text(context.stamp)])
+        try context.history.keep(localID, previous: current.text, change: change, reason: reason)
         try conn.execute("UPDATE resources SET json = ?, updated_at = ? WHERE local_id = ?", [.text(entered.text), .text(context.stamp), .text(localID)])
         let type = try resource.string("resource_type")
         outcome.queued.append(try context.outbox.enqueue(

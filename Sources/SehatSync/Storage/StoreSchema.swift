@@ -12,6 +12,7 @@ enum StoreSchema {
         Migration(version: 6, name: "practitioner roles: who serves at which polyclinic", sql: version6),
         Migration(version: 7, name: "inbound: the workforce registry, its sources, pulls and their audit", sql: version7),
         Migration(version: 8, name: "corrections: the history of changed resources, cancelled encounters", sql: version8),
+        Migration(version: 9, name: "versions: the server's version of each resource, conflicts kept for a person", sql: version9),
     ])
 
     static let version1 = """
@@ -478,5 +479,45 @@ enum StoreSchema {
         ALTER TABLE encounters ADD COLUMN cancelled_at TEXT;
         ALTER TABLE encounters ADD COLUMN cancel_reason TEXT;
         ALTER TABLE outbox ADD COLUMN withdrawn INTEGER NOT NULL DEFAULT 0 CHECK (withdrawn = 0 OR status = 'dead');
+        """
+
+    /// The server's version of each resource (sent back in `If-Match`), version conflicts with
+    /// both versions kept until a person chooses, and what each recorded change was based on.
+    /// `resource_history` is rebuilt to take the new kind of change (`server_kept`: a person
+    /// kept the server's version over the local one).
+    static let version9 = """
+        ALTER TABLE resources ADD COLUMN server_version TEXT;
+        ALTER TABLE outbox ADD COLUMN conflict INTEGER NOT NULL DEFAULT 0 CHECK (conflict = 0 OR status = 'failed');
+
+        ALTER TABLE resource_history RENAME TO resource_history_v8;
+        CREATE TABLE resource_history (
+            id INTEGER PRIMARY KEY,
+            local_id TEXT NOT NULL REFERENCES resources(local_id),
+            json TEXT NOT NULL CHECK (json_valid(json)),
+            change TEXT NOT NULL CHECK (change IN ('cancelled', 'amended', 'server_kept')),
+            reason TEXT NOT NULL,
+            recorded_at TEXT NOT NULL,
+            on_server INTEGER CHECK (on_server IN (0, 1)),
+            base_version TEXT
+        );
+        INSERT INTO resource_history(id, local_id, json, change, reason, recorded_at)
+            SELECT id, local_id, json, change, reason, recorded_at FROM resource_history_v8;
+        DROP TABLE resource_history_v8;
+        CREATE INDEX resource_history_by_resource ON resource_history(local_id, id);
+
+        CREATE TABLE version_conflicts (
+            id INTEGER PRIMARY KEY,
+            item_id INTEGER NOT NULL REFERENCES outbox(id),
+            local_id TEXT NOT NULL REFERENCES resources(local_id),
+            based_on TEXT,
+            server_version TEXT,
+            local_json TEXT NOT NULL CHECK (json_valid(local_json)),
+            server_json TEXT NOT NULL CHECK (json_valid(server_json)),
+            detected_at TEXT NOT NULL,
+            kept TEXT CHECK (kept IS NULL OR kept IN ('local', 'server')),
+            resolved_at TEXT,
+            CHECK ((kept IS NULL) = (resolved_at IS NULL))
+        );
+        CREATE UNIQUE INDEX version_conflicts_open ON version_conflicts(item_id) WHERE resolved_at IS NULL;
         """
 }

@@ -22,11 +22,11 @@ public struct SyncReport: Sendable {
     /// Items in `status` after the run.
     public func count(_ status: ItemStatus) -> Int { counts.filter { $0.status == status }.reduce(0) { $0 + $1.count } }
 
-    /// 0: nothing left to send; 3: work remains (offline, backing off, held); 4: items failed or
-    /// dead; 5: the token endpoint refused the credentials.
+    /// 0: nothing left to send; 3: work remains (offline, backing off, held); 4: items failed,
+    /// dead or in a version conflict (a person's turn); 5: the token endpoint refused the credentials.
     public var exitStatus: Int32 {
         if authFailure != nil { return 5 }
-        if count(.failed) + count(.dead) > 0 { return 4 }
+        if count(.failed) + count(.dead) + count(.conflict) > 0 { return 4 }
         if count(.pending) + count(.processing) + count(.held) > 0 { return 3 }
         return 0
     }

@@ -9,15 +9,21 @@ import XCTest
 
 @testable import SehatSync
 
-/// Holds every request to one URL prefix until opened; everything else passes.
+/// Holds every request it is told to (by default, to one URL prefix) until opened; everything
+/// else passes.
 final class GateTransport: HTTPTransport {
     private let base = URLSessionTransport()
-    private let prefix: String
+    private let holds: @Sendable (HTTPCall) -> Bool
     /// Whether the gate is open, and who waits at it: one lock, so opening and parking
     /// cannot interleave (a request parked between them would wait for ever).
     private let gate = Locked<(open: Bool, waiting: [CheckedContinuation<Void, Never>])>((false, []))
 
-    init(holding prefix: String) { self.prefix = prefix }
+    init(holding prefix: String) { holds = { $0.url.hasPrefix(prefix) } }
+
+    init(holdingWhere holds: @escaping @Sendable (HTTPCall) -> Bool) { self.holds = holds }
+
+    /// How many requests wait at the gate now.
+    var parked: Int { gate.withLock { $0.waiting.count } }
 
     func release() {
         let parked = gate.withLock { state -> [CheckedContinuation<Void, Never>] in
@@ -29,7 +35,7 @@ final class GateTransport: HTTPTransport {
     }
 
     func send(_ call: HTTPCall) async throws -> HTTPAnswer {
-        if call.url.hasPrefix(prefix) {
+        if holds(call) {
             await withCheckedContinuation { continuation in
                 let parked = gate.withLock { state -> Bool in
                     guard !state.open else { return false }

@@ -32,6 +32,11 @@ enum AttemptNote: String, Sendable, CaseIterable {
     case bundleTransient = "bundle_transient"
     case bundleNoAnswer = "bundle_no_answer"
     case searchedAfterDuplicate = "searched_after_duplicate"
+    // An update refused with 412, and the read of the server's version that follows.
+    case versionMismatch = "version_mismatch"
+    case ownVersionFound = "own_version_found"
+    case ownEarlierVersionFound = "own_earlier_version_found"
+    case versionConflict = "version_conflict"
 }
 
 /// One sync-log line: the attempt and what it meant for the item.
@@ -49,7 +54,8 @@ struct AnswerReader: Sendable {
 
     /// The outcome of a search by business identifier.
     enum Search: Equatable {
-        case found(String)
+        /// The server id, and the server's version when the resource names one.
+        case found(String, version: String?)
         case absent
         /// The search itself failed (no answer, an error status).
         case failed
@@ -60,6 +66,9 @@ struct AnswerReader: Sendable {
     enum Single {
         case result(ItemResult, AttemptNote)
         case searchForDuplicate(refusal: String)
+        /// An update refused with 412: read the server's version to tell a lost answer of our
+        /// own (the server holds what was sent) from someone else's change (a conflict).
+        case readServerVersion(refusal: String)
     }
 
     /// What a bundle's answer means.
@@ -75,13 +84,14 @@ struct AnswerReader: Sendable {
     func search(_ attempt: Attempt) -> Search {
         guard let answer = attempt.answer, (200..<300).contains(answer.status) else { return .failed }
         guard let json = try? JSON.parse(bytes: answer.body), json["resourceType"]?.stringValue == "Bundle" else { return .failed }
-        return Self.searchIDs(json).first.map(Search.found) ?? .absent
+        guard let first = Self.searchResources(json).first, let id = first["id"]?.stringValue else { return .absent }
+        return .found(id, version: Self.version(of: first))
     }
 
     /// After a duplicate answer, the search that adopts the existing resource.
     func adoption(_ search: Attempt, refusal: String, for item: ClaimedItem, now: Date) -> (ItemResult, AttemptNote) {
         switch self.search(search) {
-        case .found(let id): return (.completed(serverID: id), .duplicateFound)
+        case .found(let id, let version): return (.completed(serverID: id, version: version), .duplicateFound)
         case .absent:
             let message = "the server reports a duplicate but no resource has this identifier: \(refusal)"
             return (.failed(message, Self.failure(search, .duplicate, message)), .duplicateNotFound)
@@ -110,8 +120,9 @@ struct AnswerReader: Sendable {
             switch item.operation {
             case .lookup:
                 guard let json, json["resourceType"]?.stringValue == "Bundle" else { return .result(retry(attempt, item, now: now), .transient) }
-                let ids = Self.searchIDs(json)
-                if ids.count == 1 { return .result(.completed(serverID: ids[0]), .found) }
+                let found = Self.searchResources(json)
+                let ids = found.compactMap { $0["id"]?.stringValue }
+                if ids.count == 1 { return .result(.completed(serverID: ids[0], version: Self.version(of: found[0])), .found) }
                 if ids.isEmpty { return .result(.held(.registrationRequired), .notRegistered) }
                 let message = "\(ids.count) \(item.resourceType ?? "resources") share this identifier; resolve it on the server"
                 return .result(.failed(message, Self.failure(attempt, .client, message)), .ambiguous)
@@ -121,12 +132,16 @@ struct AnswerReader: Sendable {
                                           error: "the answer carried no id", failure: Self.failure(attempt, .unknown, "the answer carried no id")),
                                    .noIDInAnswer)
                 }
-                return .result(.completed(serverID: id), .created)
+                return .result(.completed(serverID: id, version: Self.version(of: answer, json)), .created)
+            case .update where item.target == .satusehat:
+                return .result(.completed(serverID: nil, version: Self.version(of: answer, json)), .done)
             case .update, .notify:
-                return .result(.completed(serverID: nil), .done)
+                return .result(.completed(serverID: nil, version: nil), .done)
             }
         case 409 where item.operation == .notify:
-            return .result(.completed(serverID: nil), .alreadyReceived)
+            return .result(.completed(serverID: nil, version: nil), .alreadyReceived)
+        case 412 where item.operation == .update && item.target == .satusehat && item.serverID != nil:
+            return .readServerVersion(refusal: "\(answer.status): \(Self.problem(answer, json))")
         case 400, 404, 409, 412, 422:
             let problem = Self.problem(answer, json)
             if item.operation == .create, Self.isDuplicate(answer, json), item.identifier != nil {
@@ -173,16 +188,19 @@ struct AnswerReader: Sendable {
                                                         failure: Self.failure(attempt, .unknown, message)) },
                                 .bundleMalformedAnswer, error: nil)
             }
-            var ids: [Int64: String?] = [:]
+            var ids: [Int64: (id: String?, version: String?)] = [:]
             for (plan, entry) in zip(plans, entries) {
-                let id = entry.value(at: "response.resourceID")?.stringValue ?? Self.id(fromLocation: entry.value(at: "response.location")?.stringValue)
-                for itemID in plan.itemIDs { ids[itemID] = id }
+                let location = entry.value(at: "response.location")?.stringValue
+                let id = entry.value(at: "response.resourceID")?.stringValue ?? Self.id(fromLocation: location)
+                let version = Self.version(etag: entry.value(at: "response.etag")?.stringValue) ?? Self.version(fromLocation: location)
+                    ?? entry["resource"].flatMap(Self.version(of:))
+                for itemID in plan.itemIDs { ids[itemID] = (id, version) }
             }
             return .results(items.map { item in
-                let id = ids[item.id] ?? nil
-                return id == nil && item.operation == .create
+                let entry = ids[item.id]
+                return entry?.id == nil && item.operation == .create
                     ? .retry(delay: 0, unknownOutcome: true, counts: true, error: "bundle entry without an id", failure: nil)
-                    : .completed(serverID: id)
+                    : .completed(serverID: entry?.id ?? nil, version: entry?.version ?? nil)
             }, .bundleCreated, error: nil)
         case 400, 404, 409, 412, 422:
             let problem = Self.problem(answer, json)
@@ -201,12 +219,69 @@ struct AnswerReader: Sendable {
     /// for a person — never back into a bundle the server refuses again.
     func bundleAdoption(_ search: Attempt, refusal: String, for item: ClaimedItem, now: Date) -> ItemResult {
         switch self.search(search) {
-        case .found(let id): return .completed(serverID: id)
+        case .found(let id, let version): return .completed(serverID: id, version: version)
         case .absent:
             let message = "bundle refused as duplicate, and this resource is not on the server: sending it alone (\(refusal))"
             return .sendSingly(message, Self.failure(search, .duplicate, message))
         case .failed: return retry(search, item, now: now)
         }
+    }
+
+    // MARK: Versions
+
+    /// After a 412, the read of the server's version. The server holding exactly what was sent
+    /// means our own earlier attempt went through and its answer was lost: done. The server
+    /// holding one of the device's earlier versions (`earlier`, as they were sent) means an
+    /// earlier update of ours went through unrecorded: send again, based on it. Anything else is
+    /// someone else's change: a conflict, with both versions kept for a person.
+    func versionCheck(_ read: Attempt, sent: HTTPCall, earlier: [JSON] = [], refusal: String, for item: ClaimedItem, now: Date)
+        -> (ItemResult, AttemptNote)
+    {
+        guard let answer = read.answer, read.notTheReceiver == nil, (200..<300).contains(answer.status),
+              let server = try? JSON.parse(bytes: answer.body), server["resourceType"]?.stringValue == item.resourceType
+        else { return (retry(read, item, now: now), .checkFailed) }
+        let version = Self.version(of: answer, server)
+        let ours = sent.body.flatMap { try? JSON.parse(bytes: $0) } ?? .null
+        if Self.sameContent(ours, server) { return (.completed(serverID: nil, version: version), .ownVersionFound) }
+        if earlier.contains(where: { Self.sameContent($0, server) }) { return (.rebase(version: version, delay: backoff.delay(afterAttempt: item.attempts + 1)), .ownEarlierVersionFound) }
+        let message = "\(refusal) — the server has version \(version ?? "?") and this update was based on \(item.serverVersion ?? "?"): "
+            + "both versions are kept; choose one with `outbox resolve`"
+        return (.conflict(VersionConflict(basedOn: item.serverVersion, serverVersion: version, sentResource: ours, serverResource: server),
+                          Self.failure(read, .client, message)), .versionConflict)
+    }
+
+    /// Whether two versions of a resource say the same, whatever the member order and the
+    /// server's own bookkeeping (`meta`: version, last updated).
+    static func sameContent(_ a: JSON, _ b: JSON) -> Bool {
+        var (a, b) = (a, b)
+        a["meta"] = nil
+        b["meta"] = nil
+        return a.keyOrdered == b.keyOrdered
+    }
+
+    /// The version an answer names: the resource's `meta.versionId`, else its `ETag`, else
+    /// the `_history/{vid}` of its `Location`.
+    static func version(of answer: HTTPAnswer, _ resource: JSON?) -> String? {
+        resource.flatMap(version(of:)) ?? version(etag: answer.headers["etag"]) ?? version(fromLocation: answer.headers["location"])
+    }
+
+    /// A resource's `meta.versionId`.
+    static func version(of resource: JSON) -> String? {
+        resource.value(at: "meta.versionId")?.stringValue.flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    /// `W/"3"` or `"3"` → `3`.
+    static func version(etag: String?) -> String? {
+        guard var tag = etag?.trimmingCharacters(in: .whitespaces), !tag.isEmpty else { return nil }
+        if tag.hasPrefix("W/") { tag.removeFirst(2) }
+        if tag.count >= 2, tag.hasPrefix("\""), tag.hasSuffix("\"") { tag = String(tag.dropFirst().dropLast()) }
+        return tag.isEmpty ? nil : tag
+    }
+
+    /// `…/Type/id/_history/3` → `3`.
+    static func version(fromLocation location: String?) -> String? {
+        guard let parts = location?.split(separator: "/"), let history = parts.firstIndex(of: "_history"), history + 1 < parts.count else { return nil }
+        return String(parts[history + 1])
     }
 
     // MARK: Retries
@@ -288,8 +363,8 @@ struct AnswerReader: Sendable {
         FailureRecord(category: category, status: attempt.status, message: message, url: attempt.call.url, requestID: attempt.requestID)
     }
 
-    private static func searchIDs(_ bundle: JSON) -> [String] {
-        (bundle["entry"]?.arrayValue ?? []).compactMap { $0["resource"]?["id"]?.stringValue }
+    private static func searchResources(_ bundle: JSON) -> [JSON] {
+        (bundle["entry"]?.arrayValue ?? []).compactMap { $0["resource"] }.filter { $0["id"]?.stringValue != nil }
     }
 
     /// `…/Type/id/_history/vid` or `Type/id` → `id`.

@@ -54,7 +54,10 @@ struct RequestBuilder: Sendable {
             }
             body = try rewrite(body, of: item, inBundle: [])
             body = JSON.withID(body, serverID)
-            return json("PUT", "\(baseURL)/\(type)/\(serverID)", body)
+            var call = json("PUT", "\(baseURL)/\(type)/\(serverID)", body)
+            // Based on the version last seen: a 412 means someone else changed it since.
+            if let version = item.serverVersion { call.headers["If-Match"] = RequestBuilder.etag(version) }
+            return call
         }
     }
 
@@ -87,18 +90,16 @@ struct RequestBuilder: Sendable {
             let entry = entries[resourceID]!
             let type = entry.item.resourceType ?? ""
             var body = try rewrite(entry.body, of: entry.item, inBundle: inBundle)
-            let url: String
+            var request: [JSON.Member] = [JSON.Member("method", .string(entry.method))]
             if entry.method == "POST" {
                 body["id"] = nil
-                url = type
+                request.append(JSON.Member("url", .string(type)))
             } else {
                 body = JSON.withID(body, entry.item.serverID!)
-                url = "\(type)/\(entry.item.serverID!)"
+                request.append(JSON.Member("url", .string("\(type)/\(entry.item.serverID!)")))
+                if let version = entry.item.serverVersion { request.append(JSON.Member("ifMatch", .string(RequestBuilder.etag(version)))) }
             }
-            bundleEntries.append(.obj([
-                "fullUrl": .string("urn:uuid:\(resourceID)"), "resource": body,
-                "request": .obj(["method": .string(entry.method), "url": .string(url)]),
-            ]))
+            bundleEntries.append(.obj(["fullUrl": .string("urn:uuid:\(resourceID)"), "resource": body, "request": .object(request)]))
         }
         let bundle = JSON.obj(["resourceType": "Bundle", "type": "transaction", "entry": .array(bundleEntries)])
         return (json("POST", baseURL, bundle, timeout: timeouts.long), order.map { BundleEntryPlan(resourceID: $0, itemIDs: entries[$0]!.itemIDs) })
@@ -120,6 +121,23 @@ struct RequestBuilder: Sendable {
                       timeout: TimeInterval? = nil) -> HTTPCall {
         HTTPCall(method: method, url: url, headers: ["Content-Type": contentType, "Accept": "application/fhir+json"],
                  body: Array(body.text.utf8), timeout: timeout ?? timeouts.normal)
+    }
+
+    /// An earlier version of an update's resource as it would have been sent: references to
+    /// local resources as their server ids, the server id as its id. Nil when it cannot be.
+    func sentForm(_ version: JSON, of item: ClaimedItem) -> JSON? {
+        guard let serverID = item.serverID, let body = try? rewrite(version, of: item, inBundle: []) else { return nil }
+        return JSON.withID(body, serverID)
+    }
+
+    /// A version as an entity tag: `3` → `W/"3"` (FHIR's weak ETag).
+    static func etag(_ version: String) -> String { "W/\"\(version)\"" }
+
+    /// `GET {base}/{Type}/{id}`: the server's current version of an updated resource, read after a 412.
+    func read(_ item: ClaimedItem) -> HTTPCall? {
+        guard let type = item.resourceType, let serverID = item.serverID else { return nil }
+        return HTTPCall(method: "GET", url: "\(baseURL)/\(type)/\(RequestBuilder.encode(serverID))",
+                        headers: ["Accept": "application/fhir+json"], timeout: timeouts.normal)
     }
 
     static func encode(_ text: String) -> String {

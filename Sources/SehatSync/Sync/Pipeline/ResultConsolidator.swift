@@ -47,12 +47,13 @@ struct ResultConsolidator: Sendable {
                        now: Date) throws {
         let attempts = item.attempts + 1
         switch result {
-        case .completed(let serverID):
+        case .completed(let serverID, let version):
             guard try outbox.complete(item.id, by: owner, attempts: attempts) else { return }
-            if let serverID, let resourceID = item.resourceID {
-                try conn.execute("UPDATE resources SET server_id = ?, updated_at = ? WHERE local_id = ?",
-                                 [.text(serverID), .text(FHIRDateTime.format(now)), .text(resourceID)])
-                if item.operation == .lookup { try RegistryRecorder.adoptIHSID(serverID, localID: resourceID, type: item.resourceType, conn) }
+            if let resourceID = item.resourceID, item.target == .satusehat {
+                // The server's version as it answered (none: it keeps no versions, and the next update goes without If-Match).
+                try conn.execute("UPDATE resources SET server_id = coalesce(?, server_id), server_version = ?, updated_at = ? WHERE local_id = ?",
+                                 [SQLValue(serverID), SQLValue(version), .text(FHIRDateTime.format(now)), .text(resourceID)])
+                if let serverID, item.operation == .lookup { try RegistryRecorder.adoptIHSID(serverID, localID: resourceID, type: item.resourceType, conn) }
             }
             if let reportID = item.reportID, item.operation == .notify { try PanicRecorder.markNotified(reportID, conn) }
             try errors.resolve(item: item.id, as: .autoResolved, note: "succeeded on a later attempt")
@@ -63,6 +64,17 @@ struct ResultConsolidator: Sendable {
             }
         case .failed(let reason, _):
             try outbox.fail(item.id, by: owner, attempts: attempts, error: reason)
+        case .rebase(let version, let delay):
+            // Our own earlier write, its answer lost: based on it now, sent again.
+            guard try outbox.scheduleRetry(item.id, by: owner, due: now.addingTimeInterval(delay), counted: true, unknownOutcome: false,
+                                           error: "the server holds an earlier version of ours; sending the current one again") != .notClaimed,
+                  let resourceID = item.resourceID else { return }
+            try conn.execute("UPDATE resources SET server_version = ?, updated_at = ? WHERE local_id = ?",
+                             [SQLValue(version), .text(FHIRDateTime.format(now)), .text(resourceID)])
+        case .conflict(let conflict, let failure):
+            // Someone else changed it: both versions kept, the item failed as a conflict for a person to choose.
+            guard let resourceID = item.resourceID, try outbox.markConflict(item.id, by: owner, attempts: attempts, error: failure.message) else { return }
+            try VersionConflicts(connection: conn, stamp: FHIRDateTime.format(now)).record(conflict, item: item.id, resourceID: resourceID)
         case .dead(let reason, _):
             try outbox.deadLetter(item.id, by: owner, attempts: attempts, error: reason)
         case .held(let reason):

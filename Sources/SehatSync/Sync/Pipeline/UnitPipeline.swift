@@ -3,7 +3,8 @@ import SehatFHIR
 
 /// One unit through the stages, in a straight line:
 ///
-///     settle unknown outcomes (search) → build → upload → read → adopt duplicates (search) → consolidate
+///     settle unknown outcomes (search) → build → upload → read → adopt duplicates (search)
+///       / tell a lost answer from a conflict (read after 412) → consolidate
 ///
 /// The fetch stage has claimed the unit and resolved everything it needs; building and
 /// reading are pure, uploading touches no database, and the consolidator writes every
@@ -49,16 +50,16 @@ struct UnitPipeline: Sendable {
     func process(_ unit: WorkUnit, traceID: String = "-") async -> Outcome {
         var run = Run()
         // 1. Items whose earlier attempt may have reached the server: search before re-sending.
-        var found: [String: String] = [:]
+        var found: [String: (id: String, version: String?)] = [:]
         for item in unit.items where item.needsCheck && item.operation == .create {
             guard let call = builder.search(item) else { continue }
             let attempt = await uploader.send(call, lane: item.lane)
             run.sent(attempt)
             switch reader.search(attempt) {
-            case .found(let serverID):
-                run.results.append((item, .completed(serverID: serverID)))
+            case .found(let serverID, let version):
+                run.results.append((item, .completed(serverID: serverID, version: version)))
                 run.note(item, attempt, .foundAfterUnknownOutcome, nil)
-                if let resourceID = item.resourceID { found[resourceID] = serverID }
+                if let resourceID = item.resourceID { found[resourceID] = (serverID, version) }
             case .absent:
                 run.note(item, attempt, .absentSending, nil)
             case .failed:
@@ -107,6 +108,18 @@ struct UnitPipeline: Sendable {
             let (result, note) = reader.adoption(searched, refusal: refusal, for: item, now: clock.now())
             run.results.append((item, result))
             run.note(item, searched, note, result.errorText)
+        case .readServerVersion(let refusal):
+            run.note(item, attempt, .versionMismatch, refusal)
+            guard let read = builder.read(item) else {
+                run.results.append((item, .retry(delay: 0, unknownOutcome: false, counts: false, error: refusal, failure: nil)))
+                return
+            }
+            let answered = await uploader.send(read, lane: item.lane)
+            run.sent(answered)
+            let earlier = item.earlierVersions.compactMap { builder.sentForm($0, of: item) }
+            let (result, note) = reader.versionCheck(answered, sent: call, earlier: earlier, refusal: refusal, for: item, now: clock.now())
+            run.results.append((item, result))
+            run.note(item, answered, note, result.errorText)
         }
     }
 

@@ -98,10 +98,13 @@ struct WorkFetcher {
         return Array(members.filter(set.contains).prefix(configuration.maxBundleEntries))
     }
 
+    /// How many earlier versions of a resource an update is compared with after a 412.
+    static let earlierVersionsKept = 20
+
     private func load(_ id: Int64, _ conn: Connection) throws -> ClaimedItem {
         guard let row = try conn.queryFirst(
             """
-            SELECT o.*, r.json AS resource_json, r.identifier_system, r.identifier_value, r.server_id
+            SELECT o.*, r.json AS resource_json, r.identifier_system, r.identifier_value, r.server_id, r.server_version
             FROM outbox o LEFT JOIN resources r ON r.local_id = o.resource_id WHERE o.id = ?
             """, [.integer(id)])
         else { throw DatabaseError.misuse("outbox item \(id) vanished") }
@@ -116,6 +119,12 @@ struct WorkFetcher {
             identifier: system.map { BusinessIdentifier(system: $0, value: row.optionalString("identifier_value") ?? "") },
             serverID: row.optionalString("server_id"), attempts: row["attempts"].int ?? 0, maxRetries: row["max_retries"].int ?? 3,
             lane: Lane(rawValue: row["lane"].string ?? "") ?? .clinic, needsCheck: (row["needs_check"].int ?? 0) != 0)
+        item.serverVersion = row.optionalString("server_version")
+        if item.operation == .update, item.target == .satusehat, let resourceID = item.resourceID {
+            item.earlierVersions = try conn.query("SELECT json FROM resource_history WHERE local_id = ? ORDER BY id DESC LIMIT ?",
+                                                  [.text(resourceID), .integer(Int64(WorkFetcher.earlierVersionsKept))])
+                .compactMap { row in row["json"].string.flatMap { try? JSON.parse($0) } }
+        }
         item.references = try serverIDs(referencedBy: [payload, resource].compactMap { $0 }, conn)
         return item
     }

@@ -19,6 +19,13 @@ struct ClaimedItem: Sendable, Equatable {
     let identifier: BusinessIdentifier?
     /// The resource's server id, once known.
     var serverID: String?
+    /// The server's version of the resource as last seen (an update sends it in `If-Match`);
+    /// nil when the server named none: the update then goes without, and the last one wins.
+    var serverVersion: String?
+    /// For an update: the resource's earlier versions on this device (local references), newest
+    /// first. A server version equal to one of them is the device's own write whose answer was
+    /// lost (a kill, a dropped connection), not someone else's change.
+    var earlierVersions: [JSON] = []
     /// Every local resource the item's body references, with its server id once known
     /// (resolved when the item was claimed; ids not in it are not local: server ids already).
     var references: [String: String?] = [:]
@@ -40,11 +47,11 @@ struct ClaimedItem: Sendable, Equatable {
 
     /// The same item, knowing server ids found since it was claimed (a check found a
     /// resource on the server before the unit was sent).
-    func knowing(_ found: [String: String]) -> ClaimedItem {
+    func knowing(_ found: [String: (id: String, version: String?)]) -> ClaimedItem {
         var item = self
-        for (localID, serverID) in found {
-            if localID == resourceID { item.serverID = serverID }
-            if item.references.keys.contains(localID) { item.references[localID] = serverID }
+        for (localID, server) in found {
+            if localID == resourceID { (item.serverID, item.serverVersion) = (server.id, server.version) }
+            if item.references.keys.contains(localID) { item.references[localID] = server.id }
         }
         return item
     }

@@ -17,14 +17,16 @@ final class AnswerReaderTests: XCTestCase {
 
     func testACreatedResourceCompletesWithItsServerID() throws {
         let (result, note) = try XCTUnwrap(read(Fake.attempt(201, #"{"resourceType":"Observation","id":"srv-1"}"#)))
-        guard case .completed(let id) = result else { return XCTFail("\(result)") }
+        guard case .completed(let id, let version) = result else { return XCTFail("\(result)") }
         XCTAssertEqual(id, "srv-1")
+        XCTAssertNil(version, "the answer named no version")
         XCTAssertEqual(note, .created)
         // The id may come from the Location header alone.
         let located = try XCTUnwrap(read(Fake.attempt(201, "", headers: ["location": Fake.base + "/Observation/srv-2/_history/1"])))
         let fromLocation = located.0
-        guard case .completed(let id2) = fromLocation else { return XCTFail("\(fromLocation)") }
+        guard case .completed(let id2, let version2) = fromLocation else { return XCTFail("\(fromLocation)") }
         XCTAssertEqual(id2, "srv-2")
+        XCTAssertEqual(version2, "1", "the version from the Location's _history")
     }
 
     func testASuccessWithoutAnIDIsAnUnknownOutcome() throws {
@@ -47,12 +49,54 @@ final class AnswerReaderTests: XCTestCase {
         XCTAssertEqual(problem, "Found duplicate resource")
         let found = Fake.attempt(200, #"{"resourceType":"Bundle","type":"searchset","total":1,"entry":[{"resource":{"resourceType":"Observation","id":"srv-7"}}]}"#)
         let (adopted, note) = reader.adoption(found, refusal: problem, for: Fake.item(1), now: now)
-        guard case .completed(let id) = adopted else { return XCTFail("\(adopted)") }
+        guard case .completed(let id, _) = adopted else { return XCTFail("\(adopted)") }
         XCTAssertEqual(id, "srv-7")
         XCTAssertEqual(note, .duplicateFound)
         let empty = Fake.attempt(200, #"{"resourceType":"Bundle","type":"searchset","total":0}"#)
         guard case .failed(_, let record) = reader.adoption(empty, refusal: problem, for: Fake.item(1), now: now).0 else { return XCTFail() }
         XCTAssertEqual(record.category, .duplicate)
+    }
+
+    func testA412OnAnUpdateIsReadAgainToTellALostAnswerFromSomeoneElsesChange() throws {
+        var update = Fake.item(2, .update, resource: .obj(["resourceType": "Observation", "status": "final"]), serverID: "o-9")
+        update.serverVersion = "1"
+        let refused = Fake.attempt(412, #"{"resourceType":"OperationOutcome","issue":[{"code":"conflict","diagnostics":"version 2, not 1"}]}"#)
+        guard case .readServerVersion(let refusal) = reader.single(refused, for: update, now: now) else { return XCTFail("a 412 is read again") }
+        XCTAssertTrue(refusal.hasPrefix("412: "), refusal)
+        let sent = HTTPCall(method: "PUT", url: Fake.base + "/Observation/o-9", body: Array(#"{"resourceType":"Observation","id":"o-9","status":"final"}"#.utf8))
+        // The server holds what was sent (member order and meta aside): ours, the answer was lost.
+        let ours = Fake.attempt(200, #"{"resourceType":"Observation","id":"o-9","meta":{"versionId":"2"},"status":"final"}"#)
+        guard case (.completed(nil, "2"), .ownVersionFound) = reader.versionCheck(ours, sent: sent, refusal: refusal, for: update, now: now) else {
+            return XCTFail("our own version is done")
+        }
+        // Anything else is someone else's: a conflict with both versions.
+        let theirs = Fake.attempt(200, #"{"resourceType":"Observation","id":"o-9","meta":{"versionId":"3"},"status":"amended"}"#, headers: ["etag": "W/\"3\""])
+        let (result, note) = reader.versionCheck(theirs, sent: sent, refusal: refusal, for: update, now: now)
+        guard case .conflict(let conflict, let record) = result else { return XCTFail("\(result)") }
+        XCTAssertEqual(note, .versionConflict)
+        XCTAssertEqual(conflict.basedOn, "1")
+        XCTAssertEqual(conflict.serverVersion, "3")
+        XCTAssertEqual(conflict.serverResource["status"]?.stringValue, "amended")
+        XCTAssertEqual(conflict.sentResource["status"]?.stringValue, "final")
+        XCTAssertEqual(record.category, .client)
+        // A read that fails settles nothing: the update goes again later.
+        guard case (.retry, .checkFailed) = reader.versionCheck(Fake.failed(.offline), sent: sent, refusal: refusal, for: update, now: now) else {
+            return XCTFail()
+        }
+        // A create's 412 is a plain refusal.
+        guard case .result(.failed, _)? = Optional(reader.single(refused, for: Fake.item(3), now: now)) else { return XCTFail() }
+    }
+
+    func testVersionsAreReadFromMetaETagOrLocation() {
+        XCTAssertEqual(AnswerReader.version(etag: #"W/"12""#), "12")
+        XCTAssertEqual(AnswerReader.version(etag: #""abc""#), "abc")
+        XCTAssertNil(AnswerReader.version(etag: #"W/"""#))
+        XCTAssertNil(AnswerReader.version(etag: nil))
+        XCTAssertEqual(AnswerReader.version(fromLocation: "https://x/fhir/Observation/o1/_history/4"), "4")
+        XCTAssertNil(AnswerReader.version(fromLocation: "Observation/o1"))
+        let answer = HTTPAnswer(status: 200, headers: ["etag": #"W/"5""#, "location": "Observation/o1/_history/6"])
+        XCTAssertEqual(AnswerReader.version(of: answer, try? JSON.parse(#"{"meta":{"versionId":"7"}}"#)), "7", "meta first")
+        XCTAssertEqual(AnswerReader.version(of: answer, nil), "5", "then the ETag")
     }
 
     func testRefusalsAreClassified() throws {
@@ -104,7 +148,9 @@ final class AnswerReaderTests: XCTestCase {
         guard case .results(let results, .bundleCreated, _) = reader.bundle(Fake.attempt(200, answer), items: items, plans: plans, now: now) else {
             return XCTFail()
         }
-        XCTAssertEqual(results.map { result -> String in if case .completed(let id) = result { return id ?? "nil" } else { return "-" } }, ["e9", "e9", "o9"])
+        XCTAssertEqual(results.map { result -> String in if case .completed(let id, _) = result { return id ?? "nil" } else { return "-" } }, ["e9", "e9", "o9"])
+        XCTAssertEqual(results.map { result -> String in if case .completed(_, let version) = result { return version ?? "nil" } else { return "-" } },
+                       ["1", "1", "nil"], "the version from the entry's location")
         // An answer with the wrong number of entries proves nothing: unknown outcome.
         guard case .results(let unknown, .bundleMalformedAnswer, _) = reader.bundle(Fake.attempt(200, #"{"resourceType":"Bundle","type":"transaction-response","entry":[]}"#), items: items, plans: plans, now: now),
             case .retry(_, true, _, _, _) = unknown[0]

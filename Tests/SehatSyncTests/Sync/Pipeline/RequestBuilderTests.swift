@@ -40,6 +40,21 @@ final class RequestBuilderTests: XCTestCase {
         XCTAssertThrowsError(try builder.single(Fake.item(3, .update, type: "Encounter", serverID: nil)))
     }
 
+    func testAnUpdateCarriesTheVersionItWasBasedOnOnlyWhenTheServerNamedOne() throws {
+        var update = Fake.item(2, .update, type: "Encounter", resource: .obj(["resourceType": "Encounter", "status": "finished"]), serverID: "enc-9")
+        XCTAssertNil(try builder.single(update).headers["If-Match"], "no version known: the last update wins")
+        update.serverVersion = "7"
+        XCTAssertEqual(try builder.single(update).headers["If-Match"], "W/\"7\"")
+        // In a bundle, the entry's request carries it; a create has none to carry.
+        let create = Fake.item(3, resource: observation(), references: ["p-local": "P1"])
+        let (call, _) = try builder.bundle([update, create])
+        let entries = try XCTUnwrap(try JSON.parse(bytes: call.body ?? [])["entry"]?.arrayValue)
+        XCTAssertEqual(entries[0].value(at: "request.ifMatch")?.stringValue, "W/\"7\"")
+        XCTAssertEqual(entries[0].value(at: "request.url")?.stringValue, "Encounter/enc-9")
+        XCTAssertNil(entries[1].value(at: "request.ifMatch"))
+        XCTAssertEqual(builder.read(update)?.url, Fake.base + "/Encounter/enc-9")
+    }
+
     func testALookupSearchesTheIdentifier() throws {
         let call = try builder.single(Fake.item(4, .lookup, type: "Patient"))
         XCTAssertEqual(call.method, "GET")

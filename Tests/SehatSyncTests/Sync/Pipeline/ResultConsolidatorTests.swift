@@ -28,7 +28,7 @@ final class ResultConsolidatorTests: XCTestCase {
         defer { owner.setRunning(false) }
         let lookup = try XCTUnwrap(try claim(owner).first { $0.operation == .lookup && $0.resourceType == "Patient" })
         let consolidator = ResultConsolidator(database: clinic.client.database, owner: owner)
-        try consolidator.apply([(lookup, .completed(serverID: "P02478375538"))], log: [line(lookup, .found)], now: clinic.clock.now())
+        try consolidator.apply([(lookup, .completed(serverID: "P02478375538", version: nil))], log: [line(lookup, .found)], now: clinic.clock.now())
         XCTAssertEqual(try clinic.client.serverID(forLocalID: lookup.resourceID!), "P02478375538")
         let ihs = try clinic.client.database.read { try $0.scalar("SELECT ihs_id FROM patients WHERE local_id = ?", [.text(lookup.resourceID!)]).string }
         XCTAssertEqual(ihs, "P02478375538", "the registry recorder notes the IHS id")
@@ -61,7 +61,7 @@ final class ResultConsolidatorTests: XCTestCase {
         owner.setRunning(false)  // the engine is gone: its claims are taken back
         XCTAssertEqual(try clinic.client.database.write { try OutboxLifecycle(connection: $0, now: self.clinic.clock.now()).recover() }, claimed.count)
         try ResultConsolidator(database: clinic.client.database, owner: owner)
-            .apply([(item, .completed(serverID: "late"))], log: [line(item, .created, status: 201)], now: clinic.clock.now())
+            .apply([(item, .completed(serverID: "late", version: nil))], log: [line(item, .created, status: 201)], now: clinic.clock.now())
         XCTAssertEqual(try clinic.client.outboxItems().first { $0.id == item.id }?.status, .pending)
         XCTAssertNil(try clinic.client.serverID(forLocalID: item.resourceID!))
         XCTAssertEqual(try clinic.client.database.read { try $0.scalar("SELECT count(*) FROM sync_log WHERE item_id = ?", [.integer(item.id)]).int }, 1)
