@@ -96,7 +96,12 @@ enum AmendCommand {
             OptionSpec(name: "reason", value: "TEXT", help: "What was wrong (kept with the old version of every changed resource)", required: true),
             .json(),
         ],
-        details: "A resource the server does not have yet is sent in its new version (a refused one is retried, and what waited\non it follows); one the server has is updated in place. Vitals, diagnoses and procedures are matched by code:\none left out is withdrawn (entered-in-error where the server has it), one added is created. The patient,\npractitioner and location cannot change, nor can prescriptions or lab tests be added or removed yet: for those,\ncancel the visit (`sehat encounter cancel`) and record it again. `sehat encounter history` shows every change kept."
+        details: "A resource the server does not have yet is sent in its new version (a refused one is retried, and what waited\n"
+            + "on it follows); one the server has is updated in place, carrying the version it was based on. Parts (vitals,\n"
+            + "diagnoses, procedures, prescriptions, lab tests) are matched by code, then in order; a dispense or lab result goes\n"
+            + "with its prescription or order. One left out is withdrawn (entered-in-error where the server has it, never sent\n"
+            + "where it has not); one added is created. The patient, practitioner and location cannot change: cancel the visit\n"
+            + "(`sehat encounter cancel`) and record it again. `sehat encounter history` shows every change kept."
     ) { invocation in
         let document = try EncounterDocument(json: try readDocument(invocation.required("file")))
         let amended = try openClient(invocation).amendEncounter(document, reason: invocation.required("reason"))

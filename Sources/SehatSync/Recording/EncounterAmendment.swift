@@ -24,24 +24,43 @@ public struct AmendedEncounter: Sendable, Equatable {
 /// on it follows); one the server has (or may have) gets an update queued after whatever is in
 /// flight for it.
 ///
-/// Vitals, diagnoses and procedures are matched by code, so one can be added (created as the
-/// recorder built it) or removed (withdrawn: `entered-in-error` where the server has it); the
-/// other parts by position. Not yet: adding or removing a prescription or a lab test, changing
-/// the practitioner or location (each is refused with the field and the way out: cancel the
-/// visit and record it again).
+/// Parts are matched by their code first (the same LOINC, ICD-10, ICD-9-CM or KFA code is the
+/// same part), then what is left in order (a part whose code was corrected is the same part,
+/// changed); a dispense or a lab result goes with its prescription or order. A part left over
+/// in the recorded visit was removed (withdrawn: `entered-in-error` where the server has it,
+/// never sent where it has not); one left over in the document was added (created as the
+/// recorder built it). Changing the practitioner or location is refused with the field and the
+/// way out: cancel the visit and record it again.
 struct EncounterAmendment {
     let context: RecordContext
 
-    /// A visit's parts in order: (kind, resource id), and the domain rows that describe them.
-    private static let domains: [(table: String, kind: String, order: String, columns: [String])] = [
-        ("vitals", "vitals", "rowid", ["loinc", "display", "value", "unit", "measured_at"]),
-        ("diagnoses", "diagnoses", "rank", ["icd10", "display", "clinical_status", "rank"]),
-        ("procedures", "procedures", "rowid", ["icd9cm", "display", "performed_start", "performed_end"]),
-        ("prescriptions", "prescriptions", "rowid", ["kfa_code", "display", "dosage", "quantity", "unit"]),
-        ("dispenses", "prescriptions", "rowid", ["quantity", "unit", "dispensed_at"]),
-        ("lab_orders", "lab", "rowid", ["loinc", "display", "ordered_at"]),
-        ("lab_results", "lab", "rowid", ["value", "unit", "conclusion", "resulted_at"]),
-        ("summaries", "summary", "rowid", ["title", "text", "written_at"]),
+    /// One kind of part of a visit: its table, the code it is matched by, the part it belongs
+    /// to (a dispense to its prescription), the columns holding the resources it owns (in the
+    /// order they are created), and the columns an amendment may change.
+    private struct Domain {
+        let table: String
+        let order: String
+        let key: String?
+        let parent: (table: String, column: String)?
+        let owned: [String]
+        let columns: [String]
+    }
+
+    /// A visit's parts, each part's owner before it.
+    private static let domains: [Domain] = [
+        Domain(table: "vitals", order: "rowid", key: "loinc", parent: nil, owned: ["local_id"],
+               columns: ["loinc", "display", "value", "unit", "measured_at"]),
+        Domain(table: "diagnoses", order: "rank", key: "icd10", parent: nil, owned: ["local_id"], columns: ["icd10", "display", "clinical_status", "rank"]),
+        Domain(table: "procedures", order: "rowid", key: "icd9cm", parent: nil, owned: ["local_id"],
+               columns: ["icd9cm", "display", "performed_start", "performed_end"]),
+        Domain(table: "prescriptions", order: "rowid", key: "kfa_code", parent: nil, owned: ["medication_id", "local_id"],
+               columns: ["kfa_code", "display", "dosage", "quantity", "unit"]),
+        Domain(table: "dispenses", order: "rowid", key: nil, parent: ("prescriptions", "prescription_id"), owned: ["local_id"],
+               columns: ["quantity", "unit", "dispensed_at"]),
+        Domain(table: "lab_orders", order: "rowid", key: "loinc", parent: nil, owned: ["local_id"], columns: ["loinc", "display", "ordered_at"]),
+        Domain(table: "lab_results", order: "rowid", key: nil, parent: ("lab_orders", "order_id"), owned: ["local_id", "report_id"],
+               columns: ["value", "unit", "conclusion", "resulted_at"]),
+        Domain(table: "summaries", order: "rowid", key: nil, parent: nil, owned: ["local_id"], columns: ["title", "text", "written_at"]),
     ]
 
     /// Every resource of a visit with its part's position, and each domain row.
@@ -61,9 +80,7 @@ struct EncounterAmendment {
             let rows = try conn.query("SELECT * FROM \(domain.table) WHERE encounter_id = ? ORDER BY \(domain.order)", [.text(encounterID)])
             shape.rows[domain.table] = rows
             for row in rows {
-                ids.append(try row.string("local_id"))
-                if domain.table == "prescriptions" { ids.append(try row.string("medication_id")) }
-                if domain.table == "lab_results" { ids.append(try row.string("report_id")) }
+                for column in domain.owned { ids.append(try row.string(column)) }
             }
         }
         for id in ids {
@@ -126,38 +143,49 @@ struct EncounterAmendment {
         var changed: [String] = []
         var resent: [Int64] = []
         var queued: [Int64] = []
-        // A part removed from the document is withdrawn: entered-in-error where the server has it.
+        // A part removed from the document is withdrawn (entered-in-error where the server has
+        // it) with every resource it owns; what belongs to a part goes before the part.
         let withdrawal = ResourceWithdrawal(context: context)
-        for (table, localID) in matched.removed {
-            let outcome = try withdrawal.withdraw(localID, change: .amended, reason: reason, note: "removed from encounter \(number): \(reason)")
-            queued += outcome.queued
-            changed.append(localID)
-            try conn.execute("DELETE FROM \(table) WHERE local_id = ?", [.text(localID)])
-        }
-        // A part added to the document is recorded as the recorder built it in the draft (same id,
-        // so the Encounter and summary that list it already name it), and queued for creation.
-        for (table, row) in matched.added {
-            let id = try row.string("local_id")
-            guard let text = draft.shape.json[id], let json = try? JSON.parse(recordedText(text)),
-                let identifier = json["identifier"]?[0], let system = identifier["system"]?.stringValue, let value = identifier["value"]?.stringValue,
-                let columns = EncounterAmendment.domains.first(where: { $0.table == table })?.columns
-            else { continue }
-            try context.insertResource(localID: id, identifier: BusinessIdentifier(system: system, value: value), json: json, encounterID: encounterID)
-            let all = ["local_id", "encounter_id"] + columns
-            try conn.execute("INSERT INTO \(table)(\(all.joined(separator: ", "))) VALUES (\(all.map { _ in "?" }.joined(separator: ", ")))",
-                             [.text(id), .text(encounterID)] + columns.map { row[$0] })
-            let type = json["resourceType"]?.stringValue ?? ""
-            let create = try context.outbox.enqueue(
-                NewOutboxItem(queue: context.clinicQueue(type), operation: .create, resourceType: type, resourceID: id, encounterID: encounterID,
-                              patientID: try conn.scalar("SELECT patient_id FROM encounters WHERE local_id = ?", [.text(encounterID)]).string,
-                              payload: nil, priority: ClinicPriority.encounter, maxRetries: RecordContext.clinicMaxRetries),
-                resourceJSON: json)
-            // The visit's updates not yet sent (its closing one) wait for the new part, as at recording.
-            for waiting in try conn.query("SELECT id FROM outbox WHERE encounter_id = ? AND operation = 'update' AND withdrawn = 0", [.text(encounterID)]) {
-                if let item = waiting["id"].int64 { try context.outbox.addDependency(item, on: create) }
+        for (domain, row) in matched.removed.reversed() {
+            for column in domain.owned.reversed() {
+                let localID = try row.string(column)
+                let outcome = try withdrawal.withdraw(localID, change: .amended, reason: reason, note: "removed from encounter \(number): \(reason)")
+                queued += outcome.queued
+                changed.append(localID)
             }
-            queued.append(create)
-            changed.append(id)
+            try conn.execute("DELETE FROM \(domain.table) WHERE local_id = ?", [.text(try row.string("local_id"))])
+        }
+        // A part added to the document is recorded as the recorder built it in the draft (same
+        // ids, so the Encounter and summary that list it already name it), and queued for
+        // creation, each resource it owns after those it references.
+        let patientID = try conn.scalar("SELECT patient_id FROM encounters WHERE local_id = ?", [.text(encounterID)]).string
+        let recordedIDs = Dictionary(names, uniquingKeysWith: { first, _ in first })
+        for (domain, row) in matched.added {
+            let values = row.columns.map { column -> SQLValue in
+                if column == "encounter_id" { return .text(encounterID) }
+                if case .text(let text) = row[column], let recorded = recordedIDs[text] { return .text(recorded) }  // a matched part it belongs to
+                return row[column]
+            }
+            for column in domain.owned {
+                let id = try row.string(column)
+                guard let text = draft.shape.json[id], let json = try? JSON.parse(recordedText(text)),
+                    let identifier = json["identifier"]?[0], let system = identifier["system"]?.stringValue, let value = identifier["value"]?.stringValue
+                else { throw DatabaseError.misuse("the amendment's draft has no resource \(id) for \(domain.table)") }
+                try context.insertResource(localID: id, identifier: BusinessIdentifier(system: system, value: value), json: json, encounterID: encounterID)
+                let type = json["resourceType"]?.stringValue ?? ""
+                let create = try context.outbox.enqueue(
+                    NewOutboxItem(queue: context.clinicQueue(type), operation: .create, resourceType: type, resourceID: id, encounterID: encounterID,
+                                  patientID: patientID, payload: nil, priority: ClinicPriority.encounter, maxRetries: RecordContext.clinicMaxRetries),
+                    resourceJSON: json)
+                // The visit's updates not yet sent (its closing one) wait for the new part, as at recording.
+                for waiting in try conn.query("SELECT id FROM outbox WHERE encounter_id = ? AND operation = 'update' AND withdrawn = 0", [.text(encounterID)]) {
+                    if let item = waiting["id"].int64 { try context.outbox.addDependency(item, on: create) }
+                }
+                queued.append(create)
+                changed.append(id)
+            }
+            try conn.execute("INSERT INTO \(domain.table)(\(row.columns.joined(separator: ", "))) VALUES (\(row.columns.map { _ in "?" }.joined(separator: ", ")))",
+                             values)
         }
         for (new, existing) in [(draft.encounterID, encounterID)] + matched.resources {
             guard let draftText = draft.shape.json[new], let oldText = old.json[existing] else { continue }
@@ -180,45 +208,69 @@ struct EncounterAmendment {
         var resources: [(String, String)] = []
         /// (table, draft row, recorded row).
         var rows: [(String, Row, Row)] = []
-        /// Recorded parts the amendment removed: (table, resource id).
-        var removed: [(String, String)] = []
-        /// Parts the amendment added: (table, draft row); they keep the draft's ids.
-        var added: [(String, Row)] = []
+        /// Recorded parts the amendment removed, owners before what belongs to them.
+        var removed: [(Domain, Row)] = []
+        /// Parts the amendment added (draft rows; they keep the draft's ids), owners first.
+        var added: [(Domain, Row)] = []
     }
-
-    /// Vitals, diagnoses and procedures are matched by their code (the first unmatched one
-    /// with the same code), so one can be removed; the other parts by position.
-    private static let keys = ["vitals": "loinc", "diagnoses": "icd10", "procedures": "icd9cm"]
 
     private func match(_ draft: Shape, _ old: Shape) throws -> Matched {
         var matched = Matched()
+        // Part ids matched so far (draft → recorded), and those added or removed, for what belongs to them.
+        var pairedIDs: [(new: String, recorded: String)] = []
+        var addedIDs: Set<String> = []
+        var removedIDs: Set<String> = []
         for domain in EncounterAmendment.domains {
             let new = draft.rows[domain.table] ?? []
-            var recorded = old.rows[domain.table] ?? []
+            let recorded = old.rows[domain.table] ?? []
             var pairs: [(Row, Row)] = []
-            if let key = EncounterAmendment.keys[domain.table] {
-                for row in new {
-                    guard let index = recorded.firstIndex(where: { $0[key] == row[key] }) else {
-                        matched.added.append((domain.table, row))
-                        continue
-                    }
-                    pairs.append((row, recorded.remove(at: index)))
+            if let parent = domain.parent {
+                // What belongs to a part goes with it: paired under a paired owner, else added or removed with it.
+                for (newOwner, oldOwner) in pairedIDs {
+                    let mine = EncounterAmendment.pair(new.filter { $0[parent.column].string == newOwner },
+                                                           recorded.filter { $0[parent.column].string == oldOwner }, key: domain.key)
+                    pairs += mine.pairs
+                    matched.added += mine.added.map { (domain, $0) }
+                    matched.removed += mine.removed.map { (domain, $0) }
                 }
-                for row in recorded { matched.removed.append((domain.table, try row.string("local_id"))) }
+                matched.added += new.filter { addedIDs.contains($0[parent.column].string ?? "") }.map { (domain, $0) }
+                matched.removed += recorded.filter { removedIDs.contains($0[parent.column].string ?? "") }.map { (domain, $0) }
             } else {
-                guard new.count == recorded.count else {
-                    throw FieldError(domain.kind, "has \(new.count) parts where the visit recorded \(recorded.count): adding or removing these is not supported yet (cancel the visit and record it again)")
-                }
-                pairs = Array(zip(new, recorded))
+                let mine = EncounterAmendment.pair(new, recorded, key: domain.key)
+                pairs = mine.pairs
+                matched.added += mine.added.map { (domain, $0) }
+                matched.removed += mine.removed.map { (domain, $0) }
+            }
+            let isOwner = EncounterAmendment.domains.contains { $0.parent?.table == domain.table }
+            if isOwner {
+                for (row, existing) in pairs { pairedIDs.append((try row.string("local_id"), try existing.string("local_id"))) }
+                for (owner, row) in matched.added where owner.table == domain.table { addedIDs.insert(try row.string("local_id")) }
+                for (owner, row) in matched.removed where owner.table == domain.table { removedIDs.insert(try row.string("local_id")) }
             }
             for (row, existing) in pairs {
                 matched.rows.append((domain.table, row, existing))
-                matched.resources.append((try row.string("local_id"), try existing.string("local_id")))
-                if domain.table == "prescriptions" { matched.resources.append((try row.string("medication_id"), try existing.string("medication_id"))) }
-                if domain.table == "lab_results" { matched.resources.append((try row.string("report_id"), try existing.string("report_id"))) }
+                for column in domain.owned { matched.resources.append((try row.string(column), try existing.string(column))) }
             }
         }
         return matched
+    }
+
+    /// Pairs the document's parts with the recorded ones: the same code first, then what is
+    /// left in order; the rest were added (document) or removed (recorded).
+    private static func pair(_ new: [Row], _ recorded: [Row], key: String?) -> (pairs: [(Row, Row)], added: [Row], removed: [Row]) {
+        var rest = recorded
+        var unmatched: [Row] = []
+        var pairs: [(Row, Row)] = []
+        for row in new {
+            if let key, let index = rest.firstIndex(where: { $0[key] == row[key] }) {
+                pairs.append((row, rest.remove(at: index)))
+            } else {
+                unmatched.append(row)
+            }
+        }
+        let inOrder = min(unmatched.count, rest.count)
+        pairs += zip(unmatched.prefix(inOrder), rest.prefix(inOrder)).map { ($0, $1) }
+        return (pairs, Array(unmatched.dropFirst(inOrder)), Array(rest.dropFirst(inOrder)))
     }
 
     /// The domain rows (vitals, diagnoses, …) and the encounter row take the amended values.

@@ -172,6 +172,71 @@ final class EncounterAmendmentTests: XCTestCase {
         XCTAssertTrue(setup.danglingReferences().isEmpty, "\(setup.danglingReferences())")
     }
 
+    /// After sync: a lab test removed (its order, result and report become entered-in-error)
+    /// and a prescription added (its Medication, request and dispense created); nothing else new.
+    func testAPrescriptionAddedAndALabTestRemovedAfterSync() async throws {
+        let setup = try SandboxClinic()
+        defer { setup.stop() }
+        try setup.client.recordEncounter(try document())
+        _ = try await setup.engine().sync()
+        let before = setup.sandbox.counts()
+        let amended = try setup.client.amendEncounter(try document {
+            $0["lab"] = []
+            $0["prescriptions"] = .array($0["prescriptions"]!.arrayValue! + [.obj([
+                "kfa_code": "93002063", "display": "Amoxicillin 500 mg Kapsul", "dosage": "3 x 1 capsule", "quantity": 15, "unit": "CAP",
+                "dispensed_at": "2025-12-26T09:45:00+07:00"])])
+        }, reason: "the glucose test was not done; amoxicillin was given")
+        XCTAssertGreaterThanOrEqual(amended.outboxItemIDs.count, 6, "three withdrawals and three creates")
+        let report = try await setup.engine().sync()
+        XCTAssertEqual(report.exitStatus, 0, "\(report.counts)")
+        var expected = before
+        for type in ["Medication", "MedicationRequest", "MedicationDispense"] { expected[type, default: 0] += 1 }
+        XCTAssertEqual(setup.sandbox.counts(), expected, "only the prescription is new; nothing deleted")
+        let glucose = { (type: String) in setup.sandbox.resources(ofType: type).filter { $0.value(at: "code.coding")?[0]?["code"]?.stringValue == "2345-7" } }
+        for type in ["ServiceRequest", "Observation", "DiagnosticReport"] {
+            XCTAssertEqual(glucose(type).map { $0["status"]?.stringValue }, ["entered-in-error"], type)
+        }
+        let amoxicillin = try XCTUnwrap(setup.sandbox.resources(ofType: "Medication").first { $0.value(at: "code.coding")?[0]?["code"]?.stringValue == "93002063" })
+        let amoxicillinID = try XCTUnwrap(amoxicillin["id"]?.stringValue)
+        XCTAssertEqual(setup.sandbox.resources(ofType: "MedicationDispense").filter { $0.value(at: "medicationReference.reference")?.stringValue == "Medication/\(amoxicillinID)" }.count, 1)
+        let rows = try setup.client.database.read { conn in
+            try ["prescriptions", "dispenses", "lab_orders", "lab_results"].map { try conn.scalar("SELECT count(*) FROM \($0)").int ?? -1 }
+        }
+        XCTAssertEqual(rows, [2, 2, 0, 0])
+        XCTAssertTrue(setup.danglingReferences().isEmpty, "\(setup.danglingReferences())")
+        XCTAssertTrue(setup.duplicatedIdentifiers().isEmpty, "\(setup.duplicatedIdentifiers())")
+        XCTAssertEqual(setup.sandbox.resources(ofType: "Encounter").first?["status"]?.stringValue, "finished")
+    }
+
+    /// Before anything left: a dispense and a lab result removed (their prescription and order
+    /// stay) never leave; the visit still closes.
+    func testADispenseAndALabResultRemovedBeforeSyncNeverLeave() async throws {
+        let setup = try SandboxClinic()
+        defer { setup.stop() }
+        try setup.client.recordEncounter(try document())
+        let vitals = try JSON.parse(EncounterAmendmentTests.example)["vitals"]!.arrayValue!.count
+        _ = try setup.client.amendEncounter(try document {
+            var prescription = $0["prescriptions"]![0]!
+            prescription["dispensed_at"] = nil
+            $0["prescriptions"] = [prescription]
+            var lab = $0["lab"]![0]!
+            lab["result"] = nil
+            $0["lab"] = [lab]
+        }, reason: "not dispensed, no result yet")
+        let report = try await setup.engine().sync()
+        XCTAssertEqual(report.exitStatus, 0, "\(report.counts)")
+        let counts = setup.sandbox.counts()
+        XCTAssertEqual(counts["MedicationDispense"] ?? 0, 0)
+        XCTAssertEqual(counts["DiagnosticReport"] ?? 0, 0)
+        XCTAssertEqual(counts["Observation"], vitals, "only the vitals")
+        XCTAssertEqual(counts["MedicationRequest"], 1)
+        XCTAssertEqual(counts["ServiceRequest"], 1)
+        XCTAssertEqual(setup.sandbox.resources(ofType: "Encounter").first?["status"]?.stringValue, "finished")
+        XCTAssertTrue(setup.danglingReferences().isEmpty, "\(setup.danglingReferences())")
+        XCTAssertEqual(try setup.client.outboxItems(status: .withdrawn).compactMap(\.resourceType).sorted(),
+                       ["DiagnosticReport", "MedicationDispense", "Observation"])
+    }
+
     func testWhatCannotChangeIsRefusedAndNothingIsWritten() throws {
         let clinic = try TestClinic()
         defer { clinic.remove() }
@@ -179,8 +244,7 @@ final class EncounterAmendmentTests: XCTestCase {
         let before = try clinic.tableCounts()
         let cases: [(String, (inout JSON) -> Void)] = [
             ("patient_nik", { $0["patient_nik"] = .string(SampleClinic.patients[1].nik) }),
-            ("lab", { $0["lab"] = [] }),
-            ("prescriptions", { $0["prescriptions"] = [] }),
+            ("location_code", { $0["location_code"] = "POLI-NEVER" }),
             ("number", { $0["number"] = "NEVER-RECORDED" }),
         ]
         for (field, change) in cases {

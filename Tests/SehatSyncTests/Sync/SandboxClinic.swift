@@ -71,7 +71,9 @@ struct SandboxClinic {
         for resource in sandbox.resources() {
             let type = resource["resourceType"]?.stringValue ?? ""
             for identifier in resource["identifier"]?.arrayValue ?? [resource["identifier"] ?? .null] {
-                guard let value = identifier["value"]?.stringValue else { continue }
+                // The prescription (resep) number is shared by every item of one prescription by design
+                // (SATUSEHAT: `prescription` and `prescription-item`); each item is its own by the latter.
+                guard let value = identifier["value"]?.stringValue, identifier["system"]?.stringValue?.contains("/prescription/") != true else { continue }
                 seen["\(type)|\(identifier["system"]?.stringValue ?? "")|\(value)", default: 0] += 1
             }
         }
