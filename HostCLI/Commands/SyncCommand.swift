@@ -19,7 +19,8 @@ enum SyncCommand {
         ],
         details: """
             Exit status: 0 when nothing is left to send, 3 when work remains (offline, backing off, or held),
-            4 when items failed or are dead (see `sehat outbox --status failed`), 5 when the token endpoint
+            4 when items failed, are dead or in a version conflict (see `sehat outbox --status failed`, `--status
+            conflict`), 5 when the token endpoint
             refused the device's credentials (an alert is raised; `sehat status` shows it until a request succeeds).
             """
     ) { try run($0) }
@@ -110,6 +111,8 @@ enum SyncCommand {
         case 5:
             Output.line("SATUSEHAT's token endpoint refused this device: \(report.authFailure ?? "")")
             Output.line("check the client id, the secret file and --auth-url (`sehat config`, `sehat init`); nothing is sent until a token is granted")
+        case 4 where report.count(.conflict) > 0 && report.count(.failed) + report.count(.dead) == 0:
+            Output.line("someone else changed \(report.count(.conflict)) resources on the server: `sehat outbox --status conflict`, then `sehat outbox resolve ID --keep local|server`")
         case 4: Output.line("some items were refused: `sehat outbox --status failed` shows them and why")
         case 3: Output.line("work remains: run `sehat sync` again (or `sehat sync --until-idle`)")
         default: Output.line("nothing left to send")
