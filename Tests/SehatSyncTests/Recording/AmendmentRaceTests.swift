@@ -11,19 +11,8 @@ import XCTest
 /// the visit is amended. The server ends with the amended version — never the old one after
 /// the new — and nothing is created twice.
 final class AmendmentRaceTests: XCTestCase {
-    private static let example = try! String(contentsOf: TestClinic.repositoryRoot.appendingPathComponent("Schemas/examples/encounter.json"), encoding: .utf8)
-
-    private func document(systolic: Int) throws -> EncounterDocument {
-        var json = try JSON.parse(AmendmentRaceTests.example)
-        var vitals = json["vitals"]!.arrayValue!
-        vitals[0]["value"] = .int(systolic)
-        json["vitals"] = .array(vitals)
-        return try EncounterDocument(json: json.text)
-    }
-
-    private func systolicOnServer(_ sandbox: Sandbox) -> [JSON] {
-        sandbox.resources(ofType: "Observation").filter { $0.value(at: "code.coding")?[0]?["code"]?.stringValue == "8480-6" }
-    }
+    private func document(systolic: Int) throws -> EncounterDocument { try AmendableVisit.document(systolic: systolic) }
+    private func systolicOnServer(_ sandbox: Sandbox) -> [JSON] { AmendableVisit.systolic(on: sandbox) }
 
     /// Starts a sync whose requests `holds` picks wait at a gate, and returns once one of them does.
     private func syncHeldAtTheGate(_ setup: SandboxClinic, _ holds: @escaping @Sendable (HTTPCall) -> Bool) async throws

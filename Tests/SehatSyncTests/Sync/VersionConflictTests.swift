@@ -11,18 +11,24 @@ import XCTest
 /// (`If-Match`); someone else's change in between is a 412, kept with both versions for a
 /// person to choose; an update whose answer was lost is not a conflict.
 final class VersionConflictTests: XCTestCase {
-    private static let example = try! String(contentsOf: TestClinic.repositoryRoot.appendingPathComponent("Schemas/examples/encounter.json"), encoding: .utf8)
+    private func document(systolic: Int) throws -> EncounterDocument { try AmendableVisit.document(systolic: systolic) }
 
-    private func document(systolic: Int) throws -> EncounterDocument {
-        var json = try JSON.parse(VersionConflictTests.example)
-        var vitals = json["vitals"]!.arrayValue!
-        vitals[0]["value"] = .int(systolic)
-        json["vitals"] = .array(vitals)
-        return try EncounterDocument(json: json.text)
-    }
+    private func systolic(_ sandbox: Sandbox) throws -> JSON { try XCTUnwrap(AmendableVisit.systolic(on: sandbox).first) }
 
-    private func systolic(_ sandbox: Sandbox) throws -> JSON {
-        try XCTUnwrap(sandbox.resources(ofType: "Observation").first { $0.value(at: "code.coding")?[0]?["code"]?.stringValue == "8480-6" })
+    /// The visit sent, then amended, then the amendment's update sent with its answer lost
+    /// after the server applied it.
+    private func amendedWithTheAnswerLost(_ setup: SandboxClinic) async throws -> SyncEngine {
+        try setup.client.recordEncounter(try document(systolic: 120))
+        let engine = try setup.engine { ($0.criticalTimeout, $0.requestTimeout, $0.longTimeout) = (2, 2, 2) }
+        _ = try await engine.sync()
+        try setup.client.amendEncounter(try document(systolic: 130), reason: "misread")
+        setup.sandbox.setFaults(try FaultPlan(spec: "commit-drop=1"))
+        let lost = try await engine.sync()
+        XCTAssertNotEqual(lost.exitStatus, 0)
+        let applied = try systolic(setup.sandbox)
+        XCTAssertEqual(applied.value(at: "meta.versionId")?.stringValue, "2", "the server applied it; the answer was lost")
+        XCTAssertEqual(applied.value(at: "valueQuantity.value")?.numberText, "130")
+        return engine
     }
 
     /// The visit sent, then its systolic Observation changed on the server by someone else.
@@ -49,7 +55,7 @@ final class VersionConflictTests: XCTestCase {
         let put = try XCTUnwrap(setup.sandbox.requestLog().last { $0.method == "PUT" })
         XCTAssertEqual(put.ifMatch, "W/\"1\"")
         XCTAssertEqual(try stored(), "2")
-        let history = try setup.client.encounterHistory(number: "ENC-20251226-0001")
+        let history = try setup.client.encounterHistory(number: AmendableVisit.number)
         XCTAssertEqual(history.map(\.change), [.amended])
         XCTAssertEqual(history.first?.onServer, true)
         XCTAssertEqual(history.first?.baseVersion, "1", "the history says what the change was based on")
@@ -111,7 +117,7 @@ final class VersionConflictTests: XCTestCase {
         let subject = try XCTUnwrap(local.value(at: "subject.reference")?.stringValue)
         let patientID = String(subject.dropFirst("Patient/".count))
         XCTAssertEqual(try setup.client.database.read { try $0.scalar("SELECT count(*) FROM resources WHERE local_id = ?", [.text(patientID)]).int }, 1)
-        let history = try setup.client.encounterHistory(number: "ENC-20251226-0001")
+        let history = try setup.client.encounterHistory(number: AmendableVisit.number)
         XCTAssertEqual(history.map(\.change), [.amended, .serverKept])
         XCTAssertEqual(history.last?.previous.value(at: "valueQuantity.value")?.numberText, "130", "the local version is kept")
         let requests = setup.sandbox.requestLog().count
@@ -127,14 +133,7 @@ final class VersionConflictTests: XCTestCase {
     func testAnUpdateWhoseAnswerWasLostIsSentAgainWithoutAConflict() async throws {
         let setup = try SandboxClinic()
         defer { setup.stop() }
-        try setup.client.recordEncounter(try document(systolic: 120))
-        let engine = try setup.engine { ($0.criticalTimeout, $0.requestTimeout, $0.longTimeout) = (2, 2, 2) }
-        _ = try await engine.sync()
-        try setup.client.amendEncounter(try document(systolic: 130), reason: "misread")
-        setup.sandbox.setFaults(try FaultPlan(spec: "commit-drop=1"))
-        let lost = try await engine.sync()
-        XCTAssertNotEqual(lost.exitStatus, 0)
-        XCTAssertEqual(try systolic(setup.sandbox).value(at: "meta.versionId")?.stringValue, "2", "the server applied it; the answer was lost")
+        let engine = try await amendedWithTheAnswerLost(setup)
         setup.sandbox.setFaults(FaultPlan())
         let settled = try await engine.sync(untilIdle: true, timeout: 600)
         XCTAssertEqual(settled.exitStatus, 0, "\(settled.counts)")
@@ -153,13 +152,7 @@ final class VersionConflictTests: XCTestCase {
     func testTheServerHoldingAnEarlierVersionOfOursIsNotAConflict() async throws {
         let setup = try SandboxClinic()
         defer { setup.stop() }
-        try setup.client.recordEncounter(try document(systolic: 120))
-        let engine = try setup.engine { ($0.criticalTimeout, $0.requestTimeout, $0.longTimeout) = (2, 2, 2) }
-        _ = try await engine.sync()
-        try setup.client.amendEncounter(try document(systolic: 130), reason: "misread")
-        setup.sandbox.setFaults(try FaultPlan(spec: "commit-drop=1"))
-        _ = try await engine.sync()
-        XCTAssertEqual(try systolic(setup.sandbox).value(at: "valueQuantity.value")?.numberText, "130", "applied, the answer lost")
+        let engine = try await amendedWithTheAnswerLost(setup)
         let again = try setup.client.amendEncounter(try document(systolic: 140), reason: "misread twice")
         XCTAssertEqual(again.outboxItemIDs, [], "the update not yet settled sends the newest version")
         setup.sandbox.setFaults(FaultPlan())
