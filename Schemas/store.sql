@@ -420,7 +420,8 @@ CREATE TABLE resource_history (
     reason TEXT NOT NULL,
     recorded_at TEXT NOT NULL,
     on_server INTEGER CHECK (on_server IN (0, 1)),
-    base_version TEXT
+    base_version TEXT,
+    changed_by TEXT
 );
 CREATE INDEX resource_history_by_resource ON resource_history(local_id, id);
 
@@ -435,6 +436,7 @@ CREATE TABLE version_conflicts (
     detected_at TEXT NOT NULL,
     kept TEXT CHECK (kept IS NULL OR kept IN ('local', 'server')),
     resolved_at TEXT,
+    resolved_by TEXT,
     CHECK ((kept IS NULL) = (resolved_at IS NULL))
 );
 CREATE UNIQUE INDEX version_conflicts_open ON version_conflicts(item_id) WHERE resolved_at IS NULL;

@@ -12,6 +12,10 @@ struct OptionSpec: Sendable {
     /// `--json`: print `what` as JSON instead of for people.
     static func json(_ what: String = "the result") -> OptionSpec { OptionSpec(name: "json", value: nil, help: "Print \(what) as JSON") }
 
+    /// `--by NAME`: who makes a change, kept with its history.
+    static let author = OptionSpec(name: "by", value: "NAME",
+                                   help: "Who makes this change, kept with its history (default: $SEHAT_OPERATOR, else the login name)")
+
     /// `--dir DIR` of a benchmark.
     static func benchDirectory(_ what: String = "the benchmark database") -> OptionSpec {
         OptionSpec(name: "dir", value: "DIR", help: "Where to put \(what) (default: a new temporary folder)")
@@ -75,6 +79,12 @@ struct Invocation: Sendable {
 
     /// A required option's value (the parser has already checked it is there).
     func required(_ name: String) -> String { values[name] ?? "" }
+
+    /// Who makes a change: `--by`, else `$SEHAT_OPERATOR`, else the login name (`$USER`).
+    var author: String? {
+        let environment = ProcessInfo.processInfo.environment
+        return [values["by"], environment["SEHAT_OPERATOR"], environment["USER"]].compactMap { $0 }.first { !$0.isEmpty }
+    }
 
     /// An integer option, refusing anything else with the option's name.
     func int(_ name: String, default fallback: Int? = nil, range: ClosedRange<Int>? = nil) throws -> Int? {

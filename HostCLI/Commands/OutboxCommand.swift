@@ -116,7 +116,7 @@ enum OutboxCommand {
         summary: "Settle a version conflict: keep your version (sent again, over the server's) or the server's (taken; nothing sent).",
         positional: "ID",
         options: [OptionSpec(name: "keep", value: "local|server", help: "Which version stays: local sends yours again; server takes the server's",
-                                required: true)],
+                                required: true), .author],
         details: "A conflict is an update the server refused (412) because someone else changed the resource since the version it\n"
             + "was based on. `sehat outbox show ID` shows both versions and the members that differ. Both stay on record either way."
     ) { invocation in
@@ -124,7 +124,7 @@ enum OutboxCommand {
         guard let keep = try invocation.choice("keep", ConflictChoice.self) else {
             throw UsageError(message: "--keep local|server is required", command: nil)
         }
-        let resolved = try openClient(invocation).resolveConflict(item: id, keep: keep)
+        let resolved = try openClient(invocation).resolveConflict(item: id, keep: keep, by: invocation.author)
         switch keep {
         case .local: Output.line("item \(id) is pending again, based on the server's version \(resolved.serverVersion ?? "?"); run `sehat sync`")
         case .server: Output.line("kept the server's version \(resolved.serverVersion ?? "?") of \(resolved.resourceID); item \(id) has nothing left to send")
@@ -134,7 +134,7 @@ enum OutboxCommand {
 
     private static func showConflict(_ conflict: VersionConflictDetail) {
         Output.line("")
-        let state = conflict.kept.map { "resolved \(conflict.resolvedAt ?? ""): kept \($0.rawValue)" } ?? "open"
+        let state = conflict.kept.map { "resolved \(conflict.resolvedAt ?? "")\(conflict.resolvedBy.map { " by " + $0 } ?? ""): kept \($0.rawValue)" } ?? "open"
         Output.line("version conflict (\(state)): this update was based on version \(conflict.basedOn ?? "?"); "
             + "the server had version \(conflict.serverVersion ?? "?") (found \(conflict.detectedAt))")
         Output.line("differs in: \(conflict.differingMembers.joined(separator: ", "))")
@@ -151,6 +151,7 @@ enum OutboxCommand {
             "resource_id": .string(conflict.resourceID), "based_on": nullable(conflict.basedOn), "server_version": nullable(conflict.serverVersion),
             "differing_members": .array(conflict.differingMembers.map(JSON.string)), "local": conflict.local, "server": conflict.server,
             "detected_at": .string(conflict.detectedAt), "kept": nullable(conflict.kept?.rawValue), "resolved_at": nullable(conflict.resolvedAt),
+            "resolved_by": nullable(conflict.resolvedBy),
         ])
     }
 

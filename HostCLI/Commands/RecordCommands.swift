@@ -94,6 +94,7 @@ enum AmendCommand {
         options: [
             OptionSpec(name: "file", value: "FILE", help: "The corrected encounter document (JSON; - reads standard input)", required: true),
             OptionSpec(name: "reason", value: "TEXT", help: "What was wrong (kept with the old version of every changed resource)", required: true),
+            .author,
             .json(),
         ],
         details: "A resource the server does not have yet is sent in its new version (a refused one is retried, and what waited\n"
@@ -104,7 +105,7 @@ enum AmendCommand {
             + "(`sehat encounter cancel`) and record it again. `sehat encounter history` shows every change kept."
     ) { invocation in
         let document = try EncounterDocument(json: try readDocument(invocation.required("file")))
-        let amended = try openClient(invocation).amendEncounter(document, reason: invocation.required("reason"))
+        let amended = try openClient(invocation).amendEncounter(document, reason: invocation.required("reason"), by: invocation.author)
         if invocation.has("json") {
             Output.json(.obj([
                 "encounter_id": .string(amended.encounterID), "changed_resources": .array(amended.changedResources.map(JSON.string)),
@@ -129,11 +130,12 @@ enum CancelCommand {
         options: [
             OptionSpec(name: "number", value: "N", help: "The encounter's number", required: true),
             OptionSpec(name: "reason", value: "TEXT", help: "Why (kept with the history of every changed resource)", required: true),
+            .author,
             .json(),
         ],
         details: "Nothing is deleted: the previous version of each withdrawn resource is kept with the reason, and items that\nnever reached the server show as `withdrawn` in `sehat outbox`. Run `sehat sync` to send the withdrawals."
     ) { invocation in
-        let cancelled = try openClient(invocation).cancelEncounter(number: invocation.required("number"), reason: invocation.required("reason"))
+        let cancelled = try openClient(invocation).cancelEncounter(number: invocation.required("number"), reason: invocation.required("reason"), by: invocation.author)
         if invocation.has("json") {
             Output.json(.obj([
                 "encounter_id": .string(cancelled.encounterID), "withdrawn_on_server": .array(cancelled.withdrawnOnServer.map(JSON.string)),
@@ -162,7 +164,7 @@ enum HistoryCommand {
         if invocation.has("json") {
             Output.json(.array(entries.map { entry in
                 .obj(["resource_id": .string(entry.resourceID), "resource_type": .string(entry.resourceType), "change": .string(entry.change.rawValue),
-                      "reason": .string(entry.reason), "recorded_at": .string(entry.recordedAt),
+                      "reason": .string(entry.reason), "recorded_at": .string(entry.recordedAt), "changed_by": entry.changedBy.map(JSON.string) ?? .null,
                       "on_server": entry.onServer.map(JSON.bool) ?? .null, "base_version": entry.baseVersion.map(JSON.string) ?? .null,
                       "previous": entry.previous])
             }))
@@ -172,8 +174,8 @@ enum HistoryCommand {
             Output.line("no changes: encounter \(invocation.required("number")) is as it was recorded")
             return 0
         }
-        Output.table(["WHEN", "CHANGE", "RESOURCE", "SERVER", "REASON"], entries.map { entry in
-            [entry.recordedAt, entry.change.rawValue, "\(entry.resourceType)/\(entry.resourceID)", serverWords(entry), entry.reason]
+        Output.table(["WHEN", "WHO", "CHANGE", "RESOURCE", "SERVER", "REASON"], entries.map { entry in
+            [entry.recordedAt, entry.changedBy ?? "-", entry.change.rawValue, "\(entry.resourceType)/\(entry.resourceID)", serverWords(entry), entry.reason]
         })
         return 0
     }

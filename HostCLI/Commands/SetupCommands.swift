@@ -147,6 +147,7 @@ enum SetupCommands {
             OptionSpec(name: "gender", value: "male|female", help: "The corrected gender"),
             OptionSpec(name: "new-nik", value: "NIK", help: "The corrected NIK (only before the server has matched the patient)"),
             OptionSpec(name: "reason", value: "TEXT", help: "What was wrong (kept with the old version)", required: true),
+            .author,
         ],
         details: "Consent has its own command: `sehat patient consent`. A patient SATUSEHAT found by lookup is corrected on the\ndevice only; one the device created on a plain FHIR server is updated there."
     ) { invocation in
@@ -154,7 +155,7 @@ enum SetupCommands {
             nik: invocation.required("nik"),
             PersonCorrection(name: invocation.value("name"), birthDate: invocation.value("birth-date"), gender: try invocation.choice("gender", Gender.self),
                              nik: invocation.value("new-nik")),
-            reason: invocation.required("reason"))
+            reason: invocation.required("reason"), by: invocation.author)
         Output.line(personSentence(corrected))
         return 0
     }
@@ -167,11 +168,12 @@ enum SetupCommands {
             OptionSpec(name: "name", value: "NAME", help: "The corrected name"),
             OptionSpec(name: "new-nik", value: "NIK", help: "The corrected NIK (only before the server has matched the practitioner)"),
             OptionSpec(name: "reason", value: "TEXT", help: "What was wrong (kept with the old version)", required: true),
+            .author,
         ]
     ) { invocation in
         let corrected = try openClient(invocation).updatePractitioner(
             nik: invocation.required("nik"), PersonCorrection(name: invocation.value("name"), nik: invocation.value("new-nik")),
-            reason: invocation.required("reason"))
+            reason: invocation.required("reason"), by: invocation.author)
         Output.line(personSentence(corrected))
         return 0
     }

@@ -213,9 +213,14 @@ public final class SehatClient: Sendable {
         return try record(now: now) { try PanicRecorder(context: $0).record(report) }
     }
 
-    private func record<T: Sendable>(now: Date? = nil, _ body: (RecordContext) throws -> T) throws -> T {
+    private func record<T: Sendable>(now: Date? = nil, by author: String? = nil, _ body: (RecordContext) throws -> T) throws -> T {
         let now = now ?? clock.now()
-        let result = try database.write { conn in try body(try RecordContext(connection: conn, now: now)) }
+        if let author { try InputLimits.checkText(author, field: "by", max: InputLimits.nameLength) }
+        let result = try database.write { conn in
+            var context = try RecordContext(connection: conn, now: now)
+            context.author = author
+            return try body(context)
+        }
         writes.withLock { $0 += 1 }
         return result
     }
@@ -341,9 +346,11 @@ extension SehatClient {
     /// (it becomes the device's; nothing is sent). What waited on the update goes on.
     ///
     ///     try client.resolveConflict(item: 42, keep: .server)
+    ///
+    /// `by`: who makes the change (a name or role), kept with its history.
     @discardableResult
-    public func resolveConflict(item id: Int64, keep choice: ConflictChoice) throws -> VersionConflictDetail {
-        try record { try ConflictResolution(context: $0).resolve(item: id, keep: choice) }
+    public func resolveConflict(item id: Int64, keep choice: ConflictChoice, by author: String? = nil) throws -> VersionConflictDetail {
+        try record(by: author) { try ConflictResolution(context: $0).resolve(item: id, keep: choice) }
     }
 
     /// Every kept previous version of a visit's resources, oldest first: what changed, when,
@@ -366,9 +373,11 @@ extension SehatClient {
     /// reason; nothing is deleted.
     ///
     ///     let cancelled = try client.cancelEncounter(number: "ENC-20251226-0001", reason: "recorded for the wrong patient")
+    ///
+    /// `by`: who makes the change (a name or role), kept with its history.
     @discardableResult
-    public func cancelEncounter(number: String, reason: String) throws -> CancelledEncounter {
-        try record { try EncounterCancellation(context: $0).cancel(number: number, reason: reason) }
+    public func cancelEncounter(number: String, reason: String, by author: String? = nil) throws -> CancelledEncounter {
+        try record(by: author) { try EncounterCancellation(context: $0).cancel(number: number, reason: reason) }
     }
 }
 
@@ -378,10 +387,12 @@ extension SehatClient {
     /// create when the server does not have them yet (a refused one is revived), else as updates.
     ///
     ///     let amended = try client.amendEncounter(try EncounterDocument(json: text), reason: "KFA code corrected")
+    ///
+    /// `by`: who makes the change (a name or role), kept with its history.
     @discardableResult
-    public func amendEncounter(_ document: EncounterDocument, reason: String) throws -> AmendedEncounter {
+    public func amendEncounter(_ document: EncounterDocument, reason: String, by author: String? = nil) throws -> AmendedEncounter {
         let now = clock.now()
-        return try record(now: now) { context in
+        return try record(now: now, by: author) { context in
             try document.validate(now: now, profile: context.profile)
             return try EncounterAmendment(context: context).amend(document, reason: reason)
         }
@@ -393,14 +404,17 @@ extension SehatClient {
     /// matched them by it). Consent has its own call (`recordConsent`).
     ///
     ///     try client.updatePatient(nik: "3171022309900001", PersonCorrection(name: "Budi Santosa"), reason: "name misspelt")
+    ///
+    /// `by`: who makes the change (a name or role), kept with its history.
     @discardableResult
-    public func updatePatient(nik: String, _ change: PersonCorrection, reason: String) throws -> CorrectedPerson {
-        try record { try PersonCorrectionRecorder(context: $0).correct(.patient, nik: nik, change, reason: reason) }
+    public func updatePatient(nik: String, _ change: PersonCorrection, reason: String, by author: String? = nil) throws -> CorrectedPerson {
+        try record(by: author) { try PersonCorrectionRecorder(context: $0).correct(.patient, nik: nik, change, reason: reason) }
     }
 
     /// Corrects a registered practitioner (name; the NIK while the server has not matched them by it).
+    /// `by`: who makes the change (a name or role), kept with its history.
     @discardableResult
-    public func updatePractitioner(nik: String, _ change: PersonCorrection, reason: String) throws -> CorrectedPerson {
-        try record { try PersonCorrectionRecorder(context: $0).correct(.practitioner, nik: nik, change, reason: reason) }
+    public func updatePractitioner(nik: String, _ change: PersonCorrection, reason: String, by author: String? = nil) throws -> CorrectedPerson {
+        try record(by: author) { try PersonCorrectionRecorder(context: $0).correct(.practitioner, nik: nik, change, reason: reason) }
     }
 }

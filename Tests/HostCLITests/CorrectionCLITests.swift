@@ -91,7 +91,7 @@ extension CorrectionCLITests {
         XCTAssertTrue(retried.stderr.contains("version conflict"), retried.stderr)
         XCTAssertEqual(try sehat.run(["outbox", "resolve", String(id)]).status, 2, "--keep is required")
         XCTAssertEqual(try sehat.run(["outbox", "resolve", String(id), "--keep", "mine"]).status, 2)
-        let resolved = try sehat.run(["outbox", "resolve", String(id), "--keep", "local"])
+        let resolved = try sehat.run(["outbox", "resolve", String(id), "--keep", "local", "--by", "dr. Siti"])
         XCTAssertEqual(resolved.status, 0, resolved.stderr)
         XCTAssertTrue(resolved.stdout.contains("based on the server's version 2"), resolved.stdout)
         XCTAssertEqual(try sehat.run(["sync", "--until-idle"]).status, 0)
@@ -101,6 +101,7 @@ extension CorrectionCLITests {
         XCTAssertEqual(history.status, 0, history.stderr)
         XCTAssertTrue(history.stdout.contains("update based on version 1"), history.stdout)
         XCTAssertTrue(history.stdout.contains("systolic misread"), history.stdout)
+        XCTAssertTrue(try sehat.run(["outbox", "show", String(id)]).stdout.contains("by dr. Siti: kept local"))
     }
 
     /// Amendments and the syncs that carry them, killed at random moments: every visit ends on

@@ -32,6 +32,8 @@ public struct VersionConflictDetail: Sendable, Equatable {
     public let kept: ConflictChoice?
     /// When it was resolved.
     public let resolvedAt: String?
+    /// Who resolved it, when they said.
+    public let resolvedBy: String?
 
     /// The top-level members whose values differ between the two versions (the server's
     /// bookkeeping, `meta`, left out), in the local version's order then the server's.
@@ -66,7 +68,8 @@ struct VersionConflicts {
                 itemID: item, resourceID: try row.string("local_id"), basedOn: row.optionalString("based_on"),
                 serverVersion: row.optionalString("server_version"), local: try JSON.parse(try row.string("local_json")),
                 server: try JSON.parse(try row.string("server_json")), detectedAt: try row.string("detected_at"),
-                kept: row.optionalString("kept").flatMap(ConflictChoice.init), resolvedAt: row.optionalString("resolved_at"))
+                kept: row.optionalString("kept").flatMap(ConflictChoice.init), resolvedAt: row.optionalString("resolved_at"),
+                resolvedBy: row.optionalString("resolved_by"))
         }
     }
 
@@ -80,8 +83,8 @@ struct VersionConflicts {
     }
 
     /// Records a person's choice on the open conflict of `item`.
-    func resolve(item: Int64, keeping choice: ConflictChoice) throws {
-        try connection.execute("UPDATE version_conflicts SET kept = ?, resolved_at = ? WHERE item_id = ? AND resolved_at IS NULL",
-                               [.text(choice.rawValue), .text(stamp), .integer(item)])
+    func resolve(item: Int64, keeping choice: ConflictChoice, by author: String?) throws {
+        try connection.execute("UPDATE version_conflicts SET kept = ?, resolved_at = ?, resolved_by = ? WHERE item_id = ? AND resolved_at IS NULL",
+                               [.text(choice.rawValue), .text(stamp), SQLValue(author), .integer(item)])
     }
 }

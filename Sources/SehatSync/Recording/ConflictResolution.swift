@@ -34,7 +34,7 @@ struct ConflictResolution {
                              [.text(adopted.text), SQLValue(conflict.serverVersion), .text(context.stamp), .text(conflict.resourceID)])
         }
         try context.outbox.resolveConflict(item, keepingLocal: choice == .local)
-        try conflicts.resolve(item: item, keeping: choice)
+        try conflicts.resolve(item: item, keeping: choice, by: context.author)
         return try conflicts.latest(item: item) ?? conflict
     }
 

@@ -18,6 +18,8 @@ struct RecordContext {
     let now: Date
     let orgID: String
     let profile: Profile
+    /// Who makes this change (a person's name or role), kept with the history; nil: not said.
+    var author: String?
 
     init(connection: Connection, now: Date) throws {
         guard let row = try connection.queryFirst("SELECT org_id, profile FROM config WHERE id = 1") else { throw NotConfiguredError() }
@@ -29,7 +31,7 @@ struct RecordContext {
 
     var stamp: String { FHIRDateTime.format(now) }
     var outbox: OutboxLifecycle { OutboxLifecycle(connection: connection, now: now) }
-    var history: ResourceHistory { ResourceHistory(connection: connection, stamp: stamp) }
+    var history: ResourceHistory { ResourceHistory(connection: connection, stamp: stamp, author: author) }
 
     /// A new local id: a lowercase UUID, stable for the record's whole life.
     func newID() -> String { UUID().uuidString.lowercased() }

@@ -33,6 +33,8 @@ public struct ResourceHistoryEntry: Sendable, Equatable {
     /// The server's version the change was based on (its update carries it in `If-Match`); nil
     /// with `onServer` true means the server named no version: the last change wins.
     public let baseVersion: String?
+    /// Who made the change, when they said.
+    public let changedBy: String?
 }
 
 /// `resource_history`: the previous version of every changed resource. Appended to, never
@@ -40,19 +42,20 @@ public struct ResourceHistoryEntry: Sendable, Equatable {
 struct ResourceHistory {
     let connection: Connection
     let stamp: String
+    var author: String?
 
     /// Keeps `previous` as `localID`'s version before `change`, with whether the server had it
     /// (its id is known, or its create may have arrived) and the server's version then.
     func keep(_ localID: String, previous: String, change: ResourceChange, reason: String) throws {
         try connection.execute(
             """
-            INSERT INTO resource_history(local_id, json, change, reason, recorded_at, on_server, base_version)
-            SELECT r.local_id, ?, ?, ?, ?,
+            INSERT INTO resource_history(local_id, json, change, reason, recorded_at, changed_by, on_server, base_version)
+            SELECT r.local_id, ?, ?, ?, ?, ?,
                    r.server_id IS NOT NULL OR EXISTS (SELECT 1 FROM outbox o WHERE o.resource_id = r.local_id AND o.operation = 'create'
                                                       AND (o.status IN ('processing', 'completed') OR o.needs_check = 1)),
                    r.server_version
             FROM resources r WHERE r.local_id = ?
-            """, [.text(previous), .text(change.rawValue), .text(reason), .text(stamp), .text(localID)])
+            """, [.text(previous), .text(change.rawValue), .text(reason), .text(stamp), SQLValue(author), .text(localID)])
     }
 
     /// Every kept version of the resources of one visit (the Encounter and what was recorded in
@@ -60,7 +63,7 @@ struct ResourceHistory {
     func entries(ofEncounter encounterID: String) throws -> [ResourceHistoryEntry] {
         try connection.query(
             """
-            SELECT h.local_id, r.resource_type, h.json, h.change, h.reason, h.recorded_at, h.on_server, h.base_version
+            SELECT h.local_id, r.resource_type, h.json, h.change, h.reason, h.recorded_at, h.on_server, h.base_version, h.changed_by
             FROM resource_history h JOIN resources r ON r.local_id = h.local_id
             WHERE r.local_id = ? OR r.encounter_id = ? ORDER BY h.id
             """, [.text(encounterID), .text(encounterID)]
@@ -68,7 +71,8 @@ struct ResourceHistory {
             ResourceHistoryEntry(
                 resourceID: try row.string("local_id"), resourceType: try row.string("resource_type"), previous: try JSON.parse(try row.string("json")),
                 change: ResourceChange(rawValue: try row.string("change")) ?? .amended, reason: try row.string("reason"),
-                recordedAt: try row.string("recorded_at"), onServer: row["on_server"].int.map { $0 == 1 }, baseVersion: row.optionalString("base_version"))
+                recordedAt: try row.string("recorded_at"), onServer: row["on_server"].int.map { $0 == 1 }, baseVersion: row.optionalString("base_version"),
+                changedBy: row.optionalString("changed_by"))
         }
     }
 }

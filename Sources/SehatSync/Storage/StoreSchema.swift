@@ -482,7 +482,8 @@ enum StoreSchema {
         """
 
     /// The server's version of each resource (sent back in `If-Match`), version conflicts with
-    /// both versions kept until a person chooses, and what each recorded change was based on.
+    /// both versions kept until a person chooses, and what each recorded change was based on
+    /// and who made it.
     /// `resource_history` is rebuilt to take the new kind of change (`server_kept`: a person
     /// kept the server's version over the local one).
     static let version9 = """
@@ -498,7 +499,8 @@ enum StoreSchema {
             reason TEXT NOT NULL,
             recorded_at TEXT NOT NULL,
             on_server INTEGER CHECK (on_server IN (0, 1)),
-            base_version TEXT
+            base_version TEXT,
+            changed_by TEXT
         );
         INSERT INTO resource_history(id, local_id, json, change, reason, recorded_at)
             SELECT id, local_id, json, change, reason, recorded_at FROM resource_history_v8;
@@ -516,6 +518,7 @@ enum StoreSchema {
             detected_at TEXT NOT NULL,
             kept TEXT CHECK (kept IS NULL OR kept IN ('local', 'server')),
             resolved_at TEXT,
+            resolved_by TEXT,
             CHECK ((kept IS NULL) = (resolved_at IS NULL))
         );
         CREATE UNIQUE INDEX version_conflicts_open ON version_conflicts(item_id) WHERE resolved_at IS NULL;

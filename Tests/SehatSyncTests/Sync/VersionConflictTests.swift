@@ -49,7 +49,7 @@ final class VersionConflictTests: XCTestCase {
         _ = try await setup.engine().sync()
         let stored = { try setup.client.database.read { try $0.scalar("SELECT server_version FROM resources WHERE resource_type = 'Observation' AND json LIKE '%8480-6%'").string } }
         XCTAssertEqual(try stored(), "1", "the version the create's answer named")
-        try setup.client.amendEncounter(try document(systolic: 130), reason: "misread")
+        try setup.client.amendEncounter(try document(systolic: 130), reason: "misread", by: "Ns. Ani")
         let report = try await setup.engine().sync()
         XCTAssertEqual(report.exitStatus, 0, "\(report.counts)")
         let put = try XCTUnwrap(setup.sandbox.requestLog().last { $0.method == "PUT" })
@@ -59,6 +59,10 @@ final class VersionConflictTests: XCTestCase {
         XCTAssertEqual(history.map(\.change), [.amended])
         XCTAssertEqual(history.first?.onServer, true)
         XCTAssertEqual(history.first?.baseVersion, "1", "the history says what the change was based on")
+        XCTAssertEqual(history.first?.changedBy, "Ns. Ani", "and who made it")
+        XCTAssertThrowsError(try setup.client.amendEncounter(try document(systolic: 131), reason: "x", by: "bad\u{0}name")) {
+            XCTAssertEqual(($0 as? FieldError)?.field, "by")
+        }
     }
 
     func testSomeoneElsesChangeIsAConflictKeptForAPersonAndKeepingLocalSendsItOverTheirs() async throws {
@@ -85,8 +89,9 @@ final class VersionConflictTests: XCTestCase {
             XCTAssertTrue("\($0)".contains("outbox resolve \(item.id)"), "\($0)")
         }
 
-        let resolved = try setup.client.resolveConflict(item: item.id, keep: .local)
+        let resolved = try setup.client.resolveConflict(item: item.id, keep: .local, by: "dr. Siti")
         XCTAssertEqual(resolved.kept, .local)
+        XCTAssertEqual(resolved.resolvedBy, "dr. Siti")
         XCTAssertNotNil(resolved.resolvedAt)
         let after = try await setup.engine().sync()
         XCTAssertEqual(after.exitStatus, 0, "\(after.counts)")
