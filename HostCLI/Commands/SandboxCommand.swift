@@ -24,7 +24,7 @@ enum SandboxCommand {
             OptionSpec(name: "registry-bad", value: "RATE", help: "Share of registry rows served malformed, 0-1 (default 0)"),
             OptionSpec(name: "admin-token", value: "TOKEN", help: "The token /admin/* requires (default: a fresh random one, printed at start)"),
             OptionSpec(name: "idle-timeout", value: "S", help: "Seconds an idle connection stays open (default 30)"),
-            OptionSpec(name: "faults", value: "SPEC", help: "Faults to inject, e.g. 500=0.05,503=0.05,429=0.05,drop=0.02,commit-drop=0.02,latency=50 (rule-array=200: refusals as SATUSEHAT's rule-violation arrays)"),
+            OptionSpec(name: "faults", value: "SPEC", help: "Faults to inject, e.g. 500=0.05,503=0.05,429=0.05,drop=0.02,commit-drop=0.02,latency=50 (rule-array=200: refusals as SATUSEHAT's rule-violation arrays; ratelimit=N[,ratelimit-window=S]: a budget of N FHIR requests per S seconds, said in X-RateLimit-* headers, 429 once spent; captive=200|302: a login page in front)"),
         ],
         details: """
             The admin API needs the token printed at start:

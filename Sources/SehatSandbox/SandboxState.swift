@@ -31,6 +31,8 @@ struct SandboxState {
     var referenceViolations: [String] = []
     /// The health-workforce registry served as KKI and SISDMK.
     var workforce: WorkforceRegistry
+    /// The current rate-limit window (`ratelimit=N`): when it resets, and what is left of it.
+    var rateWindow: (resetAt: Date, remaining: Int)?
 
     init(configuration: Sandbox.Configuration) throws {
         mode = configuration.mode

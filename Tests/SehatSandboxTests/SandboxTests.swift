@@ -239,6 +239,31 @@ final class SandboxTests: XCTestCase {
         XCTAssertEqual(try FaultPlan(spec: "500=0.1,drop=0.2").decide(0.25), .drop)
     }
 
+    /// `ratelimit=N`: the platform's own budget, said on every answer (seeds/000 §3.4) and
+    /// enforced with 429 and `Retry-After` until the window resets.
+    func testTheRateLimitIsSaidOnEveryAnswerAndEnforced() async throws {
+        try start()
+        let token = try await client.accessToken()
+        sandbox.setFaults(try FaultPlan(spec: "ratelimit=2,ratelimit-window=30"))
+        let reset = String(Int64(SandboxTests.now.timeIntervalSince1970) + 30)
+        for left in ["1", "0"] {
+            let answer = try await client.call("GET", sandbox.fhirBaseURL + "/Patient", token: token)
+            XCTAssertEqual(answer.status, 200)
+            XCTAssertEqual(answer.headers["x-ratelimit-limit"], "2")
+            XCTAssertEqual(answer.headers["x-ratelimit-remaining"], left)
+            XCTAssertEqual(answer.headers["x-ratelimit-reset"], reset)
+        }
+        let throttled = try await client.call("GET", sandbox.fhirBaseURL + "/Patient", token: token)
+        XCTAssertEqual(throttled.status, 429)
+        XCTAssertEqual(throttled.headers["retry-after"], "30")
+        clock.withLock { $0 = SandboxTests.now.addingTimeInterval(30) }
+        let next = try await client.call("GET", sandbox.fhirBaseURL + "/Patient", token: token)
+        XCTAssertEqual(next.status, 200, "a new window")
+        XCTAssertEqual(next.headers["x-ratelimit-remaining"], "1")
+        XCTAssertThrowsError(try FaultPlan(spec: "ratelimit-window=0"), "a window is at least a second")
+        XCTAssertEqual(try FaultPlan(spec: "ratelimit=5,ratelimit-window=10").description, "ratelimit=5,ratelimit-window=10")
+    }
+
     func testCommitThenDropStoresTheResourceButAnswersNothing() async throws {
         try start(seed: [SandboxTests.patientSeed, practitionerSeed, roleSeed])
         let token = try await client.accessToken()

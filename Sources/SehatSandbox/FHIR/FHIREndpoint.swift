@@ -13,7 +13,29 @@ extension SandboxState {
         case .success(let found):
             client = found
         }
-        return applying(fault, to: request) { $0.route(request, client: client) }
+        guard faults.rateLimit > 0 else { return applying(fault, to: request) { $0.route(request, client: client) } }
+        // The platform's own budget (seeds/000 §3.4): said on every answer, enforced with 429.
+        let now = self.now()
+        var window = rateWindow ?? (now.addingTimeInterval(Double(faults.rateLimitWindow)), faults.rateLimit)
+        if window.resetAt <= now { window = (now.addingTimeInterval(Double(faults.rateLimitWindow)), faults.rateLimit) }
+        let spent = window.remaining <= 0
+        if !spent { window.remaining -= 1 }
+        rateWindow = window
+        let reset = String(Int64(window.resetAt.timeIntervalSince1970.rounded(.up)))
+        let budget = [("X-RateLimit-Limit", String(faults.rateLimit)), ("X-RateLimit-Remaining", String(window.remaining)), ("X-RateLimit-Reset", reset)]
+        if spent {
+            logRequest(request, status: 429, fault: "ratelimit")
+            let wait = max(1, Int(window.resetAt.timeIntervalSince(now).rounded(.up)))
+            return .respond(.json(429, OperationOutcome.json([Issue(code: "throttled", text: "Rate limit exceeded")]).text,
+                                  headers: [("Retry-After", String(wait))] + budget))
+        }
+        switch applying(fault, to: request, process: { $0.route(request, client: client) }) {
+        case .respond(var response):
+            response.headers += budget
+            return .respond(response)
+        case .drop:
+            return .drop
+        }
     }
 
     /// Runs `process` under the fault plan's decision and logs the request once: an injected

@@ -9,7 +9,10 @@ import Foundation
 /// (503 as text/plain, 429 with `Retry-After`); `drop` closes the connection without
 /// answering; `commit-drop` processes the request, commits it, then closes without
 /// answering; `latency` adds milliseconds before every answer; `rule-array=200|400` answers
-/// refusals as SATUSEHAT's bare array of rule violations.
+/// refusals as SATUSEHAT's bare array of rule violations; `ratelimit=N` admits N FHIR requests
+/// per window of `ratelimit-window` seconds (default 60), says so on every answer
+/// (`X-RateLimit-Limit`, `-Remaining`, `-Reset` in epoch seconds; seeds/000 §3.4), and answers
+/// 429 with `Retry-After` until the window resets once they are spent.
 public struct FaultPlan: Sendable, Equatable, CustomStringConvertible {
     /// Share of requests answered with each status (429, 500, 502, 503, 504).
     public var statusRates: [Int: Double] = [:]
@@ -27,6 +30,10 @@ public struct FaultPlan: Sendable, Equatable, CustomStringConvertible {
     /// When not 0, a captive portal answers every request instead of the sandbox: `captive=200`
     /// a login page (`200 text/html`), `captive=302` a redirect to it.
     public var captiveStatus = 0
+    /// When not 0, FHIR requests admitted per rate-limit window: `ratelimit=60`.
+    public var rateLimit = 0
+    /// The rate-limit window in seconds: `ratelimit-window=60`.
+    public var rateLimitWindow = 60
 
     /// No faults.
     public init() {}
@@ -46,12 +53,15 @@ public struct FaultPlan: Sendable, Equatable, CustomStringConvertible {
             case "captive":
                 guard number == 200 || number == 302 || number == 0 else { throw FaultSpecError(part: part, reason: "captive is 200, 302 or 0") }
                 captiveStatus = Int(number)
+            case "ratelimit": rateLimit = try FaultPlan.whole(number, FaultPlan.rateLimitRange, "ratelimit (requests per window)", part)
+            case "ratelimit-window":
+                rateLimitWindow = try FaultPlan.whole(number, FaultPlan.rateLimitWindowRange, "ratelimit-window (seconds)", part)
             case "rule-array":
                 guard number == 200 || number == 400 || number == 0 else { throw FaultSpecError(part: part, reason: "rule-array is 200, 400 or 0") }
                 ruleArrayStatus = Int(number)
             case let name:
                 guard let status = Int(name), [429, 500, 502, 503, 504].contains(status) else {
-                    throw FaultSpecError(part: part, reason: "unknown fault (use 429, 500, 502, 503, 504, drop, commit-drop, latency, retry-after, rule-array, captive)")
+                    throw FaultSpecError(part: part, reason: "unknown fault (use 429, 500, 502, 503, 504, drop, commit-drop, latency, retry-after, rule-array, captive, ratelimit, ratelimit-window)")
                 }
                 statusRates[status] = try FaultPlan.rate(number, part)
             }
@@ -65,9 +75,13 @@ public struct FaultPlan: Sendable, Equatable, CustomStringConvertible {
     public static let latencyRange = 0...60_000
     /// `Retry-After` allowed: up to a day.
     public static let retryAfterRange = 0...86_400
+    /// Requests per rate-limit window (0: no limit).
+    public static let rateLimitRange = 0...1_000_000
+    /// A rate-limit window: a second to a day.
+    public static let rateLimitWindowRange = 1...86_400
 
     private static func whole(_ value: Double, _ range: ClosedRange<Int>, _ what: String, _ part: String) throws -> Int {
-        guard value.rounded() == value, value <= Double(range.upperBound) else {
+        guard value.rounded() == value, value <= Double(range.upperBound), value >= Double(range.lowerBound) else {
             throw FaultSpecError(part: part, reason: "\(what) is a whole number from \(range.lowerBound) to \(range.upperBound)")
         }
         return Int(value)
@@ -81,6 +95,7 @@ public struct FaultPlan: Sendable, Equatable, CustomStringConvertible {
     /// Whether no fault is set.
     public var isQuiet: Bool {
         statusRates.values.allSatisfy { $0 == 0 } && dropRate == 0 && commitDropRate == 0 && latencyMilliseconds == 0 && ruleArrayStatus == 0 && captiveStatus == 0
+            && rateLimit == 0
     }
 
     /// The plan in the `--faults` syntax.
@@ -92,6 +107,8 @@ public struct FaultPlan: Sendable, Equatable, CustomStringConvertible {
         if retryAfterSeconds != 1 { parts.append("retry-after=\(retryAfterSeconds)") }
         if ruleArrayStatus != 0 { parts.append("rule-array=\(ruleArrayStatus)") }
         if captiveStatus != 0 { parts.append("captive=\(captiveStatus)") }
+        if rateLimit != 0 { parts.append("ratelimit=\(rateLimit)") }
+        if rateLimitWindow != 60 { parts.append("ratelimit-window=\(rateLimitWindow)") }
         return parts.isEmpty ? "none" : parts.joined(separator: ",")
     }
 

@@ -71,5 +71,18 @@ actor EndpointGuard {
         breaker.record(success: success, now: clock.now())
     }
 
+    /// What the answer said about the endpoint's pace: `Retry-After` on 429 or 503 pauses the
+    /// whole endpoint (not only the item that met it); `X-RateLimit-Remaining` and
+    /// `X-RateLimit-Reset` hold it to the server's budget until the reset.
+    func listen(to answer: HTTPAnswer) {
+        let now = clock.now()
+        if answer.status == 429 || answer.status == 503, let seconds = answer.retryAfter {
+            bucket.pause(until: now.addingTimeInterval(seconds))
+        }
+        if let budget = answer.rateLimit(now: now) {
+            bucket.serverSays(remaining: budget.remaining, resetAt: budget.resetAt, now: now)
+        }
+    }
+
     var state: CircuitState { breakerEnabled ? breaker.circuitState : .none }
 }

@@ -71,6 +71,7 @@ struct Uploader: Sendable {
             result = await attempt(call, authenticated: true)
         }
         await guarded?.record(success: result.endpointHealthy)
+        if let answer = result.answer, result.notTheReceiver == nil { await guarded?.listen(to: answer) }
         return result
     }
 

@@ -54,6 +54,20 @@ public struct HTTPAnswer: Sendable {
         else { return nil }
         return min(seconds, HTTPAnswer.longestRetryAfter)
     }
+
+    /// What the server says is left of its budget (seeds/000 §3.4): `X-RateLimit-Remaining`
+    /// requests until `X-RateLimit-Reset` (epoch seconds), read only when both are whole
+    /// numbers; a reset more than `longestRetryAfter` after `now` is read as that.
+    public func rateLimit(now: Date) -> (remaining: Int, resetAt: Date)? {
+        func whole(_ name: String) -> Int64? {
+            guard let text = headers[name]?.trimmingCharacters(in: .whitespaces), !text.isEmpty, text.utf8.count <= 15,
+                text.utf8.allSatisfy({ (48...57).contains($0) }) else { return nil }
+            return Int64(text)
+        }
+        guard let remaining = whole("x-ratelimit-remaining"), let reset = whole("x-ratelimit-reset") else { return nil }
+        let resetAt = min(Date(timeIntervalSince1970: TimeInterval(reset)), now.addingTimeInterval(HTTPAnswer.longestRetryAfter))
+        return (Int(min(remaining, Int64(Int32.max))), resetAt)
+    }
 }
 
 /// Why no answer came back, and what that says about the request.
