@@ -6,6 +6,9 @@ enum SettingsOptions {
     static let specs: [OptionSpec] = [
         setting("concurrency", "N", "Requests in flight at once"),
         OptionSpec(name: "bundles", value: "on|off", help: "Send each encounter as one transaction bundle (default on)"),
+        OptionSpec(name: "packing", value: "on|off", help: "Pack visits and other groups ready together into one bundle (default on)"),
+        setting("bundle-max-entries", "N", "Most entries in one bundle"),
+        setting("bundle-max-bytes", "B", "Most bytes of resources in one packed bundle"),
         setting("requests-per-minute", "N", "Rate limit per endpoint, 0 for none"),
         setting("burst", "N", "Rate-limit burst"),
         setting("breaker-failures", "N", "Consecutive failures that open an endpoint's circuit"),
@@ -31,6 +34,7 @@ enum SettingsOptions {
     /// Each numeric option and the stored setting it sets.
     static let keys: [String: String] = [
         "concurrency": "concurrency", "requests-per-minute": "requests_per_minute", "burst": "burst",
+        "bundle-max-entries": "max_bundle_entries", "bundle-max-bytes": "max_bundle_bytes",
         "breaker-failures": "breaker_failures", "breaker-open": "breaker_open_seconds", "timeout-critical": "critical_timeout",
         "timeout-normal": "request_timeout", "timeout-long": "long_timeout", "initial-backoff": "initial_backoff", "max-backoff": "max_backoff",
     ]
@@ -46,9 +50,10 @@ enum SettingsOptions {
             stored[key] = .number(value)
             changed = true
         }
-        if let bundles = invocation.value("bundles") {
-            guard ["on", "off"].contains(bundles) else { throw UsageError(message: "--bundles must be on or off, got \"\(bundles)\"", command: nil) }
-            stored["bundles"] = .bool(bundles == "on")
+        for (option, key) in [("bundles", "bundles"), ("packing", "packing")] {
+            guard let value = invocation.value(option) else { continue }
+            guard ["on", "off"].contains(value) else { throw UsageError(message: "--\(option) must be on or off, got \"\(value)\"", command: nil) }
+            stored[key] = .bool(value == "on")
             changed = true
         }
         do {

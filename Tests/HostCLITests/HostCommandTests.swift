@@ -198,7 +198,8 @@ final class HostCommandTests: XCTestCase {
         XCTAssertEqual(sync.status, 0, sync.stderr)
         let synced = try JSON.parse(sync.stdout)
         XCTAssertEqual(synced.value(at: "sdk.resources")?.intValue, 5 * 10 + 55)
-        XCTAssertEqual(synced.value(at: "sdk.requests")?.intValue, 55 + 5, "one bundle per encounter after the prerequisites (a role among them)")
+        XCTAssertLessThan(synced.value(at: "sdk.requests")?.intValue ?? .max, 55 + 5,
+                          "fewer than one bundle per encounter after the prerequisites: ready groups are packed together")
         XCTAssertEqual(synced.value(at: "naive.requests")?.intValue, 55 + 5 * 11, "one request per resource, and the closing update")
         let emergency = try sehat.run(["bench", "emergency", "--clinic-items", "2000", "--latency-ms", "0", "--dir", sehat.directory + "/bench", "--json"], timeout: 120)
         XCTAssertEqual(emergency.status, 0, emergency.stderr)

@@ -275,17 +275,20 @@ package struct OutboxLifecycle {
     }
 
     /// Back to pending, due at `due`. A counted attempt adds to `attempts`; an unknown outcome
-    /// makes the next attempt search first.
+    /// makes the next attempt search first; `checked` (a search just found it absent, and it
+    /// was not sent) lets the next attempt send without searching.
     @discardableResult
-    func scheduleRetry(_ id: Int64, by owner: SyncOwner, due: Date, counted: Bool, unknownOutcome: Bool, error: String) throws -> Retried {
+    func scheduleRetry(_ id: Int64, by owner: SyncOwner, due: Date, counted: Bool, unknownOutcome: Bool, error: String,
+                       checked: Bool = false) throws -> Retried {
         try connection.execute(
             """
             UPDATE outbox SET status = 'pending', attempts = attempts + ?, next_attempt_at = ?, last_error = ?,
-                              needs_check = CASE WHEN ? AND operation IN ('create', 'notify') THEN 1 ELSE needs_check END,
+                              needs_check = CASE WHEN ? AND operation IN ('create', 'notify') THEN 1 WHEN ? THEN 0 ELSE needs_check END,
                               \(Self.dropClaim), updated_at = ?
             WHERE id = ? AND \(Self.fence(owner))
             """,
-            [.integer(counted ? 1 : 0), .integer(Self.milliseconds(due)), .text(LogMasking.mask(error)), .integer(unknownOutcome ? 1 : 0), .text(stamp),
+            [.integer(counted ? 1 : 0), .integer(Self.milliseconds(due)), .text(LogMasking.mask(error)), .integer(unknownOutcome ? 1 : 0),
+             .integer(checked ? 1 : 0), .text(stamp),
              .integer(id)] + Self.fenceArguments(owner))
         guard connection.changes > 0 else { return .notClaimed }
         return try counted && escalateIfPersistent(id) ? .escalated : .scheduled

@@ -15,6 +15,13 @@ public struct SyncConfiguration: Sendable, Equatable {
     public var bundles = true
     /// The most entries one bundle carries.
     public var maxBundleEntries = 500
+    /// Pack independent groups that are ready together (visits, imports, single resources)
+    /// into one transaction bundle, up to `maxBundleEntries` and `maxBundleBytes`: requests,
+    /// not the engine, are what the budget counts (docs/design-notes.md, "Packing").
+    public var packing = true
+    /// The most bytes of resources one packed bundle carries (a single group may exceed it
+    /// alone; it is never split for size).
+    public var maxBundleBytes = 4 << 20
     /// Per-request timeouts (seeds/000): critical (emergency notifications) 5 s, normal
     /// (single requests) 30 s, long (transaction bundles) 60 s.
     public var criticalTimeout: TimeInterval = 5
@@ -42,6 +49,7 @@ public struct SyncConfiguration: Sendable, Equatable {
     public var json: JSON {
         .obj([
             "concurrency": .int(concurrency), "emergency_concurrency": .int(emergencyConcurrency), "bundles": .bool(bundles), "max_bundle_entries": .int(maxBundleEntries),
+            "packing": .bool(packing), "max_bundle_bytes": .int(maxBundleBytes),
             "critical_timeout": .double(criticalTimeout), "request_timeout": .double(requestTimeout), "long_timeout": .double(longTimeout),
             "initial_backoff": .double(initialBackoff), "max_backoff": .double(maxBackoff), "breaker_failures": .int(breakerFailures),
             "breaker_open_seconds": .double(breakerOpenSeconds), "requests_per_minute": .int(requestsPerMinute), "burst": .int(burst),
@@ -69,6 +77,7 @@ public struct SyncConfiguration: Sendable, Equatable {
         Setting(key: "concurrency", range: 1...64, whole: true, path: \.concurrencyValue),
         Setting(key: "emergency_concurrency", range: 1...16, whole: true, path: \.emergencyConcurrencyValue),
         Setting(key: "max_bundle_entries", range: 1...10_000, whole: true, path: \.maxBundleEntriesValue),
+        Setting(key: "max_bundle_bytes", range: 1024...67_108_864, whole: true, path: \.maxBundleBytesValue),
         Setting(key: "critical_timeout", range: 1...60, whole: false, path: \.criticalTimeout),
         Setting(key: "request_timeout", range: 1...600, whole: false, path: \.requestTimeout),
         Setting(key: "long_timeout", range: 1...3600, whole: false, path: \.longTimeout),
@@ -112,9 +121,9 @@ public struct SyncConfiguration: Sendable, Equatable {
     public init(json: JSON) throws {
         self.init()
         for member in json.members ?? [] {
-            if member.key == "bundles" {
+            if member.key == "bundles" || member.key == "packing" {
                 guard let flag = member.value.boolValue else { throw FieldError(member.key, "must be true or false") }
-                bundles = flag
+                if member.key == "bundles" { bundles = flag } else { packing = flag }
                 continue
             }
             guard let setting = SyncConfiguration.settings.first(where: { $0.key == member.key }) else {
@@ -136,6 +145,7 @@ extension SyncConfiguration {
     fileprivate var concurrencyValue: Double { get { Double(concurrency) } set { concurrency = Int(newValue) } }
     fileprivate var emergencyConcurrencyValue: Double { get { Double(emergencyConcurrency) } set { emergencyConcurrency = Int(newValue) } }
     fileprivate var maxBundleEntriesValue: Double { get { Double(maxBundleEntries) } set { maxBundleEntries = Int(newValue) } }
+    fileprivate var maxBundleBytesValue: Double { get { Double(maxBundleBytes) } set { maxBundleBytes = Int(newValue) } }
     fileprivate var breakerFailuresValue: Double { get { Double(breakerFailures) } set { breakerFailures = Int(newValue) } }
     fileprivate var requestsPerMinuteValue: Double { get { Double(requestsPerMinute) } set { requestsPerMinute = Int(newValue) } }
     fileprivate var burstValue: Double { get { Double(burst) } set { burst = Int(newValue) } }

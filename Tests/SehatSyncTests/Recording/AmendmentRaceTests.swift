@@ -59,9 +59,11 @@ final class AmendmentRaceTests: XCTestCase {
         let setup = try SandboxClinic(keepBodies: true)
         defer { setup.stop() }
         try setup.client.recordEncounter(try document(systolic: 120))
-        // The visit's transaction bundle is held on its way (lookups and the rest pass).
+        // The transaction bundle carrying the visit is held on its way (lookups and the rest pass).
         let base = setup.sandbox.fhirBaseURL
-        let (gate, sync) = try await syncHeldAtTheGate(setup) { $0.method == "POST" && $0.url == base }
+        let (gate, sync) = try await syncHeldAtTheGate(setup) { call in
+            call.method == "POST" && call.url == base && String(decoding: call.body ?? [], as: UTF8.self).contains("\"resourceType\":\"Encounter\"")
+        }
         let amended = try setup.client.amendEncounter(try document(systolic: 130), reason: "misread")
         XCTAssertEqual(amended.resentItems, [])
         XCTAssertEqual(amended.outboxItemIDs.count, 1, "the create may reach the server: an update follows it")

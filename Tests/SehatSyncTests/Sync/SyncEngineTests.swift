@@ -31,7 +31,7 @@ final class SyncEngineTests: XCTestCase {
         XCTAssertEqual(encounter.value(at: "subject.reference")?.stringValue?.hasPrefix("Patient/P"), true)
         // The order the server accepted: lookups and locations before the visit's bundle.
         let log = setup.sandbox.requestLog().filter { $0.path != "/oauth2/v1/accesstoken" }
-        let bundleIndex = try XCTUnwrap(log.firstIndex { $0.method == "POST" && $0.path == "/fhir-r4/v1" })
+        let bundleIndex = try XCTUnwrap(log.lastIndex { $0.method == "POST" && $0.path == "/fhir-r4/v1" }, "the visit's bundle goes last")
         XCTAssertTrue(log[..<bundleIndex].contains { $0.path.hasSuffix("/Patient") && $0.method == "GET" })
         XCTAssertTrue(log.allSatisfy { ($0.status ?? 0) < 300 }, "no request was refused: \(log.map { "\($0.method) \($0.path) \($0.status ?? 0)" })")
         // Stored history keeps local references; the patient learned its IHS id.

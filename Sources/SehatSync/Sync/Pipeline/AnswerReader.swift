@@ -29,6 +29,7 @@ enum AttemptNote: String, Sendable, CaseIterable {
     case bundleMalformedAnswer = "bundle_malformed_answer"
     case bundleDuplicate = "bundle_duplicate"
     case bundleRefusedSendingSingly = "bundle_refused_sending_singly"
+    case packRefusedSplitting = "pack_refused_splitting"
     case bundleTransient = "bundle_transient"
     case bundleNoAnswer = "bundle_no_answer"
     case searchedAfterDuplicate = "searched_after_duplicate"
@@ -76,6 +77,17 @@ struct AnswerReader: Sendable {
         case results([ItemResult], AttemptNote, error: String?)
         /// Some entries exist already (an earlier answer was lost): search each create.
         case searchForDuplicates(refusal: String)
+
+        /// Why the server refused the bundle as a whole (its items are to go on alone, or it
+        /// named a duplicate), or nil when it did not.
+        var refusal: String? {
+            switch self {
+            case .searchForDuplicates(let refusal): return refusal
+            case .results(let results, _, let error):
+                guard results.contains(where: { if case .sendSingly = $0 { return true } else { return false } }) else { return nil }
+                return error ?? "bundle refused"
+            }
+        }
     }
 
     // MARK: Searches

@@ -9,6 +9,9 @@ enum ItemResult: Sendable {
     /// Back to pending, due after `delay`; `unknownOutcome` makes the next attempt search
     /// first; offline attempts do not count against the item (and log no error).
     case retry(delay: TimeInterval, unknownOutcome: Bool, counts: Bool, error: String, failure: FailureRecord?)
+    /// A search found it is not on the server, and it was not sent this time: pending again
+    /// after `delay` (not counted), with no search needed first.
+    case confirmedAbsent(delay: TimeInterval)
     /// Refused by the server; kept for a person, its dependants held.
     case failed(String, FailureRecord)
     /// Permanent: dead-lettered with the reason, its dependants held.
@@ -32,7 +35,7 @@ enum ItemResult: Sendable {
 
     var failure: FailureRecord? {
         switch self {
-        case .completed, .held, .rebase: return nil
+        case .completed, .held, .rebase, .confirmedAbsent: return nil
         case .retry(_, _, _, _, let failure): return failure
         case .failed(_, let failure), .dead(_, let failure), .sendSingly(_, let failure), .recheckDependencies(_, let failure, _),
             .conflict(_, let failure):
@@ -42,7 +45,7 @@ enum ItemResult: Sendable {
 
     var errorText: String? {
         switch self {
-        case .completed, .held, .rebase: return nil
+        case .completed, .held, .rebase, .confirmedAbsent: return nil
         case .retry(_, _, _, let error, _), .failed(let error, _), .dead(let error, _), .sendSingly(let error, _),
             .recheckDependencies(let error, _, _):
             return error

@@ -64,6 +64,9 @@ struct ResultConsolidator: Sendable {
             }
         case .failed(let reason, _):
             try outbox.fail(item.id, by: owner, attempts: attempts, error: reason)
+        case .confirmedAbsent(let delay):
+            try outbox.scheduleRetry(item.id, by: owner, due: now.addingTimeInterval(delay), counted: false, unknownOutcome: false,
+                                     error: "not on the server (searched); its group goes again later", checked: true)
         case .rebase(let version, let delay):
             // Our own earlier write, its answer lost: based on it now, sent again.
             guard try outbox.scheduleRetry(item.id, by: owner, due: now.addingTimeInterval(delay), counted: true, unknownOutcome: false,

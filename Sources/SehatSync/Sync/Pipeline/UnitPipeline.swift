@@ -51,32 +51,51 @@ struct UnitPipeline: Sendable {
         var run = Run()
         // 1. Items whose earlier attempt may have reached the server: search before re-sending.
         var found: [String: (id: String, version: String?)] = [:]
-        for item in unit.items where item.needsCheck && item.operation == .create {
-            guard let call = builder.search(item) else { continue }
-            let attempt = await uploader.send(call, lane: item.lane)
-            run.sent(attempt)
-            switch reader.search(attempt) {
-            case .found(let serverID, let version):
-                run.results.append((item, .completed(serverID: serverID, version: version)))
-                run.note(item, attempt, .foundAfterUnknownOutcome, nil)
-                if let resourceID = item.resourceID { found[resourceID] = (serverID, version) }
-            case .absent:
-                run.note(item, attempt, .absentSending, nil)
-            case .failed:
-                // The check itself failed: the whole unit goes again later.
-                let retry = reader.retry(attempt, item, now: clock.now())
-                run.note(item, attempt, .checkFailed, AnswerReader.describe(attempt))
-                for other in unit.items where !run.isSettled(other) { run.results.append((other, retry)) }
-                return consolidate(run, traceID: traceID)
+        var absent: Set<Int64> = []
+        var setAside: Set<Int> = []
+        /// Items that go again later: those a search found absent need no search then.
+        func goAgain(_ items: [ClaimedItem], _ retry: ItemResult) {
+            for item in items where !run.isSettled(item) {
+                guard absent.contains(item.id), case .retry(let delay, _, _, _, _) = retry else { run.results.append((item, retry)); continue }
+                run.results.append((item, .confirmedAbsent(delay: delay)))
             }
         }
-        let remaining = unit.items.filter { !run.isSettled($0) }.map { $0.knowing(found) }
-        if !remaining.isEmpty {
+        checking: for (index, part) in unit.parts.enumerated() {
+            for item in part where item.needsCheck && item.operation == .create {
+                guard let call = builder.search(item) else { continue }
+                let attempt = await uploader.send(call, lane: item.lane)
+                run.sent(attempt)
+                switch reader.search(attempt) {
+                case .found(let serverID, let version):
+                    run.results.append((item, .completed(serverID: serverID, version: version)))
+                    run.note(item, attempt, .foundAfterUnknownOutcome, nil)
+                    if let resourceID = item.resourceID { found[resourceID] = (serverID, version) }
+                case .absent:
+                    absent.insert(item.id)
+                    run.note(item, attempt, .absentSending, nil)
+                case .failed:
+                    let retry = reader.retry(attempt, item, now: clock.now())
+                    run.note(item, attempt, .checkFailed, AnswerReader.describe(attempt))
+                    guard attempt.answer != nil, attempt.notTheReceiver == nil else {
+                        // Nothing reached the server (offline, an open circuit): the whole unit goes again later.
+                        goAgain(unit.items, retry)
+                        return consolidate(run, traceID: traceID)
+                    }
+                    // The server failed this search: this group goes again later; the others go on.
+                    goAgain(part, retry)
+                    setAside.insert(index)
+                    continue checking
+                }
+            }
+        }
+        let parts = unit.parts.enumerated().filter { !setAside.contains($0.offset) }
+            .map { $0.element.filter { !run.isSettled($0) }.map { $0.knowing(found) } }.filter { !$0.isEmpty }
+        if !parts.isEmpty {
             // 2–5. Build, upload, read (and adopt duplicates).
-            if unit.kind == .bundle || remaining[0].createsSelfReference {
-                await sendBundle(remaining, &run)
+            if unit.kind == .bundle || parts[0][0].createsSelfReference {
+                await sendBundle(parts, &run)
             } else {
-                await sendSingle(remaining[0], &run)
+                await sendSingle(parts[0][0], &run)
             }
         }
         return consolidate(run, traceID: traceID)
@@ -123,7 +142,11 @@ struct UnitPipeline: Sendable {
         }
     }
 
-    private func sendBundle(_ items: [ClaimedItem], _ run: inout Run) async {
+    /// A transaction bundle of one group, or of several packed together. A packed bundle the
+    /// server refuses (or calls a duplicate) is split in halves, each sent on, until the group
+    /// at fault is alone — then it goes on as any group does — so the others are not held back.
+    private func sendBundle(_ parts: [[ClaimedItem]], _ run: inout Run) async {
+        let items = parts.flatMap { $0 }
         let call: HTTPCall
         let plans: [BundleEntryPlan]
         do {
@@ -134,7 +157,20 @@ struct UnitPipeline: Sendable {
         }
         let attempt = await uploader.send(call, lane: items[0].lane)
         run.sent(attempt)
-        switch reader.bundle(attempt, items: items, plans: plans, now: clock.now()) {
+        let answer = reader.bundle(attempt, items: items, plans: plans, now: clock.now())
+        if parts.count > 1, let refusal = answer.refusal {
+            for item in items { run.note(item, attempt, .packRefusedSplitting, refusal) }
+            let half = parts.count / 2
+            for side in [Array(parts[..<half]), Array(parts[half...])] {
+                if side.count == 1, side[0].count == 1, !side[0][0].createsSelfReference {
+                    await sendSingle(side[0][0], &run)
+                } else {
+                    await sendBundle(side, &run)
+                }
+            }
+            return
+        }
+        switch answer {
         case .results(let results, let note, let error):
             for (item, result) in zip(items, results) {
                 run.results.append((item, result))

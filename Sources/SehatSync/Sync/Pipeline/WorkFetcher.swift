@@ -28,9 +28,13 @@ struct WorkFetcher {
             let leaseUntil = now.addingTimeInterval(leaseSeconds)
             try outbox.renewLease(of: owner, until: leaseUntil)
             var taken = Set<Int64>()
-            var groups: [[Int64]] = []
+            // Each unit: its parts (independent groups), with its entries and bytes so far,
+            // and whether more groups may be packed into it.
+            var units: [(parts: [[Int64]], entries: Int, bytes: Int, packable: Bool)] = []
             var notifying = false
-            for id in try reader.readyIDs(now: now, lane: lane, limit: limit * 4) where groups.count < limit && !taken.contains(id) {
+            let packing = configuration.bundles && configuration.packing
+            let scan = packing ? limit * configuration.maxBundleEntries : limit * 4
+            for id in try reader.readyIDs(now: now, lane: lane, limit: scan) where !taken.contains(id) {
                 guard let row = try conn.queryFirst("SELECT * FROM outbox WHERE id = ?", [.integer(id)]),
                     let target = Target(rawValue: row["target"].string ?? ""), targets.contains(target)
                 else { continue }
@@ -46,24 +50,48 @@ struct WorkFetcher {
                 }
                 // A group is one visit (or import) of one patient, so this item's consent answer covers it.
                 var members = [id]
-                if configuration.bundles, let group = row.optionalString("group_id"), (row["send_singly"].int ?? 0) == 0,
-                    row["operation"].string != Operation.lookup.rawValue
-                {
+                let alone = (row["send_singly"].int ?? 0) != 0
+                let operation = row["operation"].string
+                if configuration.bundles, let group = row.optionalString("group_id"), !alone, operation != Operation.lookup.rawValue {
                     members = try bundleMembers(of: group, conn)
                     if !members.contains(id) { members = [id] }
                 }
                 members = members.filter { !taken.contains($0) }
+                // Independent groups ready together share a bundle: creates and updates of
+                // SATUSEHAT resources, never an item that must go alone (its bundle was refused).
+                let packable = packing && target == .satusehat && !alone
+                    && (operation == Operation.create.rawValue || operation == Operation.update.rawValue)
+                let bytes = packable ? try self.bytes(of: members, conn) : 0
+                if packable, let index = units.lastIndex(where: { $0.packable }),
+                    units[index].entries + members.count <= configuration.maxBundleEntries, units[index].bytes + bytes <= configuration.maxBundleBytes
+                {
+                    units[index].parts.append(members)
+                    units[index].entries += members.count
+                    units[index].bytes += bytes
+                } else if units.count < limit {
+                    units.append(([members], members.count, bytes, packable))
+                } else {
+                    break
+                }
                 taken.formUnion(members)
-                groups.append(members)
             }
-            if groups.isEmpty { return [] }
+            if units.isEmpty { return [] }
             try outbox.register(owner)
-            let claimed = Set(try outbox.claim(groups.flatMap { $0 }, by: owner, leaseUntil: leaseUntil))
-            return try groups.compactMap { members in
-                let items = try members.filter(claimed.contains).map { try load($0, conn) }
-                return items.isEmpty ? nil : WorkUnit(kind: items.count > 1 ? .bundle : .single, items: items)
+            let claimed = Set(try outbox.claim(units.flatMap { $0.parts.flatMap { $0 } }, by: owner, leaseUntil: leaseUntil))
+            return try units.compactMap { unit in
+                let parts = try unit.parts.map { members in try members.filter(claimed.contains).map { try load($0, conn) } }.filter { !$0.isEmpty }
+                return parts.isEmpty ? nil : WorkUnit(parts: parts)
             }
         }
+    }
+
+    /// The bytes the items' resources (or payloads) take, to keep a packed bundle within its size.
+    private func bytes(of items: [Int64], _ conn: Connection) throws -> Int {
+        try conn.scalar(
+            """
+            SELECT coalesce(sum(length(coalesce(o.payload, r.json))), 0) FROM outbox o LEFT JOIN resources r ON r.local_id = o.resource_id
+            WHERE o.id IN (SELECT value FROM json_each(?))
+            """, [.text("[" + items.map(String.init).joined(separator: ",") + "]")]).int ?? 0
     }
 
     /// The pending items of a group whose every dependency is completed or inside the set

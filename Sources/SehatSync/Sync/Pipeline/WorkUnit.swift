@@ -57,7 +57,9 @@ struct ClaimedItem: Sendable, Equatable {
     }
 }
 
-/// What the engine sends in one go: a transaction bundle of a group, or one request.
+/// What the engine sends in one go: a transaction bundle of one group or of several packed
+/// together (`parts`: the independent groups, so a refused pack can be split between them),
+/// or one request.
 struct WorkUnit: Sendable {
     enum Kind: Sendable, Equatable {
         case bundle
@@ -65,5 +67,13 @@ struct WorkUnit: Sendable {
     }
 
     let kind: Kind
-    let items: [ClaimedItem]
+    /// The independent groups it carries, each in sequence order.
+    let parts: [[ClaimedItem]]
+    /// Every item, part by part.
+    var items: [ClaimedItem] { parts.flatMap { $0 } }
+
+    init(parts: [[ClaimedItem]]) {
+        self.parts = parts
+        kind = parts.count > 1 || parts.first.map { $0.count > 1 } == true ? .bundle : .single
+    }
 }
