@@ -5,7 +5,8 @@ import SehatStore
 
 /// Drains the outbox to SATUSEHAT (and the emergency service) in an order the server
 /// accepts, in a straight line of stages per unit — fetch (claim) → build → upload → read →
-/// consolidate — with several independent units in flight at once, and a worker per lane.
+/// consolidate — with several independent units in flight at once (a slot that frees takes the
+/// next unit at once: no rounds), and a worker per lane.
 ///
 ///     let engine = try SyncEngine(client: client)
 ///     let report = try await engine.sync()
@@ -135,48 +136,65 @@ public actor SyncEngine {
         return states
     }
 
-    /// One lane's worker: rounds of its ready units, several in flight.
+    /// One lane's worker: up to `concurrency` units in flight, and no rounds — the moment one
+    /// finishes, its slot takes the next ready unit (including what it just made ready), so one
+    /// slow request never holds back the others. The emergency lane's first batch (the
+    /// notifications) opens the gate the clinic lane waits at.
     private func drain(_ lane: Lane, concurrency: Int, untilIdle: Bool, deadline: Date?, traceID: String,
                        progress: (@Sendable (SyncReport) -> Void)?, firstRound: LaneGate? = nil, after: LaneGate? = nil) async throws -> SyncReport {
         let clock = client.clock
-        var report = SyncReport()
         if let after { await after.wait() }
         defer { if let firstRound { Task { await firstRound.open() } } }
-        while deadline.map({ clock.now() < $0 }) ?? true {
-            let units = try fetcher.fetch(units: concurrency, lane: lane, now: clock.now())
-            if units.isEmpty, let firstRound { await firstRound.open() }
-            if units.isEmpty {
-                guard untilIdle, let due = try nextDue(lane: lane) else { break }
-                if let deadline, due > deadline { break }
-                let wait = due.timeIntervalSince(clock.now())
-                if wait > 0 { await sleeper.sleep(seconds: wait) }
-                continue
-            }
-            let pipeline = self.pipeline
-            let outcomes = await withTaskGroup(of: UnitPipeline.Outcome.self) { group in
-                for unit in units { group.addTask { await pipeline.process(unit, traceID: traceID) } }
-                var all: [UnitPipeline.Outcome] = []
-                for await outcome in group { all.append(outcome) }
-                return all
-            }
-            for outcome in outcomes {
+        let pipeline = self.pipeline
+        return try await withThrowingTaskGroup(of: UnitPipeline.Outcome.self) { group in
+            var report = SyncReport()
+            var inFlight = 0
+            var firstBatch: Int?
+            var stopping = false
+            while true {
+                // Fill the free slots, unless the link is down or time is up.
+                if !stopping, inFlight < concurrency, deadline.map({ clock.now() < $0 }) ?? true {
+                    let units = try fetcher.fetch(units: concurrency - inFlight, lane: lane, now: clock.now())
+                    for unit in units { group.addTask { await pipeline.process(unit, traceID: traceID) } }
+                    inFlight += units.count
+                    if firstBatch == nil { firstBatch = units.count }
+                }
+                if firstBatch == 0, let firstRound { await firstRound.open() }
+                guard inFlight > 0 else {
+                    // Nothing in flight and nothing ready: done, or wait for what backs off to come due.
+                    guard !stopping, untilIdle, deadline.map({ clock.now() < $0 }) ?? true, let due = try nextDue(lane: lane) else { break }
+                    if let deadline, due > deadline { break }
+                    // Something is due but nothing could be taken (it waits on another engine's
+                    // request in flight): look again shortly rather than at once.
+                    await sleeper.sleep(seconds: max(due.timeIntervalSince(clock.now()), SyncEngine.recheckInterval))
+                    continue
+                }
+                guard let outcome = try await group.next() else { break }
+                inFlight -= 1
                 report.requests += outcome.requests
                 report.completed += outcome.completed
                 report.offline = report.offline || outcome.offline
                 report.authFailure = report.authFailure ?? outcome.authRefusal
                 report.notTheReceiver = report.notTheReceiver ?? outcome.notTheReceiver
+                if let batch = firstBatch, batch > 0 {
+                    firstBatch = batch - 1
+                    if batch == 1, let firstRound { await firstRound.open() }
+                }
+                publishStatus()
+                if let progress {
+                    var snapshot = report
+                    snapshot.counts = try client.outboxCounts()
+                    progress(snapshot)
+                }
+                // Offline or refused credentials: nothing new starts; what is in flight finishes.
+                if report.offline || report.authFailure != nil { stopping = true }
             }
-            if let firstRound { await firstRound.open() }
-            publishStatus()
-            if let progress {
-                var snapshot = report
-                snapshot.counts = try client.outboxCounts()
-                progress(snapshot)
-            }
-            if report.offline || report.authFailure != nil { break }
+            return report
         }
-        return report
     }
+
+    /// How soon an idle worker looks again when something is due but could not be taken.
+    static let recheckInterval: TimeInterval = 0.2
 
     /// The device's sync status as it changes — after every round of requests, at the end of
     /// each sync, and when the watch goes offline or online — for an app to display.

@@ -9,7 +9,8 @@ import XCTest
 
 /// Requests are the scarce resource: independent groups ready together travel in one
 /// transaction bundle; a refused pack is split until the group at fault is alone, and the
-/// others are not held back; a lost answer is settled by search, and nothing is duplicated.
+/// others are not held back; a lost answer is settled by search, and nothing is duplicated;
+/// and a slot that frees takes the next unit at once (no rounds).
 final class PackingTests: XCTestCase {
     /// The example visit under another number (and, for one, a KFA code the sandbox refuses).
     private func visit(_ number: String, kfa: String = "93001019") throws -> EncounterDocument {
@@ -99,5 +100,25 @@ final class PackingTests: XCTestCase {
             XCTAssertEqual(sizes.count, expected, "\(entries) entries, \(bytes) bytes: \(sizes)")
             XCTAssertTrue(sizes.allSatisfy { $0 <= max(entries, 17) }, "\(sizes)")
         }
+    }
+
+    /// No rounds: while one visit's bundle hangs, the other slot keeps taking the next unit.
+    func testOneSlowRequestNeverHoldsBackTheOthers() async throws {
+        let setup = try SandboxClinic()
+        defer { setup.stop() }
+        for i in 0..<5 { try setup.client.recordEncounter(try visit(i == 0 ? "ENC-SLOW" : "ENC-FAST-\(i)")) }
+        let gate = GateTransport(holdingWhere: { String(decoding: $0.body ?? [], as: UTF8.self).contains("ENC-SLOW") })
+        var settings = SyncConfiguration()
+        (settings.requestsPerMinute, settings.packing, settings.concurrency) = (0, false, 2)
+        let engine = try SyncEngine(client: setup.client, transport: gate, configuration: settings, sleeper: ClockSleeper(clock: setup.clock))
+        let sync = Task { try await engine.sync(untilIdle: true, timeout: 600) }
+        let deadline = Date().addingTimeInterval(20)  // a bound, not a wait: the loop only yields
+        while (setup.sandbox.counts()["Encounter"] ?? 0) < 4 && Date() < deadline { await Task.yield() }
+        XCTAssertEqual(gate.parked, 1, "the slow visit is still on its way")
+        XCTAssertEqual(setup.sandbox.counts()["Encounter"], 4, "the four others went through the other slot meanwhile")
+        gate.release()
+        let report = try await sync.value
+        XCTAssertEqual(report.exitStatus, 0, "\(report.counts)")
+        XCTAssertEqual(setup.sandbox.counts()["Encounter"], 5)
     }
 }

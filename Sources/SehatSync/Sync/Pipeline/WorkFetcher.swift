@@ -53,8 +53,9 @@ struct WorkFetcher {
                 let alone = (row["send_singly"].int ?? 0) != 0
                 let operation = row["operation"].string
                 if configuration.bundles, let group = row.optionalString("group_id"), !alone, operation != Operation.lookup.rawValue {
-                    members = try bundleMembers(of: group, conn)
-                    if !members.contains(id) { members = [id] }
+                    // Part of it waits on something in flight: the whole group goes once that is back.
+                    guard let ready = try bundleMembers(of: group, conn) else { continue }
+                    members = ready.contains(id) ? ready : [id]
                 }
                 members = members.filter { !taken.contains($0) }
                 // Independent groups ready together share a bundle: creates and updates of
@@ -96,8 +97,10 @@ struct WorkFetcher {
 
     /// The pending items of a group whose every dependency is completed or inside the set
     /// (a fixed point: drop any item that waits on something outside, and repeat), in
-    /// sequence order, up to the bundle size.
-    private func bundleMembers(of group: String, _ conn: Connection) throws -> [Int64] {
+    /// sequence order, up to the bundle size; nil while any of them waits on an item in flight
+    /// (a lookup, another part of the group): with no rounds, a slot frees before everything a
+    /// visit needs is back, and sending the part that is ready would split the visit.
+    private func bundleMembers(of group: String, _ conn: Connection) throws -> [Int64]? {
         let rows = try conn.query(
             """
             SELECT o.id, d.depends_on, dep.status AS dep_status
@@ -111,6 +114,7 @@ struct WorkFetcher {
             guard let id = row["id"].int64 else { continue }
             if members.last != id { members.append(id) }
             if let dependency = row["depends_on"].int64, row["dep_status"].string != ItemStatus.completed.rawValue {
+                if row["dep_status"].string == ItemStatus.processing.rawValue { return nil }
                 waitsOn[id, default: []].append(dependency)
             }
         }
