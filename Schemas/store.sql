@@ -440,3 +440,25 @@ CREATE TABLE version_conflicts (
     CHECK ((kept IS NULL) = (resolved_at IS NULL))
 );
 CREATE UNIQUE INDEX version_conflicts_open ON version_conflicts(item_id) WHERE resolved_at IS NULL;
+
+CREATE TABLE outbox_counts (
+    lane TEXT NOT NULL,
+    status TEXT NOT NULL,
+    n INTEGER NOT NULL CHECK (n >= 0),
+    PRIMARY KEY (lane, status)
+) WITHOUT ROWID;
+
+CREATE TRIGGER outbox_counts_insert AFTER INSERT ON outbox BEGIN
+    UPDATE outbox_counts SET n = n + 1 WHERE lane = NEW.lane AND status = CASE WHEN NEW.withdrawn = 1 THEN 'withdrawn' WHEN NEW.conflict = 1 THEN 'conflict' ELSE NEW.status END;
+END;
+CREATE TRIGGER outbox_counts_update AFTER UPDATE OF status, withdrawn, conflict, lane ON outbox
+WHEN OLD.lane IS NOT NEW.lane OR (CASE WHEN OLD.withdrawn = 1 THEN 'withdrawn' WHEN OLD.conflict = 1 THEN 'conflict' ELSE OLD.status END) IS NOT (CASE WHEN NEW.withdrawn = 1 THEN 'withdrawn' WHEN NEW.conflict = 1 THEN 'conflict' ELSE NEW.status END) BEGIN
+    UPDATE outbox_counts SET n = n - 1 WHERE lane = OLD.lane AND status = CASE WHEN OLD.withdrawn = 1 THEN 'withdrawn' WHEN OLD.conflict = 1 THEN 'conflict' ELSE OLD.status END;
+    UPDATE outbox_counts SET n = n + 1 WHERE lane = NEW.lane AND status = CASE WHEN NEW.withdrawn = 1 THEN 'withdrawn' WHEN NEW.conflict = 1 THEN 'conflict' ELSE NEW.status END;
+END;
+CREATE TRIGGER outbox_counts_delete AFTER DELETE ON outbox BEGIN
+    UPDATE outbox_counts SET n = n - 1 WHERE lane = OLD.lane AND status = CASE WHEN OLD.withdrawn = 1 THEN 'withdrawn' WHEN OLD.conflict = 1 THEN 'conflict' ELSE OLD.status END;
+END;
+
+CREATE INDEX outbox_escalated ON outbox(escalated_at) WHERE escalated_at IS NOT NULL AND status <> 'completed';
+CREATE INDEX outbox_in_order ON outbox(lane_rank, priority, id);

@@ -278,7 +278,7 @@ public final class SehatClient: Sendable {
             let errors = ErrorLog(connection: conn, now: clock.now())
             var status = SyncStatus(
                 counts: try OutboxReader(connection: conn).counts(),
-                escalated: try conn.scalar("SELECT count(*) FROM outbox WHERE escalated_at IS NOT NULL AND status <> 'completed'").int ?? 0,
+                escalated: try OutboxReader(connection: conn).escalatedCount(),
                 alerts: try errors.alertCount(), link: link, lastError: try errors.newestOpenMessage(), health: health)
             status.authFailure = try errors.openAuthFailure()
             return status

@@ -25,6 +25,21 @@ struct TestClinic {
 
     func remove() { try? FileManager.default.removeItem(atPath: directory) }
 
+    /// The maintained counts (`outbox_counts`, kept by triggers) beside the outbox counted row by
+    /// row: they must always agree.
+    static func countedAndMaintained(_ client: SehatClient) throws -> (counted: [String: Int], maintained: [String: Int]) {
+        try client.database.read { conn in
+            let counted = try conn.query(
+                """
+                SELECT lane || '/' || CASE WHEN withdrawn = 1 THEN 'withdrawn' WHEN conflict = 1 THEN 'conflict' ELSE status END AS k, count(*) AS n
+                FROM outbox GROUP BY 1
+                """)
+            let maintained = try conn.query("SELECT lane || '/' || status AS k, n FROM outbox_counts WHERE n > 0")
+            func map(_ rows: [Row]) -> [String: Int] { Dictionary(rows.map { ($0["k"].string ?? "", $0["n"].int ?? 0) }, uniquingKeysWith: +) }
+            return (map(counted), map(maintained))
+        }
+    }
+
     /// Row counts of every table, to prove a refused record wrote nothing.
     func tableCounts() throws -> [String: Int] {
         try client.database.read { conn in

@@ -15,11 +15,9 @@ enum Metrics {
             }
         }
         family("sehat_outbox_items", "gauge", "Outbox items by lane and status.",
-               try conn.query("SELECT lane, \(OutboxReader.publicStatus) AS status, count(*) AS n FROM outbox GROUP BY 1, 2 ORDER BY 1, 2").map {
-                   ([("lane", $0["lane"].string ?? ""), ("status", $0["status"].string ?? "")], String($0["n"].int ?? 0))
-               })
+               try OutboxReader(connection: conn).counts().map { ([("lane", $0.lane.rawValue), ("status", $0.status.rawValue)], String($0.count)) })
         family("sehat_outbox_escalated_items", "gauge", "Items escalated after max retries and still retrying.",
-               [([], String(try conn.scalar("SELECT count(*) FROM outbox WHERE escalated_at IS NOT NULL AND status <> 'completed'").int ?? 0))])
+               [([], String(try OutboxReader(connection: conn).escalatedCount()))])
         family("sehat_sync_requests_total", "counter", "HTTP attempts by status class (none: no answer).",
                try conn.query(
                    """

@@ -13,6 +13,7 @@ enum StoreSchema {
         Migration(version: 7, name: "inbound: the workforce registry, its sources, pulls and their audit", sql: version7),
         Migration(version: 8, name: "corrections: the history of changed resources, cancelled encounters", sql: version8),
         Migration(version: 9, name: "versions: the server's version of each resource, conflicts kept for a person", sql: version9),
+        Migration(version: 10, name: "scale: maintained outbox counts, indexes for escalations and the send order", sql: version10),
     ])
 
     static let version1 = """
@@ -522,5 +523,40 @@ enum StoreSchema {
             CHECK ((kept IS NULL) = (resolved_at IS NULL))
         );
         CREATE UNIQUE INDEX version_conflicts_open ON version_conflicts(item_id) WHERE resolved_at IS NULL;
+        """
+
+    /// A million queued items is normal: what a screen reads is maintained, not counted.
+    /// `outbox_counts` holds every lane × public status (withdrawn and conflict are flags on
+    /// dead and failed), kept by triggers on `outbox` in the same transaction as the change;
+    /// the escalated items and the outbox in send order get indexes of their own.
+    static let version10 = """
+        CREATE TABLE outbox_counts (
+            lane TEXT NOT NULL,
+            status TEXT NOT NULL,
+            n INTEGER NOT NULL CHECK (n >= 0),
+            PRIMARY KEY (lane, status)
+        ) WITHOUT ROWID;
+        INSERT INTO outbox_counts(lane, status, n)
+            WITH lanes(lane) AS (VALUES ('emergency'), ('clinic')),
+                 statuses(status) AS (VALUES ('pending'), ('processing'), ('completed'), ('failed'), ('dead'), ('held'), ('withdrawn'), ('conflict'))
+            SELECT lane, status, 0 FROM lanes, statuses;
+        UPDATE outbox_counts SET n = (
+            SELECT count(*) FROM outbox o WHERE o.lane = outbox_counts.lane
+               AND (CASE WHEN o.withdrawn = 1 THEN 'withdrawn' WHEN o.conflict = 1 THEN 'conflict' ELSE o.status END) = outbox_counts.status);
+
+        CREATE TRIGGER outbox_counts_insert AFTER INSERT ON outbox BEGIN
+            UPDATE outbox_counts SET n = n + 1 WHERE lane = NEW.lane AND status = CASE WHEN NEW.withdrawn = 1 THEN 'withdrawn' WHEN NEW.conflict = 1 THEN 'conflict' ELSE NEW.status END;
+        END;
+        CREATE TRIGGER outbox_counts_update AFTER UPDATE OF status, withdrawn, conflict, lane ON outbox
+        WHEN OLD.lane IS NOT NEW.lane OR (CASE WHEN OLD.withdrawn = 1 THEN 'withdrawn' WHEN OLD.conflict = 1 THEN 'conflict' ELSE OLD.status END) IS NOT (CASE WHEN NEW.withdrawn = 1 THEN 'withdrawn' WHEN NEW.conflict = 1 THEN 'conflict' ELSE NEW.status END) BEGIN
+            UPDATE outbox_counts SET n = n - 1 WHERE lane = OLD.lane AND status = CASE WHEN OLD.withdrawn = 1 THEN 'withdrawn' WHEN OLD.conflict = 1 THEN 'conflict' ELSE OLD.status END;
+            UPDATE outbox_counts SET n = n + 1 WHERE lane = NEW.lane AND status = CASE WHEN NEW.withdrawn = 1 THEN 'withdrawn' WHEN NEW.conflict = 1 THEN 'conflict' ELSE NEW.status END;
+        END;
+        CREATE TRIGGER outbox_counts_delete AFTER DELETE ON outbox BEGIN
+            UPDATE outbox_counts SET n = n - 1 WHERE lane = OLD.lane AND status = CASE WHEN OLD.withdrawn = 1 THEN 'withdrawn' WHEN OLD.conflict = 1 THEN 'conflict' ELSE OLD.status END;
+        END;
+
+        CREATE INDEX outbox_escalated ON outbox(escalated_at) WHERE escalated_at IS NOT NULL AND status <> 'completed';
+        CREATE INDEX outbox_in_order ON outbox(lane_rank, priority, id);
         """
 }

@@ -22,6 +22,8 @@ final class EncounterCancellationTests: XCTestCase {
         XCTAssertEqual(report.exitStatus, 0, "withdrawn items are not failures: \(report.counts)")
         XCTAssertEqual(report.count(.dead), 0)
         XCTAssertEqual(report.count(.withdrawn), cancelled.droppedItems.count)
+        let counts = try TestClinic.countedAndMaintained(setup.client)
+        XCTAssertEqual(counts.maintained, counts.counted, "withdrawn items are counted as withdrawn, not dead")
         XCTAssertEqual(setup.sandbox.counts()["Encounter"] ?? 0, 0)
         XCTAssertEqual(setup.sandbox.counts()["Observation"] ?? 0, 0)
         let items = try setup.client.outboxItems(limit: 10_000).filter { recorded.outboxItemIDs.contains($0.id) }

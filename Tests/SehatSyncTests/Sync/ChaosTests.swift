@@ -107,6 +107,9 @@ final class ChaosTests: XCTestCase {
         XCTAssertEqual(setup.sandbox.emergencyNotifications().count, 20)
         XCTAssertEqual(setup.sandbox.resources(ofType: "Encounter").filter { $0.value(at: "class.code") == "EMER" }.count, 10,
                        "each known emergency's SATUSEHAT resources exactly once")
+        // Through every transition of the run, the maintained counts stayed the counted ones.
+        let counts = try TestClinic.countedAndMaintained(setup.client)
+        XCTAssertEqual(counts.maintained, counts.counted)
         // The faults really happened.
         let faults = Dictionary(grouping: setup.sandbox.requestLog(), by: \.fault).mapValues(\.count)
         for kind in ["status", "drop", "commit-drop"] { XCTAssertGreaterThan(faults[kind] ?? 0, 0, kind) }

@@ -76,6 +76,8 @@ final class VersionConflictTests: XCTestCase {
         let item = try XCTUnwrap(try setup.client.outboxItems(status: .conflict).first)
         XCTAssertEqual(item.operation, .update)
         XCTAssertEqual(try setup.client.outboxCounts().first { $0.status == .conflict }?.count, 1)
+        let counts = try TestClinic.countedAndMaintained(setup.client)
+        XCTAssertEqual(counts.maintained, counts.counted, "a conflict is counted as one")
         let conflict = try XCTUnwrap(try setup.client.versionConflict(item: item.id))
         XCTAssertEqual(conflict.basedOn, "1")
         XCTAssertEqual(conflict.serverVersion, "2")
