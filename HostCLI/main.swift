@@ -43,6 +43,7 @@ let commands: [Command] = [
     BenchCommands.sync,
     BenchCommands.emergency,
     BenchCommands.pull,
+    BenchCommands.scale,
 ]
 
 let overview = """

@@ -107,6 +107,40 @@ enum BenchCommands {
         return 0
     }
 
+    static let scale = Command(
+        words: ["bench", "scale"],
+        summary: "Time opening, status, the outbox's first page, metrics and the next ready batch with N items queued.",
+        options: [
+            OptionSpec(name: "items", value: "N", help: "Items queued (default 1000000)"),
+            OptionSpec(name: "repetitions", value: "N", help: "Runs of each measurement (default 20)"),
+            .benchDirectory(),
+            .json("the figures"),
+        ],
+        details: "Baseline: counting the outbox by lane and status row by row (what the screens did before the counts were\n"
+            + "maintained). Targets with 1,000,000 items: each screen and opening under 50 ms, the next ready batch under 1 ms."
+    ) { invocation in
+        let result = try ScaleBenchmark.run(
+            items: try invocation.int("items", default: 1_000_000, range: 1...10_000_000) ?? 1_000_000,
+            repetitions: try invocation.int("repetitions", default: 20, range: 1...10_000) ?? 20,
+            directory: try benchDirectory(invocation), progress: Output.note)
+        let measured: [(String, String, LatencyStats)] = [
+            ("open", "open the database, recover what a gone engine left", result.open), ("status", "sehat status", result.status),
+            ("outbox_first_page", "sehat outbox (first 200 items)", result.firstPage), ("metrics", "sehat metrics", result.metrics),
+            ("ready_batch", "next ready batch (50 items)", result.readyBatch),
+            ("baseline_counted", "baseline: count the outbox row by row", result.counted),
+        ]
+        if invocation.has("json") {
+            var members: [JSON.Member] = [JSON.Member("items", .int(result.items)),
+                                          JSON.Member("bytes_per_item", .double((result.bytesPerItem * 10).rounded() / 10))]
+            for (key, _, figures) in measured { members.append(JSON.Member(key, stats(figures))) }
+            Output.json(.object(members))
+            return 0
+        }
+        Output.line("bench scale: \(result.items) items queued, \(String(format: "%.0f", result.bytesPerItem)) bytes of database per item")
+        Output.table(["", "p50 ms", "p99 ms"], measured.map { [$0.1, ms($0.2.p50Milliseconds), ms($0.2.p99Milliseconds)] })
+        return 0
+    }
+
     static let pull = Command(
         words: ["bench", "pull"],
         summary: "Time a full KKI pull of N practitioners from the in-process sandbox, beside one-statement-per-row upserts.",

@@ -194,6 +194,14 @@ final class HostCommandTests: XCTestCase {
         let ready = try sehat.run(["bench", "ready", "--items", "20000", "--dir", sehat.directory + "/bench", "--json"], timeout: 120)
         XCTAssertEqual(ready.status, 0, ready.stderr)
         XCTAssertTrue(try JSON.parse(ready.stdout)["plan"]?.stringValue?.contains("USING INDEX outbox_ready") == true)
+        let scale = try sehat.run(["bench", "scale", "--items", "20000", "--repetitions", "3", "--dir", sehat.directory + "/bench", "--json"], timeout: 120)
+        XCTAssertEqual(scale.status, 0, scale.stderr)
+        let scaled = try JSON.parse(scale.stdout)
+        XCTAssertEqual(scaled["items"], 20000)
+        for key in ["open", "status", "outbox_first_page", "metrics", "ready_batch", "baseline_counted"] {
+            XCTAssertEqual(scaled.value(at: "\(key).count")?.intValue ?? 0 > 0, true, key)
+        }
+        XCTAssertGreaterThan(scaled["bytes_per_item"]?.doubleValue ?? 0, 0)
         let sync = try sehat.run(["bench", "sync", "--encounters", "5", "--dir", sehat.directory + "/bench", "--json"], timeout: 120)
         XCTAssertEqual(sync.status, 0, sync.stderr)
         let synced = try JSON.parse(sync.stdout)

@@ -236,8 +236,9 @@ extension SandboxState {
         case .failure(let failure): return failure.response
         case .success(let parsed): bundle = parsed
         }
+        if bundle["resourceType"]?.stringValue == "Bundle", bundle["type"]?.stringValue == "batch" { return batch(bundle) }
         guard bundle["resourceType"]?.stringValue == "Bundle", bundle["type"]?.stringValue == "transaction" else {
-            return outcome(400, [Issue(code: "invalid", text: "POST to the base takes a Bundle of type transaction", expression: "Bundle.type")])
+            return outcome(400, [Issue(code: "invalid", text: "POST to the base takes a Bundle of type transaction or batch", expression: "Bundle.type")])
         }
         let entries = bundle["entry"]?.arrayValue ?? []
         var context = BundleContext()
@@ -317,6 +318,32 @@ extension SandboxState {
             ]))
         }
         return .json(200, JSON.obj(["resourceType": "Bundle", "type": "transaction-response", "entry": .array(responses)]).text)
+    }
+
+    /// A batch of searches (`GET Type?params` entries): each answered on its own, in a
+    /// `batch-response` whose entries carry the searchset or the refusal. The sandbox takes
+    /// only searches in a batch; anything else is refused as a whole.
+    private func batch(_ bundle: JSON) -> HTTPResponse {
+        let entries = bundle["entry"]?.arrayValue ?? []
+        var answers: [JSON] = []
+        for (index, entry) in entries.enumerated() {
+            let url = entry.value(at: "request.url")?.stringValue ?? ""
+            guard entry.value(at: "request.method")?.stringValue == "GET",
+                let type = url.split(separator: "?", maxSplits: 1).first.map(String.init), !type.contains("/"), !type.isEmpty
+            else {
+                return outcome(400, [Issue(code: "not-supported", text: "entry \(index): the sandbox takes only searches (GET Type?…) in a batch",
+                                           expression: "Bundle.entry[\(index)].request")])
+            }
+            let queryText = url.split(separator: "?", maxSplits: 1).dropFirst().first.map(String.init) ?? ""
+            let query = queryText.split(separator: "&").map { pair -> (name: String, value: String) in
+                let parts = pair.split(separator: "=", maxSplits: 1)
+                return (String(parts[0]).queryDecoded, parts.count > 1 ? String(parts[1]).queryDecoded : "")
+            }
+            let answer = search(type, query)
+            let json = (try? JSON.parse(bytes: answer.body)) ?? .null
+            answers.append(.obj(["resource": json, "response": .obj(["status": .string("\(answer.status) \(HTTPResponse.reason(answer.status))")])]))
+        }
+        return .json(200, JSON.obj(["resourceType": "Bundle", "type": "batch-response", "entry": .array(answers)]).text)
     }
 
     // MARK: Rules

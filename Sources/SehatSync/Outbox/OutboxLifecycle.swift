@@ -193,7 +193,7 @@ package struct OutboxLifecycle {
     /// is known to have stopped — as pending, marked to search before they are sent again.
     /// Items of owners that may still be sending are left alone. Returns how many came back.
     @discardableResult
-    func recover() throws -> Int {
+    package func recover() throws -> Int {
         let owners = try connection.query(
             """
             SELECT DISTINCT o.claimed_by, s.host, s.pid, s.process_start

@@ -10,7 +10,7 @@ import XCTest
 
 final class SyncEngineTests: XCTestCase {
     func testAFullEncounterArrivesCompleteWithServerReferences() async throws {
-        let setup = try SandboxClinic()
+        let setup = try SandboxClinic(keepBodies: true)
         defer { setup.stop() }
         let recorded = try setup.client.recordEncounter(setup.clinic.fullVisit(number: "ENC-E2E"))
         let engine = try setup.engine()
@@ -32,7 +32,8 @@ final class SyncEngineTests: XCTestCase {
         // The order the server accepted: lookups and locations before the visit's bundle.
         let log = setup.sandbox.requestLog().filter { $0.path != "/oauth2/v1/accesstoken" }
         let bundleIndex = try XCTUnwrap(log.lastIndex { $0.method == "POST" && $0.path == "/fhir-r4/v1" }, "the visit's bundle goes last")
-        XCTAssertTrue(log[..<bundleIndex].contains { $0.path.hasSuffix("/Patient") && $0.method == "GET" })
+        XCTAssertTrue(log[..<bundleIndex].contains { ($0.body ?? "").contains(#""type":"batch""#) && ($0.body ?? "").contains("Patient?identifier=") },
+                      "the lookups, in one batch of searches, before the visit")
         XCTAssertTrue(log.allSatisfy { ($0.status ?? 0) < 300 }, "no request was refused: \(log.map { "\($0.method) \($0.path) \($0.status ?? 0)" })")
         // Stored history keeps local references; the patient learned its IHS id.
         let stored = try setup.client.database.read { try $0.scalar("SELECT json FROM resources WHERE local_id = ?", [.text(recorded.encounterID)]).string }

@@ -131,13 +131,8 @@ struct AnswerReader: Sendable {
         case 200..<300:
             switch item.operation {
             case .lookup:
-                guard let json, json["resourceType"]?.stringValue == "Bundle" else { return .result(retry(attempt, item, now: now), .transient) }
-                let found = Self.searchResources(json)
-                let ids = found.compactMap { $0["id"]?.stringValue }
-                if ids.count == 1 { return .result(.completed(serverID: ids[0], version: Self.version(of: found[0])), .found) }
-                if ids.isEmpty { return .result(.held(.registrationRequired), .notRegistered) }
-                let message = "\(ids.count) \(item.resourceType ?? "resources") share this identifier; resolve it on the server"
-                return .result(.failed(message, Self.failure(attempt, .client, message)), .ambiguous)
+                let (result, note) = lookup(json, attempt, item, now: now)
+                return .result(result, note)
             case .create:
                 guard let id = json?["id"]?.stringValue ?? Self.id(fromLocation: answer.headers["location"]) else {
                     return .result(.retry(delay: backoff.delay(afterAttempt: item.attempts + 1), unknownOutcome: true, counts: true,
@@ -170,6 +165,51 @@ struct AnswerReader: Sendable {
             return .result(.dead(message, Self.failure(attempt, .unknown, message)), .permanent)
         default:
             return .result(retry(attempt, item, now: now), .transient)
+        }
+    }
+
+    /// A lookup's searchset: one match is the person (done, with their id); none means they
+    /// must be registered first (held); several is for a person to sort out on the server.
+    func lookup(_ searchset: JSON?, _ attempt: Attempt, _ item: ClaimedItem, now: Date) -> (ItemResult, AttemptNote) {
+        guard let searchset, searchset["resourceType"]?.stringValue == "Bundle" else { return (retry(attempt, item, now: now), .transient) }
+        let found = Self.searchResources(searchset)
+        let ids = found.compactMap { $0["id"]?.stringValue }
+        if ids.count == 1 { return (.completed(serverID: ids[0], version: Self.version(of: found[0])), .found) }
+        if ids.isEmpty { return (.held(.registrationRequired), .notRegistered) }
+        let message = "\(ids.count) \(item.resourceType ?? "resources") share this identifier; resolve it on the server"
+        return (.failed(message, Self.failure(attempt, .client, message)), .ambiguous)
+    }
+
+    /// A batch of lookups (in `items` order): each entry's searchset is read as a single
+    /// lookup's; an entry the server failed goes again; a server that refuses the batch as a
+    /// whole (it takes no batches) gets each lookup alone from then on.
+    func searches(_ attempt: Attempt, items: [ClaimedItem], now: Date) -> [(ItemResult, AttemptNote)] {
+        guard let answer = attempt.answer, attempt.notTheReceiver == nil else {
+            return items.map { (retry(attempt, $0, now: now), attempt.notTheReceiver == nil ? .noAnswer : .notTheReceiver) }
+        }
+        let json = try? JSON.parse(bytes: answer.body)
+        switch answer.status {
+        case 200..<300:
+            let entries = json?["entry"]?.arrayValue ?? []
+            guard json?["type"]?.stringValue == "batch-response", entries.count == items.count else {
+                let message = "batch answer has \(entries.count) entries for \(items.count)"
+                return items.map { (.retry(delay: backoff.delay(afterAttempt: $0.attempts + 1), unknownOutcome: false, counts: true, error: message,
+                                           failure: Self.failure(attempt, .unknown, message)), .bundleMalformedAnswer) }
+            }
+            return zip(items, entries).map { item, entry in
+                let status = entry.value(at: "response.status")?.stringValue.flatMap { Int($0.prefix(3)) } ?? 0
+                guard (200..<300).contains(status) else {
+                    let message = "the search in the batch answered \(status)"
+                    return (.retry(delay: backoff.delay(afterAttempt: item.attempts + 1), unknownOutcome: false, counts: true, error: message,
+                                   failure: Self.failure(attempt, FailureClass.of(status: status), message)), .transient)
+                }
+                return lookup(entry["resource"], attempt, item, now: now)
+            }
+        case 400, 404, 405, 409, 422, 501:
+            let message = "batch of searches refused (\(answer.status)): \(Self.problem(answer, json)); each lookup goes alone"
+            return items.map { _ in (.sendSingly(message, Self.failure(attempt, .client, message)), .bundleRefusedSendingSingly) }
+        default:
+            return items.map { (retry(attempt, $0, now: now), .bundleTransient) }
         }
     }
 

@@ -61,6 +61,18 @@ struct RequestBuilder: Sendable {
         }
     }
 
+    /// Lookups in one `batch` Bundle: an entry per search (`GET Type?identifier=…`), each
+    /// answered on its own.
+    func searches(_ items: [ClaimedItem]) throws -> HTTPCall {
+        let entries = try items.map { item -> JSON in
+            guard let call = search(item), let query = call.url.split(separator: "?", maxSplits: 1).last, let type = item.resourceType else {
+                throw BuildError(message: "item \(item.id) has nothing to search by")
+            }
+            return .obj(["request": .obj(["method": "GET", "url": .string("\(type)?\(query)")])])
+        }
+        return json("POST", baseURL, .obj(["resourceType": "Bundle", "type": "batch", "entry": .array(entries)]), timeout: timeouts.long)
+    }
+
     /// A transaction bundle for a group: one entry per resource; when a group carries both
     /// the create and the closing update of a resource (an Encounter), the entry POSTs the
     /// final version, which completes both items.

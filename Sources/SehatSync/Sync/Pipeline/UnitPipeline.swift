@@ -92,7 +92,9 @@ struct UnitPipeline: Sendable {
             .map { $0.element.filter { !run.isSettled($0) }.map { $0.knowing(found) } }.filter { !$0.isEmpty }
         if !parts.isEmpty {
             // 2–5. Build, upload, read (and adopt duplicates).
-            if unit.kind == .bundle || parts[0][0].createsSelfReference {
+            if unit.kind == .searches, parts.joined().count > 1 {
+                await sendSearches(Array(parts.joined()), &run)
+            } else if unit.kind == .bundle || parts[0][0].createsSelfReference {
                 await sendBundle(parts, &run)
             } else {
                 await sendSingle(parts[0][0], &run)
@@ -139,6 +141,23 @@ struct UnitPipeline: Sendable {
             let (result, note) = reader.versionCheck(answered, sent: call, earlier: earlier, refusal: refusal, for: item, now: clock.now())
             run.results.append((item, result))
             run.note(item, answered, note, result.errorText)
+        }
+    }
+
+    /// Lookups in one batch of searches: each read as a single lookup's answer.
+    private func sendSearches(_ items: [ClaimedItem], _ run: inout Run) async {
+        let call: HTTPCall
+        do {
+            call = try builder.searches(items)
+        } catch {
+            for item in items { run.results.append((item, .retry(delay: 0, unknownOutcome: false, counts: false, error: "\(error)", failure: nil))) }
+            return
+        }
+        let attempt = await uploader.send(call, lane: items[0].lane)
+        run.sent(attempt)
+        for (item, (result, note)) in zip(items, reader.searches(attempt, items: items, now: clock.now())) {
+            run.results.append((item, result))
+            run.note(item, attempt, note, result.errorText)
         }
     }
 

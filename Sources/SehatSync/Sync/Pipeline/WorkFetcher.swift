@@ -29,8 +29,8 @@ struct WorkFetcher {
             try outbox.renewLease(of: owner, until: leaseUntil)
             var taken = Set<Int64>()
             // Each unit: its parts (independent groups), with its entries and bytes so far,
-            // and whether more groups may be packed into it.
-            var units: [(parts: [[Int64]], entries: Int, bytes: Int, packable: Bool)] = []
+            // and what more may be packed into it (writes with writes, lookups with lookups).
+            var units: [(parts: [[Int64]], entries: Int, bytes: Int, pack: Pack?)] = []
             var notifying = false
             let packing = configuration.bundles && configuration.packing
             let scan = packing ? limit * configuration.maxBundleEntries : limit * 4
@@ -59,18 +59,20 @@ struct WorkFetcher {
                 }
                 members = members.filter { !taken.contains($0) }
                 // Independent groups ready together share a bundle: creates and updates of
-                // SATUSEHAT resources, never an item that must go alone (its bundle was refused).
-                let packable = packing && target == .satusehat && !alone
-                    && (operation == Operation.create.rawValue || operation == Operation.update.rawValue)
-                let bytes = packable ? try self.bytes(of: members, conn) : 0
-                if packable, let index = units.lastIndex(where: { $0.packable }),
+                // SATUSEHAT resources in a transaction, lookups in a batch of searches; never an
+                // item that must go alone (its bundle was refused).
+                let pack: Pack? = !packing || target != .satusehat || alone ? nil
+                    : operation == Operation.lookup.rawValue ? .searches
+                    : operation == Operation.create.rawValue || operation == Operation.update.rawValue ? .writes : nil
+                let bytes = pack == .writes ? try self.bytes(of: members, conn) : 0
+                if let pack, let index = units.lastIndex(where: { $0.pack == pack }),
                     units[index].entries + members.count <= configuration.maxBundleEntries, units[index].bytes + bytes <= configuration.maxBundleBytes
                 {
                     units[index].parts.append(members)
                     units[index].entries += members.count
                     units[index].bytes += bytes
                 } else if units.count < limit {
-                    units.append(([members], members.count, bytes, packable))
+                    units.append(([members], members.count, bytes, pack))
                 } else {
                     break
                 }
@@ -84,6 +86,12 @@ struct WorkFetcher {
                 return parts.isEmpty ? nil : WorkUnit(parts: parts)
             }
         }
+    }
+
+    /// What a unit packs: writes (a transaction) or lookups (a batch of searches).
+    private enum Pack: Equatable {
+        case writes
+        case searches
     }
 
     /// The bytes the items' resources (or payloads) take, to keep a packed bundle within its size.

@@ -59,10 +59,12 @@ struct ClaimedItem: Sendable, Equatable {
 
 /// What the engine sends in one go: a transaction bundle of one group or of several packed
 /// together (`parts`: the independent groups, so a refused pack can be split between them),
-/// or one request.
+/// a batch of lookups, or one request.
 struct WorkUnit: Sendable {
     enum Kind: Sendable, Equatable {
         case bundle
+        /// Several lookups in one `batch` Bundle of searches.
+        case searches
         case single
     }
 
@@ -74,6 +76,11 @@ struct WorkUnit: Sendable {
 
     init(parts: [[ClaimedItem]]) {
         self.parts = parts
-        kind = parts.count > 1 || parts.first.map { $0.count > 1 } == true ? .bundle : .single
+        let items = parts.flatMap { $0 }
+        if items.count < 2 {
+            kind = .single
+        } else {
+            kind = items.allSatisfy { $0.operation == .lookup } ? .searches : .bundle
+        }
     }
 }

@@ -12,9 +12,10 @@ final class WorkFetcherTests: XCTestCase {
     override func setUpWithError() throws { clinic = try TestClinic() }
     override func tearDown() { clinic.remove() }
 
-    private func fetcher(_ owner: SyncOwner, bundles: Bool = true) -> WorkFetcher {
+    private func fetcher(_ owner: SyncOwner, bundles: Bool = true, packing: Bool = true) -> WorkFetcher {
         var settings = SyncConfiguration()
         settings.bundles = bundles
+        settings.packing = packing
         return WorkFetcher(database: clinic.client.database, configuration: settings, targets: [.satusehat, .emergency], owner: owner)
     }
 
@@ -32,7 +33,7 @@ final class WorkFetcherTests: XCTestCase {
 
     func testItClaimsForItsOwnerAndAnotherOwnerGetsNothingOfIt() throws {
         let first = SyncOwner.current(), second = SyncOwner.current()
-        let units = try fetcher(first).fetch(units: 3, lane: .clinic, now: clinic.clock.now())
+        let units = try fetcher(first, packing: false).fetch(units: 3, lane: .clinic, now: clinic.clock.now())
         XCTAssertEqual(units.count, 3)
         let claimed = Set(units.flatMap(\.items).map(\.id))
         let again = try fetcher(second).fetch(units: 100, lane: .clinic, now: clinic.clock.now())
