@@ -220,11 +220,17 @@ public actor SyncEngine {
     public func tokenFetches() async -> Int { await tokens.fetches }
 
     /// When the next pending, unblocked item comes due (nil when there is none).
+    /// Only items this engine can send count: an emergency item with no emergency service
+    /// configured is never due here, or an idle worker would wait for it for ever.
     func nextDue(lane: Lane? = nil) throws -> Date? {
-        try client.database.read { conn in
+        let targets = JSON.array(fetcher.targets.map { JSON.string($0.rawValue) }).text
+        return try client.database.read { conn in
             try conn.scalar(
-                "SELECT min(next_attempt_at) FROM outbox WHERE status = 'pending' AND unresolved_deps = 0 AND (? IS NULL OR lane = ?)",
-                [SQLValue(lane?.rawValue), SQLValue(lane?.rawValue)]).int64
+                """
+                SELECT min(next_attempt_at) FROM outbox WHERE status = 'pending' AND unresolved_deps = 0 AND (? IS NULL OR lane = ?)
+                  AND target IN (SELECT value FROM json_each(?))
+                """,
+                [SQLValue(lane?.rawValue), SQLValue(lane?.rawValue), .text(targets)]).int64
                 .map { Date(timeIntervalSince1970: Double($0) / 1000) }
         }
     }

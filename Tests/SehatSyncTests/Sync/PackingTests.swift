@@ -121,4 +121,25 @@ final class PackingTests: XCTestCase {
         XCTAssertEqual(report.exitStatus, 0, "\(report.counts)")
         XCTAssertEqual(setup.sandbox.counts()["Encounter"], 5)
     }
+
+    /// The registry's lookups ready together go in one batch of searches; each answer is read as
+    /// a lookup's own (found: the IHS id; not found: held for registration).
+    func testLookupsReadyTogetherTravelInOneBatchOfSearches() async throws {
+        let setup = try SandboxClinic(keepBodies: true)
+        defer { setup.stop() }
+        try setup.client.addPatient(PatientInput(nik: "3171022309909999", name: "Belum Terdaftar", gender: .female, birthDate: "1991-01-01"))
+        let report = try await setup.engine().sync()
+        XCTAssertEqual(report.exitStatus, 3, "the unregistered patient is held: \(report.counts)")
+        let base = URL(string: setup.sandbox.fhirBaseURL)!.path
+        let batches = setup.sandbox.requestLog().filter { $0.method == "POST" && $0.path == base && ($0.body ?? "").contains(#""type":"batch""#) }
+        XCTAssertEqual(batches.count, 1)
+        XCTAssertEqual(setup.sandbox.requestLog().filter { $0.method == "GET" }.count, 0, "no lookup went alone")
+        let lookups = try setup.client.outboxItems(limit: 1_000).filter { $0.operation == .lookup }
+        XCTAssertEqual(lookups.count, SampleClinic.patients.count + SampleClinic.practitioners.count + 1)
+        XCTAssertEqual(lookups.filter { $0.status == .held }.count, 1)
+        XCTAssertEqual(lookups.first { $0.status == .held }?.hold, .registrationRequired)
+        XCTAssertTrue(lookups.filter { $0.status != .held }.allSatisfy { $0.status == .completed })
+        let ihs = try setup.client.database.read { try $0.scalar("SELECT count(*) FROM patients WHERE ihs_id IS NOT NULL").int }
+        XCTAssertEqual(ihs, SampleClinic.patients.count, "each found patient learned their IHS id")
+    }
 }
