@@ -7,9 +7,10 @@ import SehatSandbox
 import SehatSync
 
 /// `sehat bench sync`: drains N recorded encounters to an in-process sandbox that adds
-/// `latency` to every FHIR answer, and compares the SDK (bundles, several in flight) with
-/// the naive way (one request per resource, each awaited before the next) on identical
-/// data, beside the lower bound that round trips set.
+/// `latency` to every FHIR answer, and compares the SDK — with no rate limit, and with the
+/// settings a clinic gets by default (60 requests a minute, bursts of 10; real time) — with
+/// the naive way (one request per resource, each awaited before the next) on identical data,
+/// beside the lower bound that round trips set.
 package enum SyncBenchmark {
     package struct Side {
         package let requests: Int
@@ -25,18 +26,27 @@ package enum SyncBenchmark {
         package let latencyMilliseconds: Int
         package let concurrency: Int
         package let sdk: Side
+        /// The SDK with the default settings (the spec's request budget), when measured.
+        package let defaults: Side?
         package let naive: Side?
         /// Σ over dependency levels of ⌈requests at the level ÷ concurrency⌉ × latency.
         package let boundSeconds: Double
         package let levels: [Int]
     }
 
-    package static func run(encounters: Int, latencyMilliseconds: Int, concurrency: Int, includeNaive: Bool, directory: String,
-                    progress: (String) -> Void) throws -> Result {
+    package static func run(encounters: Int, latencyMilliseconds: Int, concurrency: Int, includeNaive: Bool, includeDefaults: Bool = true,
+                            directory: String, progress: (String) -> Void) throws -> Result {
         let sdk = try side(encounters: encounters, latency: latencyMilliseconds, directory: directory, name: "sdk") {
             $0.concurrency = concurrency
         }
         progress(String(format: "sdk: %d requests in %.2f s", sdk.side.requests, sdk.side.seconds))
+        var defaults: Side?
+        if includeDefaults {
+            defaults = try side(encounters: encounters, latency: latencyMilliseconds, directory: directory, name: "defaults") {
+                $0 = SyncConfiguration()  // what a clinic gets: 60 a minute, bursts of 10, packing on
+            }.side
+            progress(String(format: "default settings: %d requests in %.2f s", defaults!.requests, defaults!.seconds))
+        }
         var naive: Side?
         if includeNaive {
             naive = try side(encounters: encounters, latency: latencyMilliseconds, directory: directory, name: "naive") {
@@ -51,8 +61,8 @@ package enum SyncBenchmark {
         let bound = levels.reduce(0.0) { total, count in
             total + (Double(count) / Double(concurrency)).rounded(.up) * Double(latencyMilliseconds) / 1000
         }
-        return Result(encounters: encounters, latencyMilliseconds: latencyMilliseconds, concurrency: concurrency, sdk: sdk.side, naive: naive,
-                      boundSeconds: bound, levels: levels)
+        return Result(encounters: encounters, latencyMilliseconds: latencyMilliseconds, concurrency: concurrency, sdk: sdk.side, defaults: defaults,
+                      naive: naive, boundSeconds: bound, levels: levels)
     }
 
     /// Records the workload into a fresh database, then times one full sync.

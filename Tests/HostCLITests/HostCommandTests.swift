@@ -11,7 +11,7 @@ final class HostCommandTests: XCTestCase {
 
     static let commands = [
         ["init"], ["config"], ["location", "add"], ["practitioner", "add"], ["patient", "add"], ["encounter", "record"], ["panic"], ["outbox"], ["outbox", "show"], ["outbox", "retry"], ["outbox", "ignore"],
-        ["emergency", "list"], ["emergency", "status"], ["emergency", "update"], ["sync"], ["status"], ["health"], ["metrics"], ["net"], ["patient", "consent"], ["sandbox"], ["demo"], ["import"], ["bench", "write"], ["bench", "ready"], ["bench", "sync"], ["bench", "emergency"],
+        ["emergency", "list"], ["emergency", "status"], ["emergency", "update"], ["sync"], ["status"], ["health"], ["metrics"], ["net"], ["patient", "consent"], ["sandbox"], ["demo"], ["import"], ["bench", "write"], ["bench", "ready"], ["bench", "sync"], ["bench", "emergency"], ["bench", "scale"], ["outbox", "resolve"], ["encounter", "history"], ["encounter", "amend"], ["encounter", "cancel"],
     ]
 
     /// Sets up a clinic in the scratch folder: the organization, POLI-UMUM, one practitioner, one patient.
@@ -209,6 +209,8 @@ final class HostCommandTests: XCTestCase {
         XCTAssertLessThan(synced.value(at: "sdk.requests")?.intValue ?? .max, 55 + 5,
                           "fewer than one bundle per encounter after the prerequisites: ready groups are packed together")
         XCTAssertEqual(synced.value(at: "naive.requests")?.intValue, 55 + 5 * 11, "one request per resource, and the closing update")
+        XCTAssertEqual(synced.value(at: "defaults.resources")?.intValue, 5 * 10 + 55, "the default settings drain the same work")
+        XCTAssertLessThanOrEqual(synced.value(at: "defaults.requests")?.intValue ?? .max, 10, "within the first burst: lookups in a batch, the rest packed")
         let emergency = try sehat.run(["bench", "emergency", "--clinic-items", "2000", "--latency-ms", "0", "--dir", sehat.directory + "/bench", "--json"], timeout: 120)
         XCTAssertEqual(emergency.status, 0, emergency.stderr)
         let figures2 = try JSON.parse(emergency.stdout)

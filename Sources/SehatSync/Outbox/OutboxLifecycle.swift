@@ -474,7 +474,11 @@ package struct OutboxLifecycle {
 
     private static func fenceArguments(_ owner: SyncOwner?) -> [SQLValue] { owner.map { [.text($0.id)] } ?? [] }
 
-    private static func milliseconds(_ date: Date) -> Int64 { Int64(date.timeIntervalSince1970 * 1000) }
+    /// A due time in whole milliseconds, rounded up: an item stored as due must never come due
+    /// before its time. Truncating made an item due a fraction of a millisecond before the
+    /// circuit that refused it let it through — refused again at once, at the same instant, for
+    /// ever (RequestPacingTests caught it once the engine stopped working in rounds).
+    private static func milliseconds(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1000).rounded(.up)) }
 
     /// Parks an item (failed, dead or held) and holds everything that (transitively) waits on it.
     @discardableResult

@@ -46,6 +46,8 @@ final class ChaosTests: XCTestCase {
         var settings = SyncConfiguration()
         (settings.criticalTimeout, settings.requestTimeout, settings.longTimeout) = (1, 1, 1)
         settings.requestsPerMinute = 0
+        // Packed, but in packs of a few visits, so there are enough requests for every fault to strike packs too.
+        settings.maxBundleEntries = 60
         let engine = try SyncEngine(client: setup.client, transport: SimulatedLink(wrapping: URLSessionTransport()) { link.withLock { $0 } },
                                     configuration: settings, sleeper: ClockSleeper(clock: setup.clock))
         let expired = Locked(false)
