@@ -56,7 +56,7 @@ final class ConcurrentSyncTests: XCTestCase {
         let fhirPath = URL(string: sandbox.fhirBaseURL)!.path
         let received = Set(sandbox.requestLog().filter { $0.path.hasPrefix(fhirPath) }.compactMap(\.requestID))
         let logged = Set(try database.read { try $0.query("SELECT DISTINCT request_id FROM sync_log").compactMap { $0[0].string } })
-        XCTAssertGreaterThan(received.count, visits, "the visits went out")
+        XCTAssertGreaterThan(received.count, 2, "the visits went out (packed together, in fewer requests than visits)")
         XCTAssertEqual(received.subtracting(logged), [], "requests the sandbox received that no sync_log row names")
         // No Encounter was updated again and again: each has its create and its closing update.
         let versions = sandbox.resources(ofType: "Encounter").compactMap { $0.value(at: "meta.versionId")?.stringValue }
