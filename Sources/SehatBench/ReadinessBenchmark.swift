@@ -25,17 +25,7 @@ public enum ReadinessBenchmark {
     /// Fills a fresh database in `directory` and times both queries.
     public static func run(items: Int, batch: Int = 50, repetitions: Int = 200, directory: String,
                            progress: (String) -> Void = { _ in }) throws -> Result {
-        let path = directory + "/bench-ready.db"
-        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
-        let client = try SehatClient(path: path)
-        try SampleClinic.configure(client, directory: directory)
-        try client.addLocation(code: "BENCH", name: "Bench")
-        progress("filling the outbox with \(items) items")
-        let now = client.clock.now()
-        try client.database.write { conn in
-            let resource = try conn.scalar("SELECT local_id FROM resources LIMIT 1").string ?? ""
-            try OutboxLifecycle(connection: conn, now: now).loadSyntheticQueue(count: items, resourceID: resource)
-        }
+        let client = try filledOutbox(items: items, path: directory + "/bench-ready.db", directory: directory, progress: progress)
         let nowMs = Int64(Date().timeIntervalSince1970 * 1000)
         let indexedSQL = OutboxReader.readySQL
         let scanSQL = indexedSQL.replacingOccurrences(of: "FROM outbox", with: "FROM outbox NOT INDEXED")
@@ -56,5 +46,21 @@ public enum ReadinessBenchmark {
             let scan = try time(scanSQL, max(3, repetitions / 20))
             return Result(items: items, batch: batch, indexed: indexed, scan: scan, plan: plan)
         }
+    }
+
+    /// A fresh configured database at `path` whose outbox holds `items` synthetic items: most
+    /// waiting on dependencies, a tenth ready, a fifth completed, 1 in 97 in the emergency lane.
+    static func filledOutbox(items: Int, path: String, directory: String, progress: (String) -> Void) throws -> SehatClient {
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+        let client = try SehatClient(path: path)
+        try SampleClinic.configure(client, directory: directory)
+        try client.addLocation(code: "BENCH", name: "Bench")
+        progress("filling the outbox with \(items) items")
+        let now = client.clock.now()
+        try client.database.write { conn in
+            let resource = try conn.scalar("SELECT local_id FROM resources LIMIT 1").string ?? ""
+            try OutboxLifecycle(connection: conn, now: now).loadSyntheticQueue(count: items, resourceID: resource)
+        }
+        return client
     }
 }

@@ -22,17 +22,8 @@ package enum ScaleBenchmark {
 
     package static func run(items: Int, repetitions: Int = 20, directory: String, progress: (String) -> Void) throws -> Result {
         let path = directory + "/bench-scale.db"
-        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
         do {
-            let client = try SehatClient(path: path)
-            try SampleClinic.configure(client, directory: directory)
-            try client.addLocation(code: "BENCH", name: "Bench")
-            progress("filling the outbox with \(items) items")
-            let now = client.clock.now()
-            try client.database.write { conn in
-                let resource = try conn.scalar("SELECT local_id FROM resources LIMIT 1").string ?? ""
-                try OutboxLifecycle(connection: conn, now: now).loadSyntheticQueue(count: items, resourceID: resource)
-            }
+            let client = try ReadinessBenchmark.filledOutbox(items: items, path: path, directory: directory, progress: progress)
             try client.database.withoutTransaction { try $0.execute("PRAGMA wal_checkpoint(TRUNCATE)") }
         }
         let bytes = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.doubleValue ?? 0
