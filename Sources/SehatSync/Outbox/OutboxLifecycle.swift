@@ -303,9 +303,12 @@ package struct OutboxLifecycle {
             """, [.text(LogMasking.mask(error)), .text(stamp), .integer(id)] + Self.fenceArguments(owner))
     }
 
-    /// Refused by the receiver: kept for a person; what waits on it is held.
+    /// Refused by the receiver: kept for a person; what waits on it is held. A refused create is
+    /// not on the server — had an earlier attempt of unknown outcome created it, the search before
+    /// this one would have found it — so it no longer needs a search (`needs_check` cleared), and
+    /// an amendment sends it anew rather than queueing an update of something that does not exist.
     func fail(_ id: Int64, by owner: SyncOwner, attempts: Int, error: String) throws {
-        try park(id, status: .failed, hold: nil, error: error, attempts: attempts, owner: owner)
+        try park(id, status: .failed, hold: nil, error: error, attempts: attempts, owner: owner, refused: true)
     }
 
     /// Given up on (permanently refused, or out of retries): kept with the reason, revivable;
@@ -483,14 +486,16 @@ package struct OutboxLifecycle {
     /// Parks an item (failed, dead or held) and holds everything that (transitively) waits on it.
     @discardableResult
     private func park(_ id: Int64, status: ItemStatus, hold: HoldReason?, error: String?, attempts: Int?, owner: SyncOwner?,
-                      conflict: Bool = false) throws -> Bool {
+                      conflict: Bool = false, refused: Bool = false) throws -> Bool {
         try connection.execute(
             """
             UPDATE outbox SET status = ?, attempts = coalesce(?, attempts), last_error = coalesce(?, last_error), conflict = ?,
+                              needs_check = CASE WHEN ? THEN 0 ELSE needs_check END,
                               hold_kind = ?, hold_detail = ?, hold_item = ?, \(Self.dropClaim), updated_at = ?
             WHERE id = ? AND \(Self.fence(owner))
             """,
-            [.text(status.rawValue), SQLValue(attempts), SQLValue(error.map(LogMasking.mask)), .integer(conflict ? 1 : 0), SQLValue(hold?.kind),
+            [.text(status.rawValue), SQLValue(attempts), SQLValue(error.map(LogMasking.mask)), .integer(conflict ? 1 : 0), .integer(refused ? 1 : 0),
+             SQLValue(hold?.kind),
              SQLValue(hold?.detail), SQLValue(hold?.item), .text(stamp), .integer(id)] + Self.fenceArguments(owner))
         guard connection.changes > 0 else { return false }
         if case .consent = hold { return true }

@@ -12,19 +12,26 @@ import XCTest
 /// The field at its worst, bounded in time and on loopback only.
 final class ChaosTests: XCTestCase {
     func testEverythingArrivesExactlyOnceThroughFaultsExpiryAndAFlappingLink() async throws {
-        let setup = try SandboxClinic(register: false, seedPeople: false)
+        let setup = try SandboxClinic(register: false, seedPeople: false, unknownCodes: ["93009999"])
         defer { setup.stop() }
         let patients = try SampleClinic.register(setup.client, patientCount: 50)
         try setup.sandbox.seed(patients.map { Sandbox.person("Patient", nik: $0.nik, name: $0.name) }
             + SampleClinic.practitioners.map { Sandbox.person("Practitioner", nik: $0.0, name: $0.1) }
             + [Sandbox.person("Practitioner", nik: "3171099999990001", name: "Relawan Andi")])
         // Offline: 200 visits (every tenth with lab work and a dispense) and 20 panic reports.
-        for i in 0..<200 {
+        // One visit's drug carries a KFA code the server does not know: it is refused inside a
+        // packed bundle, and fixed by an amendment once it has been ("log, fix data, retry").
+        func visit(_ i: Int, kfa: String? = nil) -> EncounterDocument {
             let patient = patients[i % patients.count]
-            try setup.client.recordEncounter(i % 10 == 0
+            var document = i % 10 == 0
                 ? SampleClinic.labVisit(number: "CHAOS-\(i)", patient: patient, finishedBefore: TestClinic.now)
-                : SampleClinic.visit(number: "CHAOS-\(i)", patient: patient, finishedBefore: TestClinic.now, offsetMinutes: i % 300))
+                : SampleClinic.visit(number: "CHAOS-\(i)", patient: patient, finishedBefore: TestClinic.now, offsetMinutes: i % 300)
+            if let kfa { document.prescriptions[0].kfaCode = kfa }
+            return document
         }
+        let refused = 57
+        for i in 0..<200 { try setup.client.recordEncounter(visit(i, kfa: i == refused ? "93009999" : nil)) }
+        var fixed = false
         var panics: [String] = []
         for i in 0..<20 {
             // Half of them with the victim's and volunteer's NIKs: those also go to SATUSEHAT.
@@ -66,6 +73,11 @@ final class ChaosTests: XCTestCase {
                     _ = try setup.client.amendEncounter(document, reason: "systolic corrected")
                 }
             }
+            // Once the bad drug has been refused, the visit is amended with the right code.
+            if !fixed, try setup.client.outboxItems(status: .failed).contains(where: { $0.resourceType == "Medication" }) {
+                _ = try setup.client.amendEncounter(visit(refused), reason: "KFA code corrected")
+                fixed = true
+            }
             link.withLock { $0 = rounds % 4 == 3 ? LinkState(mode: .offline) : (rounds % 4 == 1 ? LinkState(mode: .flaky, loss: 0.2) : .online) }
             let report = try await engine.sync(untilIdle: true, timeout: 120) { progress in
                 if progress.completed > 300, !expired.withLock({ $0 }) {
@@ -79,6 +91,9 @@ final class ChaosTests: XCTestCase {
             for dead in try setup.client.outboxItems(lane: .emergency, status: .dead) { try setup.client.retryItem(dead.id) }
         }
         XCTAssertLessThan(rounds, 200, "the outbox drained")
+        XCTAssertTrue(fixed, "the bad drug was refused, then amended")
+        let splits = try setup.client.database.read { try $0.scalar("SELECT count(*) FROM sync_log WHERE outcome = 'pack_refused_splitting'").int ?? 0 }
+        XCTAssertGreaterThan(splits, 0, "the refusal came inside a packed bundle, which was split")
         XCTAssertTrue(expired.withLock { $0 }, "tokens expired mid-run")
         XCTAssertGreaterThan(setup.sandbox.requestLog().filter { $0.status == 401 }.count, 0)
 
