@@ -460,6 +460,13 @@ package struct OutboxLifecycle {
         return connection.changes
     }
 
+    /// Whether a create in `status` may have reached the server: done, in flight, or sent with
+    /// its answer lost (`needsCheck`). One rule for every correction that must tell "send the
+    /// new version" from "update what the server has".
+    static func mayBeOnServer(createStatus status: ItemStatus?, needsCheck: Bool) -> Bool {
+        status == .completed || status == .processing || needsCheck
+    }
+
     /// An item's status, or nil when there is no such item.
     func status(of id: Int64) throws -> ItemStatus? {
         try connection.scalar("SELECT status FROM outbox WHERE id = ?", [.integer(id)]).string.flatMap(ItemStatus.init)

@@ -47,15 +47,20 @@ struct ResourceHistory {
     /// Keeps `previous` as `localID`'s version before `change`, with whether the server had it
     /// (its id is known, or its create may have arrived) and the server's version then.
     func keep(_ localID: String, previous: String, change: ResourceChange, reason: String) throws {
+        guard let resource = try connection.queryFirst("SELECT server_id, server_version FROM resources WHERE local_id = ?", [.text(localID)]) else {
+            return
+        }
+        let create = try connection.queryFirst(
+            "SELECT status, needs_check FROM outbox WHERE resource_id = ? AND operation = 'create' AND withdrawn = 0 ORDER BY id LIMIT 1", [.text(localID)])
+        let onServer = resource.optionalString("server_id") != nil
+            || create.map { OutboxLifecycle.mayBeOnServer(createStatus: ItemStatus(rawValue: $0["status"].string ?? ""), needsCheck: $0["needs_check"].int == 1) }
+                ?? false
         try connection.execute(
             """
             INSERT INTO resource_history(local_id, json, change, reason, recorded_at, changed_by, on_server, base_version)
-            SELECT r.local_id, ?, ?, ?, ?, ?,
-                   r.server_id IS NOT NULL OR EXISTS (SELECT 1 FROM outbox o WHERE o.resource_id = r.local_id AND o.operation = 'create'
-                                                      AND (o.status IN ('processing', 'completed') OR o.needs_check = 1)),
-                   r.server_version
-            FROM resources r WHERE r.local_id = ?
-            """, [.text(previous), .text(change.rawValue), .text(reason), .text(stamp), SQLValue(author), .text(localID)])
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """, [.text(localID), .text(previous), .text(change.rawValue), .text(reason), .text(stamp), SQLValue(author), .integer(onServer ? 1 : 0),
+                  resource["server_version"]])
     }
 
     /// Every kept version of the resources of one visit (the Encounter and what was recorded in

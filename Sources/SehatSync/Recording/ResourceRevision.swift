@@ -20,8 +20,8 @@ struct ResourceRevision {
         guard let create = items.first(where: { $0["operation"].string == Operation.create.rawValue }), let createID = create["id"].int64 else {
             return ([], [])
         }
-        let status = ItemStatus(rawValue: create["status"].string ?? "") ?? .pending
-        let mayBeOnServer = status == .completed || status == .processing || create["needs_check"].int == 1
+        let mayBeOnServer = OutboxLifecycle.mayBeOnServer(createStatus: ItemStatus(rawValue: create["status"].string ?? ""),
+                                                          needsCheck: create["needs_check"].int == 1)
         var resent: [Int64] = []
         if !mayBeOnServer {
             // The create sends the stored (now amended) resource; the Encounter's carries its arrived snapshot.

@@ -29,8 +29,8 @@ struct ResourceWithdrawal {
         let items = try conn.query("SELECT id, operation, status, needs_check FROM outbox WHERE resource_id = ? AND withdrawn = 0 ORDER BY id",
                                    [.text(localID)])
         guard let create = items.first(where: { $0["operation"].string == Operation.create.rawValue }) else { return outcome }
-        let status = ItemStatus(rawValue: create["status"].string ?? "") ?? .pending
-        let mayBeOnServer = status == .completed || status == .processing || create["needs_check"].int == 1
+        let mayBeOnServer = OutboxLifecycle.mayBeOnServer(createStatus: ItemStatus(rawValue: create["status"].string ?? ""),
+                                                          needsCheck: create["needs_check"].int == 1)
         if !mayBeOnServer {
             for item in items {
                 guard let id = item["id"].int64 else { continue }

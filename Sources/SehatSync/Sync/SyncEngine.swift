@@ -149,6 +149,7 @@ public actor SyncEngine {
         return try await withThrowingTaskGroup(of: UnitPipeline.Outcome.self) { group in
             var report = SyncReport()
             var inFlight = 0
+            /// Units of the first fetch still in flight (nil before it): the gate opens at 0.
             var firstBatch: Int?
             var stopping = false
             while true {
@@ -176,10 +177,7 @@ public actor SyncEngine {
                 report.offline = report.offline || outcome.offline
                 report.authFailure = report.authFailure ?? outcome.authRefusal
                 report.notTheReceiver = report.notTheReceiver ?? outcome.notTheReceiver
-                if let batch = firstBatch, batch > 0 {
-                    firstBatch = batch - 1
-                    if batch == 1, let firstRound { await firstRound.open() }
-                }
+                if let batch = firstBatch, batch > 0 { firstBatch = batch - 1 }  // the gate opens when it reaches 0
                 publishStatus()
                 if let progress {
                     var snapshot = report

@@ -176,4 +176,44 @@ final class OutboxLifecycleTests: XCTestCase {
             XCTAssertEqual(try item(observation).unresolvedDependencies, 0)
         }
     }
+
+    /// An item is never due before its time: a retry due a fraction of a millisecond from now is
+    /// stored rounded up, so the ready query cannot take it while what refused it still does.
+    func testADueTimeIsStoredRoundedUpToTheMillisecond() throws {
+        let id = try XCTUnwrap(try clinic.client.readyItems(limit: 1).first?.id)
+        let engine = owner()
+        engine.setRunning(true)
+        defer { engine.setRunning(false) }
+        let now = clinic.clock.now()
+        let due = now.addingTimeInterval(0.0004)
+        let stored: Int64? = try write { outbox, conn in
+            try outbox.register(engine)
+            _ = try outbox.claim([id], by: engine, leaseUntil: lease())
+            try outbox.scheduleRetry(id, by: engine, due: due, counted: false, unknownOutcome: false, error: "x")
+            return try conn.scalar("SELECT next_attempt_at FROM outbox WHERE id = ?", [.integer(id)]).int64
+        }
+        XCTAssertEqual(stored, Int64((due.timeIntervalSince1970 * 1000).rounded(.up)))
+        XCTAssertGreaterThanOrEqual(Double(stored ?? 0) / 1000, due.timeIntervalSince1970)
+        XCTAssertFalse(try clinic.client.readyItems(limit: 100).contains { $0.id == id }, "not due yet at the same instant")
+    }
+
+    /// A create the server refused is not on the server, whatever an earlier lost answer left
+    /// behind: it needs no search, and a correction sends it anew.
+    func testARefusedCreateNeedsNoSearch() throws {
+        let id = try XCTUnwrap(try clinic.client.readyItems(limit: 10).first { $0.operation == .create }?.id)
+        let engine = owner()
+        engine.setRunning(true)
+        defer { engine.setRunning(false) }
+        let flags: (Int?, Int?) = try write { outbox, conn in
+            try outbox.register(engine)
+            _ = try outbox.claim([id], by: engine, leaseUntil: lease())
+            try outbox.scheduleRetry(id, by: engine, due: clinic.clock.now(), counted: true, unknownOutcome: true, error: "answer lost")
+            let before = try conn.scalar("SELECT needs_check FROM outbox WHERE id = ?", [.integer(id)]).int
+            _ = try outbox.claim([id], by: engine, leaseUntil: lease())
+            try outbox.fail(id, by: engine, attempts: 2, error: "400: refused")
+            return (before, try conn.scalar("SELECT needs_check FROM outbox WHERE id = ?", [.integer(id)]).int)
+        }
+        XCTAssertEqual(flags.0, 1, "the lost answer called for a search")
+        XCTAssertEqual(flags.1, 0, "the refusal settled it")
+    }
 }

@@ -15,11 +15,12 @@ struct TokenBucket: Sendable, Equatable {
     /// Nothing goes before this (the server's `Retry-After`).
     private(set) var pausedUntil: Date?
     /// The server's own budget: requests left until its window resets.
-    private(set) var serverBudget: (remaining: Int, resetAt: Date)?
+    private(set) var serverBudget: ServerBudget?
 
-    static func == (a: TokenBucket, b: TokenBucket) -> Bool {
-        a.perMinute == b.perMinute && a.burst == b.burst && a.tokens == b.tokens && a.refilledAt == b.refilledAt && a.pausedUntil == b.pausedUntil
-            && a.serverBudget?.remaining == b.serverBudget?.remaining && a.serverBudget?.resetAt == b.serverBudget?.resetAt
+    /// What the server says is left of its budget, and when its window resets.
+    struct ServerBudget: Sendable, Equatable {
+        var remaining: Int
+        let resetAt: Date
     }
 
     init(perMinute: Int, burst: Int, now: Date) {
@@ -68,6 +69,6 @@ struct TokenBucket: Sendable, Equatable {
     /// it answered have spent theirs; the count is the server's, so it replaces ours.
     mutating func serverSays(remaining: Int, resetAt: Date, now: Date) {
         guard resetAt > now else { serverBudget = nil; return }
-        serverBudget = (max(0, remaining), resetAt)
+        serverBudget = ServerBudget(remaining: max(0, remaining), resetAt: resetAt)
     }
 }

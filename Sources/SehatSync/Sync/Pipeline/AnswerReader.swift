@@ -193,15 +193,15 @@ struct AnswerReader: Sendable {
             let entries = json?["entry"]?.arrayValue ?? []
             guard json?["type"]?.stringValue == "batch-response", entries.count == items.count else {
                 let message = "batch answer has \(entries.count) entries for \(items.count)"
-                return items.map { (.retry(delay: backoff.delay(afterAttempt: $0.attempts + 1), unknownOutcome: false, counts: true, error: message,
-                                           failure: Self.failure(attempt, .unknown, message)), .bundleMalformedAnswer) }
+                return items.map { (counted($0, retryAfter: nil, unknownOutcome: false, error: message, failure: Self.failure(attempt, .unknown, message)),
+                                    .bundleMalformedAnswer) }
             }
             return zip(items, entries).map { item, entry in
                 let status = entry.value(at: "response.status")?.stringValue.flatMap { Int($0.prefix(3)) } ?? 0
                 guard (200..<300).contains(status) else {
                     let message = "the search in the batch answered \(status)"
-                    return (.retry(delay: backoff.delay(afterAttempt: item.attempts + 1), unknownOutcome: false, counts: true, error: message,
-                                   failure: Self.failure(attempt, FailureClass.of(status: status), message)), .transient)
+                    return (counted(item, retryAfter: nil, unknownOutcome: false, error: message,
+                                    failure: Self.failure(attempt, FailureClass.of(status: status), message)), .transient)
                 }
                 return lookup(entry["resource"], attempt, item, now: now)
             }
