@@ -7,7 +7,9 @@ import SehatStore
 /// `sehat bench write`: records encounters through the public API with full durability,
 /// and writes the very same rows with plain prepared statements, one transaction per
 /// encounter, into a copy of the same database (the baseline), the two sides alternating
-/// in chunks of 50 encounters; then compares them.
+/// in chunks of 50 encounters; then compares them. The batch path does the same with 50
+/// visits per transaction (`recordEncounters`, for an import or a migration) beside the
+/// same rows written by prepared statements in one transaction per 50.
 public enum WriteBenchmark {
     /// What one run measured.
     public struct Result: Sendable {
@@ -23,6 +25,14 @@ public enum WriteBenchmark {
         public let baseline: LatencyStats
         /// SDK time ÷ baseline time (lower is better; the target is ≤ 2).
         public var ratio: Double { baseline.totalSeconds > 0 ? sdk.totalSeconds / baseline.totalSeconds : 0 }
+        /// Visits per transaction on the batch path.
+        public let batchSize: Int
+        /// `recordEncounters`: one sample per batch of `batchSize` visits, one commit each.
+        public let batchSDK: LatencyStats
+        /// The same rows by plain prepared statements, one transaction per batch.
+        public let batchBaseline: LatencyStats
+        /// Batch SDK time ÷ batch baseline time.
+        public var batchRatio: Double { batchBaseline.totalSeconds > 0 ? batchSDK.totalSeconds / batchBaseline.totalSeconds : 0 }
     }
 
     /// The encounter-scoped tables and the column naming the encounter, parents before
@@ -55,13 +65,34 @@ public enum WriteBenchmark {
         let now = client.clock.now()
         var sdkSamples: [Double] = []
         var baselineSamples: [Double] = []
+        var batchSamples: [Double] = []
+        var batchBaselineSamples: [Double] = []
         var resources = 0
         var rowCount = 0
+        /// Writes `groups` with plain prepared statements, `perTransaction` groups a commit; one sample per commit.
+        func writeBaseline(_ groups: [[(String, [SQLValue])]], perTransaction: Int) throws -> [Double] {
+            try baselineDB.withoutTransaction { conn in
+                let begin = try conn.prepare("BEGIN IMMEDIATE")
+                let commit = try conn.prepare("COMMIT")
+                return try stride(from: 0, to: groups.count, by: perTransaction).map { start in
+                    try measure {
+                        try begin.run()
+                        for group in groups[start..<min(groups.count, start + perTransaction)] {
+                            for (sql, values) in group { try conn.prepare(sql).run(values) }
+                        }
+                        try commit.run()
+                    }
+                }
+            }
+        }
+        func visits(_ prefix: String, _ range: Range<Int>) -> [EncounterDocument] {
+            range.map { i in SampleClinic.visit(number: "\(prefix)-\(i)", patient: patients[i % patients.count], finishedBefore: now, offsetMinutes: i % 600) }
+        }
         for chunkStart in stride(from: 0, to: encounters, by: chunkSize) {
+            let range = chunkStart..<min(encounters, chunkStart + chunkSize)
             // The SDK: validate, build FHIR, store rows, derive outbox edges; one durable transaction each.
             var encounterIDs: [String] = []
-            for i in chunkStart..<min(encounters, chunkStart + chunkSize) {
-                let doc = SampleClinic.visit(number: "BENCH-\(i)", patient: patients[i % patients.count], finishedBefore: now, offsetMinutes: i % 600)
+            for doc in visits("BENCH", range) {
                 var recorded: RecordedEncounter?
                 sdkSamples.append(try measure { recorded = try client.recordEncounter(doc) })
                 encounterIDs.append(recorded!.encounterID)
@@ -71,21 +102,19 @@ public enum WriteBenchmark {
             let groups = try client.database.read { conn in try encounterIDs.map { try rows(of: $0, conn) } }
             rowCount += groups.reduce(0) { $0 + $1.count }
             // … and written with plain prepared statements, one transaction per encounter.
-            baselineSamples += try baselineDB.withoutTransaction { conn in
-                let begin = try conn.prepare("BEGIN IMMEDIATE")
-                let commit = try conn.prepare("COMMIT")
-                return try groups.map { group in
-                    try measure {
-                        try begin.run()
-                        for (sql, values) in group { try conn.prepare(sql).run(values) }
-                        try commit.run()
-                    }
-                }
-            }
-            progress("\(sdkSamples.count)/\(encounters) encounters on each side")
+            baselineSamples += try writeBaseline(groups, perTransaction: 1)
+
+            // The batch path: the whole chunk in one transaction, on both sides.
+            let batch = visits("BATCH", range)
+            var recorded: [RecordedEncounter] = []
+            batchSamples.append(try measure { recorded = try client.recordEncounters(batch) })
+            let batchGroups = try client.database.read { conn in try recorded.map { try rows(of: $0.encounterID, conn) } }
+            batchBaselineSamples += try writeBaseline(batchGroups, perTransaction: batchGroups.count)
+            progress("\(sdkSamples.count)/\(encounters) encounters on each side, one by one and in batches")
         }
         return Result(encounters: encounters, resourcesPerEncounter: resources, rowsPerEncounter: Double(rowCount) / Double(max(1, encounters)),
-                      sdk: LatencyStats(samples: sdkSamples), baseline: LatencyStats(samples: baselineSamples))
+                      sdk: LatencyStats(samples: sdkSamples), baseline: LatencyStats(samples: baselineSamples),
+                      batchSize: chunkSize, batchSDK: LatencyStats(samples: batchSamples), batchBaseline: LatencyStats(samples: batchBaselineSamples))
     }
 
     static let chunkSize = 50

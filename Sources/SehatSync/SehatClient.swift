@@ -152,20 +152,42 @@ public final class SehatClient: Sendable {
     @discardableResult
     public func recordEncounter(_ document: EncounterDocument) throws -> RecordedEncounter {
         let now = clock.now()
+        return try record(now: now) { try SehatClient.record(document, in: $0, now: now) }
+    }
+
+    /// Records many visits in one transaction — for an import or a migration, where one
+    /// durable commit per visit would cost more than the visits themselves. All or nothing: a
+    /// refused field names its visit (`visits[3].diagnoses[0].icd10`) and nothing is written.
+    ///
+    ///     let recorded = try client.recordEncounters(documents)   // one commit
+    @discardableResult
+    public func recordEncounters(_ documents: [EncounterDocument]) throws -> [RecordedEncounter] {
+        let now = clock.now()
         return try record(now: now) { context in
-            try document.validate(now: now, profile: context.profile)
-            // The registry on the device says whether the practitioner may practise that day.
-            let check = STRCheck(rawValue: try context.connection.scalar("SELECT str_check FROM config WHERE id = 1").string ?? "") ?? .warn
-            let problem = check == .off ? nil
-                : try STRCheck.problem(nik: document.practitionerNIK, on: FHIRDateTime.formatDate(document.arrivedAt), connection: context.connection)
-            if let problem, check == .refuse { throw FieldError("practitioner_nik", problem) }
-            var recorded = try EncounterRecorder(context: context).record(document)
-            if let problem {
-                try context.connection.execute("UPDATE encounters SET str_warning = ? WHERE local_id = ?", [.text(problem), .text(recorded.encounterID)])
-                recorded.strWarning = problem
+            try documents.enumerated().map { index, document in
+                do {
+                    return try SehatClient.record(document, in: context, now: now)
+                } catch let error as FieldError {
+                    throw FieldError("visits[\(index)].\(error.field)", error.reason)
+                }
             }
-            return recorded
         }
+    }
+
+    /// One visit, checked and stored in the caller's transaction.
+    private static func record(_ document: EncounterDocument, in context: RecordContext, now: Date) throws -> RecordedEncounter {
+        try document.validate(now: now, profile: context.profile)
+        // The registry on the device says whether the practitioner may practise that day.
+        let check = STRCheck(rawValue: try context.connection.scalar("SELECT str_check FROM config WHERE id = 1").string ?? "") ?? .warn
+        let problem = check == .off ? nil
+            : try STRCheck.problem(nik: document.practitionerNIK, on: FHIRDateTime.formatDate(document.arrivedAt), connection: context.connection)
+        if let problem, check == .refuse { throw FieldError("practitioner_nik", problem) }
+        var recorded = try EncounterRecorder(context: context).record(document)
+        if let problem {
+            try context.connection.execute("UPDATE encounters SET str_warning = ? WHERE local_id = ?", [.text(problem), .text(recorded.encounterID)])
+            recorded.strWarning = problem
+        }
+        return recorded
     }
 
     /// Records a patient's consent (scope, valid until) or its revocation. Granting releases

@@ -191,6 +191,10 @@ final class HostCommandTests: XCTestCase {
         XCTAssertEqual(figures.value(at: "sdk.count"), 20)
         XCTAssertEqual(figures.value(at: "baseline.count"), 20)
         XCTAssertGreaterThan(figures["ratio"]?.doubleValue ?? 0, 0)
+        // 20 visits make one batch of 20 on each side.
+        XCTAssertEqual(figures.value(at: "batch.sdk.count"), 1)
+        XCTAssertEqual(figures.value(at: "batch.baseline.count"), 1)
+        XCTAssertGreaterThan(figures.value(at: "batch.ratio")?.doubleValue ?? 0, 0)
         let ready = try sehat.run(["bench", "ready", "--items", "20000", "--dir", sehat.directory + "/bench", "--json"], timeout: 120)
         XCTAssertEqual(ready.status, 0, ready.stderr)
         XCTAssertTrue(try JSON.parse(ready.stdout)["plan"]?.stringValue?.contains("USING INDEX outbox_ready") == true)

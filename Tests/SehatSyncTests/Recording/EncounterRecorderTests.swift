@@ -156,6 +156,34 @@ final class EncounterRecorderTests: XCTestCase {
         }
     }
 
+    func testABatchOfVisitsIsOneTransactionAllOrNothing() throws {
+        try clinic.client.recordEncounter(clinic.fullVisit(number: "FIRST"))  // the practitioner's role, written once
+        // A refused visit in the middle: its field is named with its place, nothing is written.
+        var bad = clinic.fullVisit(number: "B-2")
+        bad.diagnoses[0].icd10 = "J6.9"
+        let before = try clinic.tableCounts()
+        XCTAssertThrowsError(try clinic.client.recordEncounters([clinic.fullVisit(number: "B-1"), bad, clinic.fullVisit(number: "B-3")])) {
+            XCTAssertEqual(($0 as? FieldError)?.field, "visits[1].diagnoses[0].icd10", "\($0)")
+        }
+        XCTAssertEqual(try clinic.tableCounts(), before)
+        // The same number twice in one batch is refused as it is across batches.
+        XCTAssertThrowsError(try clinic.client.recordEncounters([clinic.fullVisit(number: "B-1"), clinic.fullVisit(number: "B-1")])) {
+            XCTAssertEqual(($0 as? FieldError)?.field, "visits[1].number", "\($0)")
+        }
+        XCTAssertEqual(try clinic.tableCounts(), before)
+
+        // A good batch stores what recording them one by one stores: the same rows per visit.
+        let recorded = try clinic.client.recordEncounters((1...3).map { clinic.fullVisit(number: "B-\($0)") })
+        XCTAssertEqual(recorded.map { $0.resourceIDs.count }, Array(repeating: recorded[0].resourceIDs.count, count: 3))
+        let batched = try clinic.tableCounts()
+        try clinic.client.recordEncounter(clinic.fullVisit(number: "ONE"))
+        let single = try clinic.tableCounts()
+        for (table, count) in batched where table != "outbox_counts" {
+            XCTAssertEqual((count - (before[table] ?? 0)) % 3, 0, table)
+            XCTAssertEqual(single[table, default: 0] - count, (count - (before[table] ?? 0)) / 3, table)
+        }
+    }
+
     func testDocumentErrorsNameTheField() throws {
         let example = try String(contentsOf: TestClinic.repositoryRoot.appendingPathComponent("Schemas/examples/encounter.json"), encoding: .utf8)
         XCTAssertNoThrow(try EncounterDocument(json: example))
