@@ -25,7 +25,9 @@ let package = Package(
         .target(name: "SehatFHIR", dependencies: ["SehatJSON"]),
         .target(name: "SehatSync", dependencies: ["SehatStore", "SehatFHIR", "SehatJSON", "SehatSupport"]),
         // The judge: its SATUSEHAT rules are its own, so it shares no validation with the SDK.
-        .target(name: "SehatSandbox", dependencies: ["SehatJSON", "SehatSupport"]),
+        // It keeps resources in memory, or in a scratch SQLite file through the store's thin
+        // wrapper (storage, not rules).
+        .target(name: "SehatSandbox", dependencies: ["SehatJSON", "SehatSupport", "SehatStore"]),
         // Benchmarks and the sample clinic: tooling beside the library, not in it.
         .target(name: "SehatBench", dependencies: ["SehatSync", "SehatStore", "SehatFHIR", "SehatJSON", "SehatSupport", "SehatSandbox"]),
         .executableTarget(name: "sehat", dependencies: ["SehatSync", "SehatSandbox", "SehatBench", "SehatJSON", "SehatSupport"], path: "HostCLI"),

@@ -42,6 +42,15 @@ public final class Sandbox: Sendable {
         }
     }
 
+    /// Where the sandbox keeps resources.
+    public enum Storage: Sendable, Equatable {
+        /// Parsed, in memory: the fastest, and as big as what it was sent.
+        case memory
+        /// In a temporary SQLite file in `directory` (the system's temporary folder when nil),
+        /// deleted when the sandbox goes: memory stays flat however many resources arrive.
+        case disk(directory: String?)
+    }
+
     /// How the sandbox behaves.
     public struct Configuration: Sendable {
         /// SATUSEHAT rules, or a plain FHIR server.
@@ -71,6 +80,9 @@ public final class Sandbox: Sendable {
         public var adminToken = Sandbox.randomAdminToken()
         /// The most requests the log keeps; older ones are forgotten first.
         public var requestLogLimit = 100_000
+        /// Where it keeps what it is sent: in memory, or in a temporary file for a run that
+        /// sends more than memory should hold.
+        public var storage = Storage.memory
         /// Connection limits: idle timeout, connections at once, request sizes.
         public var limits = HTTPServer.Limits()
         /// Codes its terminology does not know (a KFA code, an ICD-10 code…): a resource coding

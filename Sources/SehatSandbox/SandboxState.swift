@@ -19,7 +19,7 @@ struct SandboxState {
     var faults: FaultPlan
     var random: SeededGenerator
     var rootURL = ""
-    var store = SandboxStore()
+    var store: SandboxStore
     var tokens: [String: (client: String, expires: Date)] = [:]
     var lockedUntil: [String: Date] = [:]
     var log: [RequestRecord] = []
@@ -43,6 +43,7 @@ struct SandboxState {
         now = configuration.now
         keepBodies = configuration.keepBodies
         requestLogLimit = max(1, configuration.requestLogLimit)
+        store = try SandboxStore(storage: configuration.storage)
         unknownCodes = configuration.unknownCodes
         faults = configuration.faults
         workforce = WorkforceRegistry(configuration.registry)
@@ -67,7 +68,7 @@ struct SandboxState {
     }
 
     func allResources(ofType type: String?) -> [JSON] {
-        store.creationOrder.filter { type == nil || $0.type == type }.compactMap { store.read($0.type, $0.id)?.json }
+        store.ids(ofType: type).compactMap { store.read($0.type, $0.id)?.json }
     }
 
     mutating func expireTokens() {

@@ -11,10 +11,14 @@ final class SandboxTests: XCTestCase {
     let clock = Locked(SandboxTests.now)
     var sandbox: Sandbox!
     var client: SandboxClient!
+    /// Where the sandbox keeps resources (the disk test runs the others on disk).
+    var storage = Sandbox.Storage.memory
 
     private func start(_ mode: Sandbox.Mode = .satusehat, seed: [JSON] = []) throws {
+        sandbox?.stop()
         var configuration = Sandbox.Configuration()
         configuration.mode = mode
+        configuration.storage = storage
         configuration.resources = seed
         let clock = self.clock
         configuration.now = { clock.withLock { $0 } }
@@ -192,6 +196,29 @@ final class SandboxTests: XCTestCase {
         XCTAssertEqual(replay.json?["resourceType"], "OperationOutcome")
         XCTAssertEqual(replay.json?["issue"]?[0]?["code"], "duplicate")
         XCTAssertEqual(sandbox.counts()["Encounter"], 1, "nothing of the rejected bundle was stored")
+    }
+
+    /// On disk the sandbox judges by the same rules: creates, duplicates, searches, versions,
+    /// atomic transactions and references, roles; its scratch file goes with it.
+    func testOnDiskTheSameRulesHoldAndTheFileGoesWithTheSandbox() async throws {
+        let directory = NSTemporaryDirectory() + "sandbox-disk-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        storage = .disk(directory: directory)
+        try await testCreateAnswersLikeSATUSEHATAndDuplicatesAreRefused()
+        try await testIfMatchGuardsUpdatesAndRecordsCanBeEnteredInError()
+        try await testTransactionsAreAtomicWithURNReferences()
+        try await testAVisitNeedsItsPractitionersRoleAtTheLocation()
+        try await testFHIRModeKeepsReferencesButNotSATUSEHATRules()
+        func scratchFiles() throws -> Int { try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".db") }.count }
+        XCTAssertEqual(try scratchFiles(), 1, "each sandbox replaced took its file with it")
+        sandbox.stop()
+        sandbox = nil
+        client = nil
+        // The last one goes when its server's threads have let go of it (bounded).
+        let deadline = Date().addingTimeInterval(10)
+        while try scratchFiles() > 0, Date() < deadline { usleep(10_000) }
+        XCTAssertEqual(try scratchFiles(), 0)
     }
 
     func testFHIRModeKeepsReferencesButNotSATUSEHATRules() async throws {

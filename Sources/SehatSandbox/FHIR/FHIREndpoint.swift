@@ -225,7 +225,7 @@ extension SandboxState {
     }
 
     private func allIDs(_ type: String) -> [String] {
-        store.creationOrder.filter { $0.type == type }.map(\.id)
+        store.ids(ofType: type).map(\.id)
     }
 
     // MARK: Transactions
