@@ -44,6 +44,8 @@ let commands: [Command] = [
     BenchCommands.emergency,
     BenchCommands.pull,
     BenchCommands.scale,
+    BenchCommands.drain,
+    BenchCommands.importBundle,
 ]
 
 let overview = """

@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 seconds="${1:-60}"
 shift || true
 harnesses=("$@")
-[ ${#harnesses[@]} -eq 0 ] && harnesses=(json encounter panic bundle http answer)
+[ ${#harnesses[@]} -eq 0 ] && harnesses=(json stream encounter panic bundle http answer)
 
 runtime="$(dirname "$(dirname "$(readlink -f "$(command -v swift)")")")"
 runtime="$(ls "$runtime"/lib/clang/*/lib/linux/libclang_rt.fuzzer_no_main-x86_64.a | head -1)"
@@ -33,7 +33,7 @@ for h in "${harnesses[@]}"; do
     mkdir -p "$work/corpus/$h" "$work/crashes/$h"
     # Seeds: the schema examples, the Synthea bundle, and the recorded answers and requests.
     case "$h" in
-        json|bundle) cp Schemas/examples/*.json "$work/corpus/$h/"; [ -f "$fixture" ] && cp "$fixture" "$work/corpus/$h/synthea.json" ;;
+        json|stream|bundle) cp Schemas/examples/*.json "$work/corpus/$h/"; [ -f "$fixture" ] && cp "$fixture" "$work/corpus/$h/synthea.json" ;;
         encounter) cp Schemas/examples/encounter.json "$work/corpus/$h/" ;;
         panic) cp Schemas/examples/panic.json "$work/corpus/$h/" ;;
     esac

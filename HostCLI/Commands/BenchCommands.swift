@@ -72,56 +72,79 @@ enum BenchCommands {
 
     static let sync = Command(
         words: ["bench", "sync"],
-        summary: "Time draining N encounters to an in-process sandbox, beside the naive way and the round-trip bound.",
+        summary: "Time draining N encounters (and a real-world bundle's shape) to an in-process sandbox, beside the naive way and the round-trip bound.",
         options: [
             OptionSpec(name: "encounters", value: "N", help: "How many encounters (default 200)"),
             OptionSpec(name: "latency-ms", value: "L", help: "Latency the sandbox adds to every FHIR answer (default 0)"),
             OptionSpec(name: "concurrency", value: "N", help: "The SDK's requests in flight (default 8)"),
             OptionSpec(name: "no-naive", value: nil, help: "Skip the naive side (one request per resource, each awaited)"),
             OptionSpec(name: "no-defaults", value: nil, help: "Skip the side with the default settings (60 a minute, bursts of 10, in real time)"),
+            OptionSpec(name: "shape-from", value: "FILE", help: "Also drain this real-world bundle (e.g. the Synthea fixture) and bundles of its shape"),
+            OptionSpec(name: "bundles", value: "N", help: "How many bundles of that shape (default 10; the first is the bundle itself)"),
+            OptionSpec(name: "seed", value: "FILE", help: "Resources its conditional references name, seeded on the server (default: FILE's .seed.json beside it)"),
             .benchDirectory("the benchmark databases"),
             .json("the figures"),
         ],
         details: "Targets at 20 ms: ≥ 20× faster than naive with the default settings, ≥ 50× with no limit; at 0 ms, ≥ 5,000 resources/s."
     ) { invocation in
-        let result = try SyncBenchmark.run(
-            encounters: try invocation.int("encounters", default: 200, range: 1...100_000) ?? 200,
-            latencyMilliseconds: try invocation.int("latency-ms", default: 0, range: 0...10_000) ?? 0,
-            concurrency: try invocation.int("concurrency", default: 8, range: 1...64) ?? 8, includeNaive: !invocation.has("no-naive"),
-            includeDefaults: !invocation.has("no-defaults"), directory: try benchDirectory(invocation), progress: Output.note)
+        let latency = try invocation.int("latency-ms", default: 0, range: 0...10_000) ?? 0
+        let concurrency = try invocation.int("concurrency", default: 8, range: 1...64) ?? 8
+        let directory = try benchDirectory(invocation)
+        func run(_ workload: SyncBenchmark.Workload) throws -> SyncBenchmark.Result {
+            try SyncBenchmark.run(workload, latencyMilliseconds: latency, concurrency: concurrency, includeNaive: !invocation.has("no-naive"),
+                                  includeDefaults: !invocation.has("no-defaults"), directory: directory, progress: Output.note)
+        }
+        var results = [("visits", "the clinic's visits", try run(.visits(try invocation.int("encounters", default: 200, range: 1...100_000) ?? 200)))]
+        if let file = invocation.value("shape-from") {
+            let shape = try SyntheaShape(file: file)
+            let seedFile = invocation.value("seed") ?? (file.hasSuffix(".json") ? String(file.dropLast(5)) + ".seed.json" : file + ".seed.json")
+            let seed = FileManager.default.fileExists(atPath: seedFile)
+                ? try JSON.parse(bytes: Array(try Data(contentsOf: URL(fileURLWithPath: seedFile)))).arrayValue ?? [] : []
+            let copies = try invocation.int("bundles", default: 10, range: 1...10_000) ?? 10
+            results.append(("real_world", "the real-world bundle itself", try run(.bundles(shape, copies: 1, seed: seed))))
+            results.append(("generated", "\(copies) bundles of its shape", try run(.bundles(shape, copies: copies, seed: seed))))
+        }
         func side(_ side: SyncBenchmark.Side) -> JSON {
             .obj(["requests": .int(side.requests), "seconds": .double((side.seconds * 1000).rounded() / 1000), "resources": .int(side.resources),
                   "resources_per_second": .double(side.perSecond.rounded())])
         }
         if invocation.has("json") {
-            Output.json(.obj([
-                "encounters": .int(result.encounters), "latency_ms": .int(result.latencyMilliseconds), "concurrency": .int(result.concurrency),
-                "sdk": side(result.sdk), "defaults": result.defaults.map(side) ?? .null, "naive": result.naive.map(side) ?? .null,
-                "defaults_speedup_over_naive": result.naive.flatMap { naive in result.defaults.map { .double((naive.seconds / $0.seconds * 10).rounded() / 10) } } ?? .null,
-                "bound_seconds": .double((result.boundSeconds * 1000).rounded() / 1000),
-                "speedup_over_naive": result.naive.map { .double(($0.seconds / result.sdk.seconds * 10).rounded() / 10) } ?? .null,
-                "ratio_to_bound": result.boundSeconds > 0 ? .double((result.sdk.seconds / result.boundSeconds * 100).rounded() / 100) : .null,
-            ]))
+            var members: [JSON.Member] = [JSON.Member("latency_ms", .int(latency)), JSON.Member("concurrency", .int(concurrency))]
+            for (key, _, result) in results {
+                members.append(JSON.Member(key, .obj([
+                    "units": .int(result.encounters),
+                    "sdk": side(result.sdk), "defaults": result.defaults.map(side) ?? .null, "naive": result.naive.map(side) ?? .null,
+                    "defaults_speedup_over_naive": result.naive.flatMap { naive in result.defaults.map { .double((naive.seconds / $0.seconds * 10).rounded() / 10) } } ?? .null,
+                    "bound_seconds": .double((result.boundSeconds * 1000).rounded() / 1000),
+                    "speedup_over_naive": result.naive.map { .double(($0.seconds / result.sdk.seconds * 10).rounded() / 10) } ?? .null,
+                    "ratio_to_bound": result.boundSeconds > 0 ? .double((result.sdk.seconds / result.boundSeconds * 100).rounded() / 100) : .null,
+                ])))
+            }
+            Output.json(.object(members))
             return 0
         }
-        Output.line("bench sync: \(result.encounters) encounters (\(result.sdk.resources) resources), \(result.latencyMilliseconds) ms latency, concurrency \(result.concurrency)")
-        var rows = [["SehatSync, no rate limit (\(result.concurrency) in flight)", String(result.sdk.requests), String(format: "%.2f", result.sdk.seconds),
-                     String(format: "%.0f", result.sdk.perSecond)]]
-        if let defaults = result.defaults {
-            rows.append(["SehatSync, default settings (60/min, burst 10)", String(defaults.requests), String(format: "%.2f", defaults.seconds),
-                         String(format: "%.0f", defaults.perSecond)])
+        Output.line("bench sync: \(latency) ms latency, concurrency \(concurrency)")
+        for (_, title, result) in results {
+            Output.line("")
+            Output.line("\(title): \(result.sdk.resources) resources")
+            var rows = [["SehatSync, no rate limit (\(concurrency) in flight)", String(result.sdk.requests), String(format: "%.2f", result.sdk.seconds),
+                         String(format: "%.0f", result.sdk.perSecond)]]
+            if let defaults = result.defaults {
+                rows.append(["SehatSync, default settings (60/min, burst 10)", String(defaults.requests), String(format: "%.2f", defaults.seconds),
+                             String(format: "%.0f", defaults.perSecond)])
+            }
+            if let naive = result.naive {
+                rows.append(["naive: one request per resource, awaited", String(naive.requests), String(format: "%.2f", naive.seconds),
+                             String(format: "%.0f", naive.perSecond)])
+            }
+            rows.append(["bound: round trips (levels \(result.levels.map(String.init).joined(separator: " + ")))", "", String(format: "%.2f", result.boundSeconds), ""])
+            Output.table(["", "requests", "seconds", "resources/s"], rows)
+            if let naive = result.naive { Output.line(String(format: "speed-up over naive: %.1f× with no limit", naive.seconds / result.sdk.seconds)) }
+            if let naive = result.naive, let defaults = result.defaults {
+                Output.line(String(format: "speed-up over naive: %.1f× with the default settings", naive.seconds / defaults.seconds))
+            }
+            if result.boundSeconds > 0 { Output.line(String(format: "SDK time / bound: %.2f×", result.sdk.seconds / result.boundSeconds)) }
         }
-        if let naive = result.naive {
-            rows.append(["naive: one request per resource, awaited", String(naive.requests), String(format: "%.2f", naive.seconds),
-                         String(format: "%.0f", naive.perSecond)])
-        }
-        rows.append(["bound: round trips (levels \(result.levels.map(String.init).joined(separator: " + ")))", "", String(format: "%.2f", result.boundSeconds), ""])
-        Output.table(["", "requests", "seconds", "resources/s"], rows)
-        if let naive = result.naive { Output.line(String(format: "speed-up over naive: %.1f× with no limit", naive.seconds / result.sdk.seconds)) }
-        if let naive = result.naive, let defaults = result.defaults {
-            Output.line(String(format: "speed-up over naive: %.1f× with the default settings", naive.seconds / defaults.seconds))
-        }
-        if result.boundSeconds > 0 { Output.line(String(format: "SDK time / bound: %.2f×", result.sdk.seconds / result.boundSeconds)) }
         return 0
     }
 
@@ -156,6 +179,102 @@ enum BenchCommands {
         }
         Output.line("bench scale: \(result.items) items queued, \(String(format: "%.0f", result.bytesPerItem)) bytes of database per item")
         Output.table(["", "p50 ms", "p99 ms"], measured.map { [$0.1, ms($0.2.p50Milliseconds), ms($0.2.p99Milliseconds)] })
+        return 0
+    }
+
+    static let drain = Command(
+        words: ["bench", "drain"],
+        summary: "Record visits until N items are queued, then drain them all to the in-process sandbox in a fresh process, timing each tenth.",
+        options: [
+            OptionSpec(name: "items", value: "N", help: "Items to queue and drain (default 1000000)"),
+            OptionSpec(name: "drain-only", value: nil, help: "Only drain the database an earlier fill left in --dir (what the fill runs in a fresh process)"),
+            .benchDirectory("the device's database and the sandbox's scratch file"),
+            .json("the figures"),
+        ],
+        details: "The drain runs in a fresh sehat process, as a clinic's sync would after a migration, so its memory is its own.\n"
+            + "The sandbox keeps what it is sent in a scratch file; the peak memory reported is the process's, sandbox included.\n"
+            + "Settings: the defaults with no request budget. Targets: the last tenth's cost per item no more than 1.25x the\n"
+            + "first tenth's, and peak memory under 100 MB."
+    ) { invocation in
+        let directory = try benchDirectory(invocation)
+        let mb = { (bytes: Int) in (Double(bytes) / 1_048_576 * 10).rounded() / 10 }
+        func figures(_ drained: DrainBenchmark.Drained) -> [JSON.Member] {
+            [JSON.Member("items", .int(drained.items)), JSON.Member("seconds", .double((drained.seconds * 100).rounded() / 100)),
+             JSON.Member("requests", .int(drained.requests)), JSON.Member("items_per_second", .double(drained.perSecond.rounded())),
+             JSON.Member("tenths_s", .array(drained.tenths.map { .double(($0 * 1000).rounded() / 1000) })),
+             JSON.Member("last_to_first", .double((drained.lastToFirst * 100).rounded() / 100)),
+             JSON.Member("resident_at_start_mb", .double(mb(drained.residentAtStart))), JSON.Member("peak_mb", .double(mb(drained.peakResident)))]
+        }
+        if invocation.has("drain-only") {
+            let drained = try DrainBenchmark.drain(directory: directory, progress: { Output.note($0) })
+            Output.json(.object(figures(drained)))
+            return 0
+        }
+        let filled = try DrainBenchmark.fill(items: try invocation.int("items", default: 1_000_000, range: 1...10_000_000) ?? 1_000_000,
+                                             directory: directory, progress: Output.note)
+        Output.note(String(format: "%d items queued (%d visits) in %.0f s; draining in a fresh process", filled.items, filled.visits, filled.seconds))
+        let child = Process()
+        child.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        child.arguments = ["bench", "drain", "--drain-only", "--dir", directory]
+        let output = Pipe()
+        child.standardOutput = output
+        try child.run()
+        let text = output.fileHandleForReading.readDataToEndOfFile()
+        child.waitUntilExit()
+        guard child.terminationStatus == 0, let drained = try? JSON.parse(bytes: Array(text)) else {
+            throw SyncBenchmark.BenchError(message: "the draining process failed (exit \(child.terminationStatus))")
+        }
+        if invocation.has("json") {
+            Output.json(.object([JSON.Member("visits", .int(filled.visits)), JSON.Member("fill_s", .double((filled.seconds * 10).rounded() / 10)),
+                                 JSON.Member("bytes_per_item", .double((filled.bytesPerItem * 10).rounded() / 10))] + (drained.members ?? [])))
+            return 0
+        }
+        let items = drained["items"]?.intValue ?? 0
+        Output.line(String(format: "bench drain: %d items (%d visits) drained in %.1f s, %d requests, %.0f items/s", items, filled.visits,
+                           drained["seconds"]?.doubleValue ?? 0, drained["requests"]?.intValue ?? 0, drained["items_per_second"]?.doubleValue ?? 0))
+        Output.table(["tenth", "s", "ms per 1000 items"], (drained["tenths_s"]?.arrayValue ?? []).enumerated().map { index, value in
+            let seconds = value.doubleValue ?? 0
+            return ["\(index + 1)", String(format: "%.2f", seconds), String(format: "%.1f", seconds / Double(max(1, items / 10)) * 1_000_000)]
+        })
+        Output.line(String(format: "last tenth ÷ first tenth: %.2f×  (target ≤ 1.25×)", drained["last_to_first"]?.doubleValue ?? 0))
+        Output.line(String(format: "memory of the draining process: %.0f MB resident at the start, %.0f MB at the peak (target < 100 MB)",
+                           drained["resident_at_start_mb"]?.doubleValue ?? 0, drained["peak_mb"]?.doubleValue ?? 0))
+        Output.line(String(format: "database: %.0f bytes per queued item", filled.bytesPerItem))
+        return 0
+    }
+
+    static let importBundle = Command(
+        words: ["bench", "import"],
+        summary: "Import an N-entry bundle of a real-world bundle's shape from a file; peak memory beside parsing the file whole.",
+        options: [
+            OptionSpec(name: "entries", value: "N", help: "Entries in the bundle (default 50000)"),
+            OptionSpec(name: "shape-from", value: "FILE", help: "The real-world bundle whose entries are copied (e.g. the Synthea fixture)", required: true),
+            .benchDirectory("the bundle file and the database"),
+            .json("the figures"),
+        ],
+        details: "Copies get fresh urn:uuid fullUrls with their references rewritten; conditional references stay, so they are\n"
+            + "looked up once. The import runs first; the baseline (the file read and parsed whole, as the whole-text import\n"
+            + "must before it can start) after it, each with the peak reset. Target: memory bounded by the entries in flight."
+    ) { invocation in
+        let result = try ImportBenchmark.run(
+            entries: try invocation.int("entries", default: 50_000, range: 1...InputLimits.bundleEntries) ?? 50_000,
+            shapeFrom: try invocation.required("shape-from"), directory: try benchDirectory(invocation), progress: Output.note)
+        let mb = { (bytes: Int) in (Double(bytes) / 1_048_576 * 10).rounded() / 10 }
+        if invocation.has("json") {
+            Output.json(.obj([
+                "entries": .int(result.entries), "file_mb": .double(mb(result.fileBytes)), "outbox_items": .int(result.outboxItems),
+                "import_s": .double((result.importSeconds * 100).rounded() / 100), "resident_before_mb": .double(mb(result.residentBefore)),
+                "import_peak_mb": .double(mb(result.importPeak)),
+                "baseline_s": .double((result.baselineSeconds * 100).rounded() / 100), "baseline_peak_mb": .double(mb(result.baselinePeak)),
+            ]))
+            return 0
+        }
+        Output.line(String(format: "bench import: %d entries, a %.0f MiB file, %d items queued", result.entries, mb(result.fileBytes), result.outboxItems))
+        Output.table(["", "s", "peak MB"], [
+            ["sehat import FILE (entry by entry)", String(format: "%.1f", result.importSeconds), String(format: "%.0f", mb(result.importPeak))],
+            ["baseline: read and parse the file whole", String(format: "%.1f", result.baselineSeconds), String(format: "%.0f", mb(result.baselinePeak))],
+        ])
+        Output.line(String(format: "resident before the import: %.0f MB", mb(result.residentBefore)))
         return 0
     }
 

@@ -21,7 +21,17 @@ package enum SyncBenchmark {
         package var perSecond: Double { seconds > 0 ? Double(resources) / seconds : 0 }
     }
 
+    /// What is drained.
+    package enum Workload {
+        /// The clinic's visits, recorded.
+        case visits(Int)
+        /// `copies` bundles of a real-world bundle's shape (copy 0 is the bundle itself), imported
+        /// on the generic FHIR path; the server is seeded with `seed` (what conditional references name).
+        case bundles(SyntheaShape, copies: Int, seed: [JSON])
+    }
+
     package struct Result {
+        /// Visits, or bundles of the real-world shape.
         package let encounters: Int
         package let latencyMilliseconds: Int
         package let concurrency: Int
@@ -36,20 +46,31 @@ package enum SyncBenchmark {
 
     package static func run(encounters: Int, latencyMilliseconds: Int, concurrency: Int, includeNaive: Bool, includeDefaults: Bool = true,
                             directory: String, progress: (String) -> Void) throws -> Result {
-        let sdk = try side(encounters: encounters, latency: latencyMilliseconds, directory: directory, name: "sdk") {
+        try run(.visits(encounters), latencyMilliseconds: latencyMilliseconds, concurrency: concurrency, includeNaive: includeNaive,
+                includeDefaults: includeDefaults, directory: directory, progress: progress)
+    }
+
+    package static func run(_ workload: Workload, latencyMilliseconds: Int, concurrency: Int, includeNaive: Bool, includeDefaults: Bool = true,
+                            directory: String, progress: (String) -> Void) throws -> Result {
+        let encounters: Int
+        switch workload {
+        case .visits(let count): encounters = count
+        case .bundles(_, let copies, _): encounters = copies
+        }
+        let sdk = try side(workload, latency: latencyMilliseconds, directory: directory, name: "sdk") {
             $0.concurrency = concurrency
         }
         progress(String(format: "sdk: %d requests in %.2f s", sdk.side.requests, sdk.side.seconds))
         var defaults: Side?
         if includeDefaults {
-            defaults = try side(encounters: encounters, latency: latencyMilliseconds, directory: directory, name: "defaults") {
+            defaults = try side(workload, latency: latencyMilliseconds, directory: directory, name: "defaults") {
                 $0 = SyncConfiguration()  // what a clinic gets: 60 a minute, bursts of 10, packing on
             }.side
             progress(String(format: "default settings: %d requests in %.2f s", defaults!.requests, defaults!.seconds))
         }
         var naive: Side?
         if includeNaive {
-            naive = try side(encounters: encounters, latency: latencyMilliseconds, directory: directory, name: "naive") {
+            naive = try side(workload, latency: latencyMilliseconds, directory: directory, name: "naive") {
                 $0.concurrency = 1
                 $0.bundles = false
             }.side
@@ -66,13 +87,19 @@ package enum SyncBenchmark {
     }
 
     /// Records the workload into a fresh database, then times one full sync.
-    private static func side(encounters: Int, latency: Int, directory: String, name: String,
+    private static func side(_ workload: Workload, latency: Int, directory: String, name: String,
                              configure: (inout SyncConfiguration) -> Void) throws -> (side: Side, report: SyncReport) {
         var settings = Sandbox.Configuration()
-        settings.resources = (0..<50).map { i in
-            i < SampleClinic.patients.count ? Sandbox.person("Patient", nik: SampleClinic.patients[i].nik, name: SampleClinic.patients[i].name)
-                : Sandbox.person("Patient", nik: String(format: "35%014d", i), name: "Pasien \(i)")
-        } + SampleClinic.practitioners.map { Sandbox.person("Practitioner", nik: $0.0, name: $0.1) }
+        switch workload {
+        case .visits:
+            settings.resources = (0..<50).map { i in
+                i < SampleClinic.patients.count ? Sandbox.person("Patient", nik: SampleClinic.patients[i].nik, name: SampleClinic.patients[i].name)
+                    : Sandbox.person("Patient", nik: String(format: "35%014d", i), name: "Pasien \(i)")
+            } + SampleClinic.practitioners.map { Sandbox.person("Practitioner", nik: $0.0, name: $0.1) }
+        case .bundles(_, _, let seed):
+            settings.mode = .fhir
+            settings.resources = seed
+        }
         var faults = FaultPlan()
         faults.latencyMilliseconds = latency
         settings.faults = faults
@@ -82,11 +109,19 @@ package enum SyncBenchmark {
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
         let client = try SehatClient(path: path)
         try SampleClinic.configure(client, directory: directory, baseURL: sandbox.fhirBaseURL, authURL: sandbox.authURL)
-        let patients = try SampleClinic.register(client, patientCount: 50)
-        let now = client.clock.now()
-        for i in 0..<encounters {
-            try client.recordEncounter(SampleClinic.visit(number: "BENCH-\(i)", patient: patients[i % patients.count], finishedBefore: now,
-                                                          offsetMinutes: i % 600))
+        switch workload {
+        case .visits(let encounters):
+            let patients = try SampleClinic.register(client, patientCount: 50)
+            let now = client.clock.now()
+            for i in 0..<encounters {
+                try client.recordEncounter(SampleClinic.visit(number: "BENCH-\(i)", patient: patients[i % patients.count], finishedBefore: now,
+                                                              offsetMinutes: i % 600))
+            }
+        case .bundles(let shape, let copies, _):
+            var configuration = try client.configuration()!
+            configuration.profile = .fhir
+            try client.configure(configuration)
+            for copy in 0..<copies { try client.importBundle(json: shape.bundle(copy).text) }
         }
         let resources = try client.outboxItems(limit: 10_000_000).filter { $0.operation != .update }.count
         var configuration = SyncConfiguration()
@@ -109,5 +144,6 @@ package enum SyncBenchmark {
     package struct BenchError: Error, CustomStringConvertible {
         package let message: String
         package var description: String { message }
+        package init(message: String) { self.message = message }
     }
 }

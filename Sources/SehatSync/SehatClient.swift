@@ -227,6 +227,17 @@ public final class SehatClient: Sendable {
         return try record { try BundleImporter(context: $0).importBundle(bundle) }
     }
 
+    /// Imports a Bundle file as `importBundle(json:)` does, reading it entry by entry: memory
+    /// stays bounded by one entry at a time (and a few names per entry), not by the file,
+    /// so a migration's 50,000-entry bundle imports on a small device. All or nothing.
+    ///
+    ///     let imported = try client.importBundle(file: "migration.json")
+    @discardableResult
+    public func importBundle(file path: String) throws -> ImportedBundle {
+        let source = try BundleSource(file: path)
+        return try record { try BundleImporter(context: $0).importBundle(source) }
+    }
+
     /// Stores a panic report and queues its delivery in the emergency lane.
     @discardableResult
     public func recordPanic(_ report: PanicReport) throws -> RecordedPanic {

@@ -46,6 +46,32 @@ let harnesses: [String: Harness] = [
         }
         return 0
     },
+    // The streamed reader of a bundle file: it refuses what the parser refuses, and what it
+    // accepts it hands over as the parser builds it.
+    "stream": { data, size in
+        let input = bytes(data, size)
+        let path = NSTemporaryDirectory() + "sehat-fuzz-stream-\(getpid()).json"
+        guard FileManager.default.createFile(atPath: path, contents: Data(input)) else { return 0 }
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        var members: [JSON.Member] = []
+        var elements: [JSON] = []
+        let streamed = Result { try JSONObjectStream(path: path, arrayMember: "entry").read(
+            member: { members.append(JSON.Member($0, $1)) }, element: { _, value in elements.append(value) }) }
+        let parsed = try? JSON.parse(bytes: input)
+        switch (streamed, parsed) {
+        case (.success(let count), .some(let parsed)):
+            precondition(parsed.members?.count == members.count + (count != nil ? 1 : 0), "members lost or added")
+            for member in members { precondition(parsed[member.key] == member.value, "member \(member.key) differs") }
+            if count != nil { precondition(parsed["entry"] == .array(elements), "the entries differ") }
+        case (.success, .none):
+            preconditionFailure("the stream accepts what the parser refuses")
+        case (.failure, .some(let parsed)):
+            if case .object = parsed { preconditionFailure("the parser accepts an object the stream refuses") }
+        case (.failure, .none):
+            break
+        }
+        return 0
+    },
     // An encounter document: parsed, then validated as recording does.
     "encounter": { data, size in
         guard let text = text(data, size), let document = try? EncounterDocument(json: text) else { return 0 }

@@ -206,15 +206,38 @@ final class HostCommandTests: XCTestCase {
             XCTAssertEqual(scaled.value(at: "\(key).count")?.intValue ?? 0 > 0, true, key)
         }
         XCTAssertGreaterThan(scaled["bytes_per_item"]?.doubleValue ?? 0, 0)
-        let sync = try sehat.run(["bench", "sync", "--encounters", "5", "--dir", sehat.directory + "/bench", "--json"], timeout: 120)
+        let fixture = SehatProcess.repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/fixtures/synthea-sample-patient.json").path
+        let sync = try sehat.run(["bench", "sync", "--encounters", "5", "--shape-from", fixture, "--bundles", "2", "--dir", sehat.directory + "/bench", "--json"],
+                                 timeout: 180)
         XCTAssertEqual(sync.status, 0, sync.stderr)
         let synced = try JSON.parse(sync.stdout)
-        XCTAssertEqual(synced.value(at: "sdk.resources")?.intValue, 5 * 10 + 55)
-        XCTAssertLessThan(synced.value(at: "sdk.requests")?.intValue ?? .max, 55 + 5,
+        XCTAssertEqual(synced.value(at: "visits.sdk.resources")?.intValue, 5 * 10 + 55)
+        XCTAssertLessThan(synced.value(at: "visits.sdk.requests")?.intValue ?? .max, 55 + 5,
                           "fewer than one bundle per encounter after the prerequisites: ready groups are packed together")
-        XCTAssertEqual(synced.value(at: "naive.requests")?.intValue, 55 + 5 * 11, "one request per resource, and the closing update")
-        XCTAssertEqual(synced.value(at: "defaults.resources")?.intValue, 5 * 10 + 55, "the default settings drain the same work")
-        XCTAssertLessThanOrEqual(synced.value(at: "defaults.requests")?.intValue ?? .max, 10, "within the first burst: lookups in a batch, the rest packed")
+        XCTAssertEqual(synced.value(at: "visits.naive.requests")?.intValue, 55 + 5 * 11, "one request per resource, and the closing update")
+        XCTAssertEqual(synced.value(at: "visits.defaults.resources")?.intValue, 5 * 10 + 55, "the default settings drain the same work")
+        XCTAssertLessThanOrEqual(synced.value(at: "visits.defaults.requests")?.intValue ?? .max, 10, "within the first burst: lookups in a batch, the rest packed")
+        // The real-world shape: the fixture's 314 entries and its 6 lookups; two bundles of its shape, twice the resources.
+        XCTAssertEqual(synced.value(at: "real_world.sdk.resources")?.intValue, 314 + 6)
+        XCTAssertEqual(synced.value(at: "generated.sdk.resources")?.intValue, 2 * 314 + 6, "copies look up the same people once")
+        XCTAssertEqual(synced.value(at: "generated.naive.requests")?.intValue, 2 * 314 + 6)
+        XCTAssertLessThan(synced.value(at: "generated.defaults.requests")?.intValue ?? .max, 10)
+        // The drain: filled here, drained to the end in a fresh process, a time for each tenth.
+        let drain = try sehat.run(["bench", "drain", "--items", "3000", "--dir", sehat.directory + "/bench", "--json"], timeout: 180)
+        XCTAssertEqual(drain.status, 0, drain.stderr)
+        let drained = try JSON.parse(drain.stdout)
+        XCTAssertGreaterThanOrEqual(drained["items"]?.intValue ?? 0, 3000)
+        XCTAssertEqual(drained["tenths_s"]?.arrayValue?.count, 10)
+        XCTAssertGreaterThan(drained["peak_mb"]?.doubleValue ?? 0, 0)
+        XCTAssertGreaterThan(drained["bytes_per_item"]?.doubleValue ?? 0, 0)
+        // The import: 700 entries of the Synthea shape (two copies and a part), read entry by entry.
+        let importing = try sehat.run(["bench", "import", "--entries", "700", "--shape-from", fixture, "--dir", sehat.directory + "/bench", "--json"], timeout: 180)
+        XCTAssertEqual(importing.status, 0, importing.stderr)
+        let imported = try JSON.parse(importing.stdout)
+        XCTAssertEqual(imported["entries"], 700)
+        XCTAssertEqual(imported["outbox_items"]?.intValue, 700 + 6, "every entry queued, and the six people looked up once")
+        XCTAssertGreaterThan(imported["import_peak_mb"]?.doubleValue ?? 0, 0)
+        XCTAssertGreaterThan(imported["baseline_peak_mb"]?.doubleValue ?? 0, 0)
         let emergency = try sehat.run(["bench", "emergency", "--clinic-items", "2000", "--latency-ms", "0", "--dir", sehat.directory + "/bench", "--json"], timeout: 120)
         XCTAssertEqual(emergency.status, 0, emergency.stderr)
         let figures2 = try JSON.parse(emergency.stdout)

@@ -37,9 +37,9 @@ struct SandboxStore {
 
     /// Whether a PractitionerRole links this practitioner to this location.
     func hasRole(practitioner: String, location: String) -> Bool {
-        ids(ofType: "PractitionerRole").contains { entry in
-            guard let json = read(entry.type, entry.id)?.json else { return false }
-            return json.value(at: "practitioner.reference")?.stringValue == practitioner
+        let roles = disk.map { $0.resources(ofType: "PractitionerRole") } ?? (memory.resources["PractitionerRole"].map { Array($0.values.map(\.json)) } ?? [])
+        return roles.contains { json in
+            json.value(at: "practitioner.reference")?.stringValue == practitioner
                 && (json["location"]?.arrayValue ?? []).contains { $0["reference"]?.stringValue == location }
         }
     }
@@ -109,16 +109,23 @@ private final class DiskShelf {
         try database.withoutTransaction { conn in
             try conn.executeScript(
                 """
+                PRAGMA journal_mode = OFF;
                 PRAGMA synchronous = OFF;
-                PRAGMA cache_size = -8000;
+                PRAGMA locking_mode = EXCLUSIVE;
+                PRAGMA cache_size = -2000;
                 CREATE TABLE resources(seq INTEGER PRIMARY KEY, type TEXT NOT NULL, id TEXT NOT NULL, version INTEGER NOT NULL,
                                        json TEXT NOT NULL, UNIQUE(type, id));
                 CREATE TABLE keys(key TEXT NOT NULL, type TEXT NOT NULL, id TEXT NOT NULL);
                 CREATE INDEX keys_key ON keys(key);
                 CREATE INDEX keys_resource ON keys(type, id);
+                CREATE INDEX resources_type ON resources(type, seq);
+                BEGIN;
                 """)
         }
     }
+    /// Puts since the scratch transaction was last committed: it is committed every so often
+    /// only to keep SQLite's cache of changed pages from growing; nothing here needs durability.
+    private var uncommitted = 0
 
     deinit {
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
@@ -149,9 +156,14 @@ private final class DiskShelf {
 
     func ids(ofType type: String?) -> [(type: String, id: String)] {
         run { conn in
-            try conn.query("SELECT type, id FROM resources WHERE ?1 IS NULL OR type = ?1 ORDER BY seq", [type.map { .text($0) } ?? .null])
-                .map { (type: $0["type"].string ?? "", id: $0["id"].string ?? "") }
+            let rows = try type.map { try conn.query("SELECT type, id FROM resources WHERE type = ? ORDER BY seq", [.text($0)]) }
+                ?? conn.query("SELECT type, id FROM resources ORDER BY seq")
+            return rows.map { (type: $0["type"].string ?? "", id: $0["id"].string ?? "") }
         }
+    }
+
+    func resources(ofType type: String) -> [JSON] {
+        run { conn in try conn.query("SELECT json FROM resources WHERE type = ? ORDER BY seq", [.text(type)]).compactMap { try? JSON.parse($0["json"].string ?? "") } }
     }
 
     func put(_ type: String, _ id: String, _ json: JSON, version: Int, keys: [String]) {
@@ -161,6 +173,11 @@ private final class DiskShelf {
                 [.text(type), .text(id), .integer(Int64(version)), .text(json.text)])
             try conn.execute("DELETE FROM keys WHERE type = ? AND id = ?", [.text(type), .text(id)])
             for key in keys { try conn.execute("INSERT INTO keys(key, type, id) VALUES (?, ?, ?)", [.text(key), .text(type), .text(id)]) }
+            uncommitted += 1
+            if uncommitted >= 5_000 {
+                try conn.executeScript("COMMIT; BEGIN;")
+                uncommitted = 0
+            }
         }
     }
 

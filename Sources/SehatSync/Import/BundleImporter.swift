@@ -28,13 +28,21 @@ struct BundleImporter {
     let context: RecordContext
 
     func importBundle(_ bundle: JSON) throws -> ImportedBundle {
-        let entries = try BundleImporter.checkShape(bundle)
+        try importBundle(BundleSource(bundle))
+    }
 
-        // 1. A local id per entry, and every name an entry can be referenced by.
+    /// Three passes over the entries, none holding more than one entry's JSON: check every
+    /// entry and name it; rewrite and store each; queue them parents first, read back from the
+    /// store. What stays in memory is a few names and edges per entry.
+    func importBundle(_ source: BundleSource) throws -> ImportedBundle {
+        // 1. The shape of everything, a local id per entry, and every name an entry can be referenced by.
+        var fullUrls: [String: Int] = [:]
         var localIDs: [String] = []
         var names: [String: String] = [:]
         var typeOf: [String: String] = [:]
-        for entry in entries {
+        try source.checkHeader()
+        try source.forEachEntry { index, entry in
+            try BundleImporter.checkEntry(entry, index: index, fullUrls: &fullUrls)
             let resource = entry["resource"]!
             let resourceType = resource["resourceType"]!.stringValue!
             let localID = context.newID()
@@ -48,37 +56,36 @@ struct BundleImporter {
             }
             if let id = resource["id"]?.stringValue { names["\(resourceType)/\(id)"] = localID }
         }
+        fullUrls = [:]
 
-        // 2. Conditional references → stand-ins found by lookup (shared with earlier imports).
+        // 2. Each resource with local references and the SDK's identifier, stored; conditional
+        //    references become stand-ins found by lookup (shared with earlier imports).
+        let groupID = "import:" + context.newID()
         var standIns: [String: String] = [:]
         var lookups = 0
         var items: [Int64] = []
-        for entry in entries {
-            for site in entry["resource"]!.references() {
-                guard case .conditional(let targetType, _) = site.reference, standIns[site.reference.description] == nil else { continue }
-                guard let (system, value) = site.reference.conditionalIdentifier, !value.isEmpty else {
-                    throw FieldError(site.path, "conditional reference \(site.reference) must search by identifier=system|value")
-                }
-                let (id, item) = try standIn(type: targetType, system: system, value: value)
-                standIns[site.reference.description] = id
-                if let item {
-                    items.append(item)
-                    lookups += 1
-                }
-            }
-        }
-
-        // 3. Resources with local references and the SDK's identifier.
-        let groupID = "import:" + context.newID()
-        var resources: [(id: String, json: JSON, identifier: BusinessIdentifier)] = []
-        for (index, entry) in entries.enumerated() {
+        var edges: [(id: String, targets: [String])] = []
+        edges.reserveCapacity(localIDs.count)
+        try source.forEachEntry { index, entry in
             var resource = entry["resource"]!
             let resourceType = resource["resourceType"]!.stringValue!
-            // A `urn:uuid:` means nothing outside the bundle: one that names no entry would be
-            // refused by every server, so the import is refused, naming it.
             for site in resource.references() {
-                if case .urn(let urn) = site.reference, names[urn] == nil {
+                switch site.reference {
+                case .conditional(let targetType, _) where standIns[site.reference.description] == nil:
+                    guard let (system, value) = site.reference.conditionalIdentifier, !value.isEmpty else {
+                        throw FieldError(site.path, "conditional reference \(site.reference) must search by identifier=system|value")
+                    }
+                    let (id, item) = try standIn(type: targetType, system: system, value: value)
+                    standIns[site.reference.description] = id
+                    if let item {
+                        items.append(item)
+                        lookups += 1
+                    }
+                // A `urn:uuid:` means nothing outside the bundle: one that names no entry would be
+                // refused by every server, so the import is refused, naming it.
+                case .urn(let urn) where names[urn] == nil:
                     throw FieldError("entry[\(index)].resource.\(site.path)", "\(urn) is not the fullUrl of any entry in this bundle")
+                default: continue
                 }
             }
             resource["id"] = nil
@@ -93,19 +100,19 @@ struct BundleImporter {
             let identifier = businessIdentifier(for: resourceType, localID: localIDs[index])
             resource = BundleImporter.marked(resource, type: resourceType, with: identifier)
             try context.checkResource(resource)
-            resources.append((localIDs[index], resource, identifier))
+            try context.insertResource(localID: localIDs[index], identifier: identifier, json: resource)
+            edges.append((localIDs[index], BundleImporter.targets(of: resource)))
         }
-        for resource in resources {
-            try context.insertResource(localID: resource.id, identifier: resource.identifier, json: resource.json)
-        }
+        names = [:]
 
-        // 4. Items parents first, so every edge finds the item it points to.
-        for resource in BundleImporter.parentsFirst(resources.map { ($0.id, $0.json) }) {
-            let resourceType = resource.json["resourceType"]?.stringValue ?? ""
+        // 3. Items parents first, so every edge finds the item it points to.
+        for id in BundleImporter.parentsFirst(edges: edges) {
+            let resourceType = typeOf[id] ?? ""
+            guard let text = try context.connection.scalar("SELECT json FROM resources WHERE local_id = ?", [.text(id)]).string else { continue }
             items.append(try context.outbox.enqueue(
-                NewOutboxItem(queue: context.clinicQueue(resourceType), operation: .create, resourceType: resourceType, resourceID: resource.id,
+                NewOutboxItem(queue: context.clinicQueue(resourceType), operation: .create, resourceType: resourceType, resourceID: id,
                               groupID: groupID, priority: ClinicPriority.encounter, maxRetries: RecordContext.clinicMaxRetries),
-                resourceJSON: resource.json))
+                resourceJSON: try JSON.parse(text)))
         }
         return ImportedBundle(groupID: groupID, resourceIDs: localIDs, lookups: lookups, outboxItemIDs: items)
     }
@@ -150,23 +157,35 @@ struct BundleImporter {
     }
 
     /// Resources ordered so that each comes after those it references (depth-first; a
-    /// cycle, which FHIR allows inside a transaction, is broken where it is met). Iterative,
-    /// with its own stack: a chain as long as the bundle's entry limit must not exhaust the
-    /// thread's stack.
+    /// cycle, which FHIR allows inside a transaction, is broken where it is met).
     static func parentsFirst(_ resources: [(id: String, json: JSON)]) -> [(id: String, json: JSON)] {
         let byID = Dictionary(resources.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        return parentsFirst(edges: resources.map { ($0.id, targets(of: $0.json)) }).map { byID[$0]! }
+    }
+
+    /// The local ids a resource references (`Type/id`).
+    static func targets(of json: JSON) -> [String] {
+        json.references().compactMap { site -> String? in
+            if case .relative(_, let target) = site.reference { return target }
+            return nil
+        }
+    }
+
+    /// Ids ordered so that each comes after the ids it points to; targets that are not among
+    /// `edges` are passed over. Iterative, with its own stack: a chain as long as the
+    /// bundle's entry limit must not exhaust the thread's stack.
+    static func parentsFirst(edges: [(id: String, targets: [String])]) -> [String] {
+        var targetsOf: [String: [String]] = [:]
+        targetsOf.reserveCapacity(edges.count)
+        for edge in edges where targetsOf[edge.id] == nil { targetsOf[edge.id] = edge.targets }
         var state: [String: Bool] = [:]  // false: visiting, true: done
-        var ordered: [(id: String, json: JSON)] = []
-        for root in resources where state[root.id] == nil {
+        var ordered: [String] = []
+        for root in edges where state[root.id] == nil {
             // Each frame: a resource and the targets it still has to visit.
             var stack: [(id: String, targets: [String])] = []
             func push(_ id: String) {
-                guard state[id] == nil, let resource = byID[id] else { return }
+                guard state[id] == nil, let targets = targetsOf[id] else { return }
                 state[id] = false
-                let targets = resource.json.references().compactMap { site -> String? in
-                    if case .relative(_, let target) = site.reference { return target }
-                    return nil
-                }
                 stack.append((id, targets.reversed()))
             }
             push(root.id)
@@ -176,7 +195,7 @@ struct BundleImporter {
                 } else {
                     let done = stack.removeLast().id
                     state[done] = true
-                    ordered.append(byID[done]!)
+                    ordered.append(done)
                 }
             }
         }

@@ -12,6 +12,11 @@ public enum InputLimits {
     public static let documentBytes = 1 << 20
     /// The largest Bundle `sehat import` reads (bytes).
     public static let bundleBytes = 64 << 20
+    /// The largest Bundle file `sehat import` streams (bytes): read entry by entry, so this
+    /// bounds the time an import takes, not its memory.
+    public static let bundleFileBytes = 1 << 30
+    /// The largest one entry of a streamed Bundle may be (bytes).
+    public static let entryBytes = 16 << 20
     /// The most entries one imported Bundle may have.
     public static let bundleEntries = 100_000
     /// The most items in one list of a document (vitals, diagnoses, …).

@@ -49,6 +49,22 @@ final class BundleShapeTests: XCTestCase {
                 XCTAssertEqual(refusal?.field, field, "\(name): \(error)")
                 XCTAssertTrue(refusal?.reason.contains(reason) == true, "\(name): \(error)")
             }
+            // The same bundle read from a file, entry by entry, is refused the same way.
+            let file = clinic.directory + "/shape.json"
+            try text.write(toFile: file, atomically: true, encoding: .utf8)
+            XCTAssertThrowsError(try clinic.client.importBundle(file: file), name) { error in
+                let refusal = error as? FieldError
+                XCTAssertEqual(refusal?.field, field, "\(name), from a file: \(error)")
+                let streamed = name == "not an object" ? "expected a JSON object ('{') at the start of the document" : reason
+                XCTAssertTrue(refusal?.reason.contains(streamed) == true, "\(name), from a file: \(error)")
+            }
+        }
+        // Bad JSON in a file is named by line and column, and writes nothing either.
+        let broken = clinic.directory + "/broken.json"
+        try bundle(entries: "[{\"resource\": \(p)},\n {\"resource\": {\"resourceType\": \"Patient\",}}]").write(toFile: broken, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try clinic.client.importBundle(file: broken)) { error in
+            XCTAssertEqual((error as? FieldError)?.field, "(document)")
+            XCTAssertTrue("\(error)".contains("line 2, column 42"), "\(error)")
         }
         XCTAssertEqual(try clinic.tableCounts(), before)
         // A Consent's provision.data.reference is a Reference object, not a bad reference.
