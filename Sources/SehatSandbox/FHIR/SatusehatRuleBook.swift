@@ -179,12 +179,22 @@ struct SatusehatRuleBook {
 
     /// `lastUpdated` as the platform writes it: UTC with `+00:00`.
     static func stamp(_ date: Date) -> String {
-        stampFormatter.withLock { $0.string(from: date) }.replacingOccurrences(of: "Z", with: "+00:00")
+        let second = Int(date.timeIntervalSince1970.rounded(.down))
+        // Every resource of a transaction is stamped in the same second: format it once.
+        return lastStamp.withLock { last in
+            if last.second == second { return last.text }
+            let text = stampFormatter.string(from: Date(timeIntervalSince1970: Double(second))).replacingOccurrences(of: "Z", with: "+00:00")
+            last = (second, text)
+            return text
+        }
     }
 
-    private static let stampFormatter: Locked<ISO8601DateFormatter> = {
+    private static let lastStamp = Locked((second: Int.min, text: ""))
+
+    /// Used only under `lastStamp`'s lock.
+    nonisolated(unsafe) private static let stampFormatter: ISO8601DateFormatter = {
         let formatter = ISO8601DateFormatter()
         formatter.timeZone = TimeZone(identifier: "UTC")
-        return Locked(formatter)
+        return formatter
     }()
 }

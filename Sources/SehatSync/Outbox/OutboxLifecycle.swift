@@ -50,9 +50,11 @@ package struct OutboxLifecycle {
     package init(connection: Connection, now: Date) {
         self.connection = connection
         self.now = now
+        stamp = FHIRDateTime.format(now)
     }
 
-    private var stamp: String { FHIRDateTime.format(now) }
+    /// `now` as the rows store it (formatted once: a bundle's consolidation writes it thousands of times).
+    let stamp: String
     private var nowMilliseconds: Int64 { Int64(now.timeIntervalSince1970 * 1000) }
 
     /// An attempt whose outcome is unknown (it may have reached the server): creates and

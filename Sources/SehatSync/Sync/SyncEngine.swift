@@ -50,7 +50,10 @@ public actor SyncEngine {
                               transport: transport, clock: client.clock, timeout: configuration.requestTimeout)
         var targets: Set<Target> = [.satusehat]
         if settings.emergencyURL != nil { targets.insert(.emergency) }
-        fetcher = WorkFetcher(database: client.database, configuration: configuration, targets: targets, owner: owner)
+        var fetcher = WorkFetcher(database: client.database, configuration: configuration, targets: targets, owner: owner)
+        let renewal = LeaseRenewal(interval: fetcher.leaseSeconds / 10)
+        fetcher.renewal = renewal
+        self.fetcher = fetcher
         var guards: [Endpoint: EndpointGuard] = [:]
         for target in targets {
             for lane in Lane.allCases {
@@ -65,7 +68,8 @@ public actor SyncEngine {
                                     timeouts: (configuration.criticalTimeout, configuration.requestTimeout, configuration.longTimeout)),
             uploader: Uploader(transport: transport, tokens: tokens, guards: guards),
             reader: AnswerReader(backoff: Backoff(initial: configuration.initialBackoff, cap: configuration.maxBackoff)),
-            consolidator: ResultConsolidator(database: client.database, owner: owner, leaseSeconds: fetcher.leaseSeconds, logger: logger),
+            consolidator: ResultConsolidator(database: client.database, owner: owner, leaseSeconds: fetcher.leaseSeconds, renewal: renewal,
+                                             logger: logger),
             clock: client.clock)
     }
 

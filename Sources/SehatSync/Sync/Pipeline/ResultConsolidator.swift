@@ -12,6 +12,8 @@ struct ResultConsolidator: Sendable {
     /// How long the owner's remaining claims last from now: every consolidation renews them,
     /// so a long run (rate limits, many duplicate searches) keeps what it still has in flight.
     var leaseSeconds: TimeInterval = 300
+    /// How often the lease is renewed (every consolidation when nil).
+    var renewal: LeaseRenewal? = nil
     var logger: any SyncLogger = SilentLogger()
 
     func apply(_ results: [(item: ClaimedItem, result: ItemResult)], log: [LogLine], now: Date, traceID: String = "-") throws {
@@ -25,7 +27,7 @@ struct ResultConsolidator: Sendable {
                 try apply(result, to: item, outbox, errors, conn, now: now)
             }
             try SyncLog(connection: conn, now: now).append(log)
-            try outbox.renewLease(of: owner, until: now.addingTimeInterval(leaseSeconds))
+            if renewal?.due(now) ?? true { try outbox.renewLease(of: owner, until: now.addingTimeInterval(leaseSeconds)) }
         }
         for line in log {
             let status = line.attempt.status
@@ -52,7 +54,7 @@ struct ResultConsolidator: Sendable {
             if let resourceID = item.resourceID, item.target == .satusehat {
                 // The server's version as it answered (none: it keeps no versions, and the next update goes without If-Match).
                 try conn.execute("UPDATE resources SET server_id = coalesce(?, server_id), server_version = ?, updated_at = ? WHERE local_id = ?",
-                                 [SQLValue(serverID), SQLValue(version), .text(FHIRDateTime.format(now)), .text(resourceID)])
+                                 [SQLValue(serverID), SQLValue(version), .text(outbox.stamp), .text(resourceID)])
                 if let serverID, item.operation == .lookup { try RegistryRecorder.adoptIHSID(serverID, localID: resourceID, type: item.resourceType, conn) }
             }
             if let reportID = item.reportID, item.operation == .notify { try PanicRecorder.markNotified(reportID, conn) }
@@ -126,14 +128,19 @@ struct SyncLog {
 
     func append(_ lines: [LogLine]) throws {
         let stamp = FHIRDateTime.format(now)
+        // A packed bundle's lines share one URL: masked once.
+        var masked: [String: String] = [:]
         for line in lines {
+            let url = line.attempt.call.url
+            let maskedURL = masked[url] ?? LogMasking.mask(url)
+            masked[url] = maskedURL
             try connection.execute(
                 """
                 INSERT INTO sync_log(item_id, attempt, method, url, status, duration_ms, request_id, outcome, error, created_at)
                 VALUES (?, (SELECT attempts FROM outbox WHERE id = ?), ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
                 // What a person can read is masked as the logs are: a lookup's URL carries the NIK.
-                [.integer(line.itemID), .integer(line.itemID), .text(line.attempt.call.method), .text(LogMasking.mask(line.attempt.call.url)),
+                [.integer(line.itemID), .integer(line.itemID), .text(line.attempt.call.method), .text(maskedURL),
                  SQLValue(line.attempt.status), .integer(Int64(line.attempt.milliseconds)), .text(line.attempt.requestID),
                  .text(line.note.rawValue), SQLValue(line.error.map(LogMasking.mask)), .text(stamp)])
         }

@@ -19,6 +19,8 @@ struct WorkFetcher {
     /// How long a claim lasts unless renewed: well past the longest request and its retries
     /// of the token, so only an owner that is really gone loses its items.
     var leaseSeconds: TimeInterval { max(300, 3 * max(configuration.longTimeout, configuration.requestTimeout)) }
+    /// How often the lease is renewed (every fetch when nil).
+    var renewal: LeaseRenewal? = nil
 
     /// Claims up to `limit` units of one lane (or of both, emergency first, when nil).
     func fetch(units limit: Int, lane: Lane? = nil, now: Date) throws -> [WorkUnit] {
@@ -26,7 +28,7 @@ struct WorkFetcher {
             let reader = OutboxReader(connection: conn)
             let outbox = OutboxLifecycle(connection: conn, now: now)
             let leaseUntil = now.addingTimeInterval(leaseSeconds)
-            try outbox.renewLease(of: owner, until: leaseUntil)
+            if renewal?.due(now) ?? true { try outbox.renewLease(of: owner, until: leaseUntil) }
             var taken = Set<Int64>()
             // Each unit: its parts (independent groups), with its entries and bytes so far,
             // and what more may be packed into it (writes with writes, lookups with lookups).
