@@ -33,28 +33,31 @@ struct BundleImporter {
 
     /// Three passes over the entries, none holding more than one entry's JSON: check every
     /// entry and name it; rewrite and store each; queue them parents first, read back from the
-    /// store. What stays in memory is a few names and edges per entry.
+    /// store. What stays in memory per entry is its names and the entries it points to, as
+    /// numbers: a few dozen bytes, however big the entry.
     func importBundle(_ source: BundleSource) throws -> ImportedBundle {
-        // 1. The shape of everything, a local id per entry, and every name an entry can be referenced by.
+        // Entry i's local id is `ids[i]`: one random prefix for the import, the index in the last group.
+        let ids = ImportIDs(base: context.newID())
+        // 1. The shape of everything, and every name an entry can be referenced by.
         var fullUrls: [String: Int] = [:]
-        var localIDs: [String] = []
-        var names: [String: String] = [:]
-        var typeOf: [String: String] = [:]
+        var names: [String: Int32] = [:]
+        var types = TypeTable()
+        var count = 0
         try source.checkHeader()
         try source.forEachEntry { index, entry in
             try BundleImporter.checkEntry(entry, index: index, fullUrls: &fullUrls)
             let resource = entry["resource"]!
             let resourceType = resource["resourceType"]!.stringValue!
-            let localID = context.newID()
-            localIDs.append(localID)
-            typeOf[localID] = resourceType
+            types.append(resourceType)
+            let at = Int32(index)
             if let fullUrl = entry["fullUrl"]?.stringValue {
-                names[fullUrl] = localID
+                names[fullUrl] = at
                 if case .relative(let t, let id) = FHIRReference(String(fullUrl.split(separator: "/").suffix(2).joined(separator: "/"))) {
-                    names["\(t)/\(id)"] = localID
+                    names["\(t)/\(id)"] = at
                 }
             }
-            if let id = resource["id"]?.stringValue { names["\(resourceType)/\(id)"] = localID }
+            if let id = resource["id"]?.stringValue { names["\(resourceType)/\(id)"] = at }
+            count = index + 1
         }
         fullUrls = [:]
 
@@ -64,11 +67,11 @@ struct BundleImporter {
         var standIns: [String: String] = [:]
         var lookups = 0
         var items: [Int64] = []
-        var edges: [(id: String, targets: [String])] = []
-        edges.reserveCapacity(localIDs.count)
+        var edges: [[Int32]] = []
+        edges.reserveCapacity(count)
         try source.forEachEntry { index, entry in
             var resource = entry["resource"]!
-            let resourceType = resource["resourceType"]!.stringValue!
+            let resourceType = types[index]
             for site in resource.references() {
                 switch site.reference {
                 case .conditional(let targetType, _) where standIns[site.reference.description] == nil:
@@ -89,32 +92,40 @@ struct BundleImporter {
                 }
             }
             resource["id"] = nil
+            var targets: [Int32] = []
             resource = resource.rewritingReferences { reference in
                 switch reference {
-                case .urn(let urn): return names[urn].map { "\(typeOf[$0]!)/\($0)" }
-                case .relative(let type, let id): return names["\(type)/\(id)"].map { "\(type)/\($0)" }
+                case .urn(let urn):
+                    guard let target = names[urn] else { return nil }
+                    targets.append(target)
+                    return "\(types[Int(target)])/\(ids[Int(target)])"
+                case .relative(let type, let id):
+                    guard let target = names["\(type)/\(id)"] else { return nil }
+                    targets.append(target)
+                    return "\(type)/\(ids[Int(target)])"
                 case .conditional(let type, _): return standIns[reference.description].map { "\(type)/\($0)" }
                 case .other: return nil
                 }
             }
-            let identifier = businessIdentifier(for: resourceType, localID: localIDs[index])
+            let identifier = businessIdentifier(for: resourceType, localID: ids[index])
             resource = BundleImporter.marked(resource, type: resourceType, with: identifier)
             try context.checkResource(resource)
-            try context.insertResource(localID: localIDs[index], identifier: identifier, json: resource)
-            edges.append((localIDs[index], BundleImporter.targets(of: resource)))
+            try context.insertResource(localID: ids[index], identifier: identifier, json: resource)
+            edges.append(targets)
         }
         names = [:]
 
         // 3. Items parents first, so every edge finds the item it points to.
-        for id in BundleImporter.parentsFirst(edges: edges) {
-            let resourceType = typeOf[id] ?? ""
+        for index in BundleImporter.parentsFirst(edges: edges) {
+            let id = ids[Int(index)]
+            let resourceType = types[Int(index)]
             guard let text = try context.connection.scalar("SELECT json FROM resources WHERE local_id = ?", [.text(id)]).string else { continue }
             items.append(try context.outbox.enqueue(
                 NewOutboxItem(queue: context.clinicQueue(resourceType), operation: .create, resourceType: resourceType, resourceID: id,
                               groupID: groupID, priority: ClinicPriority.encounter, maxRetries: RecordContext.clinicMaxRetries),
                 resourceJSON: try JSON.parse(text)))
         }
-        return ImportedBundle(groupID: groupID, resourceIDs: localIDs, lookups: lookups, outboxItemIDs: items)
+        return ImportedBundle(groupID: groupID, resourceIDs: (0..<count).map { ids[$0] }, lookups: lookups, outboxItemIDs: items)
     }
 
     /// A local stand-in for a resource the server already has, and its lookup item
@@ -159,46 +170,87 @@ struct BundleImporter {
     /// Resources ordered so that each comes after those it references (depth-first; a
     /// cycle, which FHIR allows inside a transaction, is broken where it is met).
     static func parentsFirst(_ resources: [(id: String, json: JSON)]) -> [(id: String, json: JSON)] {
-        let byID = Dictionary(resources.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
-        return parentsFirst(edges: resources.map { ($0.id, targets(of: $0.json)) }).map { byID[$0]! }
-    }
-
-    /// The local ids a resource references (`Type/id`).
-    static func targets(of json: JSON) -> [String] {
-        json.references().compactMap { site -> String? in
-            if case .relative(_, let target) = site.reference { return target }
-            return nil
+        // A repeated id counts once, as its first.
+        var position: [String: Int32] = [:]
+        var resources = resources
+        resources.removeAll { resource in
+            guard position[resource.id] == nil else { return true }
+            position[resource.id] = Int32(position.count)
+            return false
         }
+        let edges = resources.map { resource in
+            resource.json.references().compactMap { site -> Int32? in
+                if case .relative(_, let target) = site.reference { return position[target] }
+                return nil
+            }
+        }
+        return parentsFirst(edges: edges).map { resources[Int($0)] }
     }
 
-    /// Ids ordered so that each comes after the ids it points to; targets that are not among
-    /// `edges` are passed over. Iterative, with its own stack: a chain as long as the
+    /// Entry indexes ordered so that each comes after the entries it points to (`edges[i]`:
+    /// the entries entry i references). Iterative, with its own stack: a chain as long as the
     /// bundle's entry limit must not exhaust the thread's stack.
-    static func parentsFirst(edges: [(id: String, targets: [String])]) -> [String] {
-        var targetsOf: [String: [String]] = [:]
-        targetsOf.reserveCapacity(edges.count)
-        for edge in edges where targetsOf[edge.id] == nil { targetsOf[edge.id] = edge.targets }
-        var state: [String: Bool] = [:]  // false: visiting, true: done
-        var ordered: [String] = []
-        for root in edges where state[root.id] == nil {
-            // Each frame: a resource and the targets it still has to visit.
-            var stack: [(id: String, targets: [String])] = []
-            func push(_ id: String) {
-                guard state[id] == nil, let targets = targetsOf[id] else { return }
-                state[id] = false
-                stack.append((id, targets.reversed()))
-            }
-            push(root.id)
-            while !stack.isEmpty {
-                if let next = stack[stack.count - 1].targets.popLast() {
-                    push(next)
+    static func parentsFirst(edges: [[Int32]]) -> [Int32] {
+        var state = [UInt8](repeating: 0, count: edges.count)  // 0: not seen, 1: visiting, 2: done
+        var ordered: [Int32] = []
+        ordered.reserveCapacity(edges.count)
+        for root in edges.indices where state[root] == 0 {
+            // Each frame: an entry and how many of its targets it has visited.
+            var stack: [(entry: Int32, next: Int)] = [(Int32(root), 0)]
+            state[root] = 1
+            while let top = stack.last {
+                let targets = edges[Int(top.entry)]
+                if top.next < targets.count {
+                    stack[stack.count - 1].next += 1
+                    let target = Int(targets[top.next])
+                    if target >= 0, target < edges.count, state[target] == 0 {
+                        state[target] = 1
+                        stack.append((Int32(target), 0))
+                    }
                 } else {
-                    let done = stack.removeLast().id
-                    state[done] = true
-                    ordered.append(done)
+                    stack.removeLast()
+                    state[Int(top.entry)] = 2
+                    ordered.append(top.entry)
                 }
             }
         }
         return ordered
     }
+}
+
+/// The local ids of one import's entries: a random UUID whose last group is the entry's
+/// index, so they are unique, valid UUIDs (`urn:uuid:` in a bundle) and need no table.
+struct ImportIDs {
+    private let prefix: String
+
+    init(base: String) { prefix = String(base.prefix(24)) }
+
+    subscript(index: Int) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var hex = [UInt8](repeating: UInt8(ascii: "0"), count: 12)
+        var rest = index
+        for place in stride(from: 11, through: 0, by: -1) {
+            hex[place] = digits[rest & 0xF]
+            rest >>= 4
+        }
+        return prefix + String(decoding: hex, as: UTF8.self)
+    }
+}
+
+/// Resource types by entry, each distinct name stored once.
+struct TypeTable {
+    private var names: [String] = []
+    private var codes: [String: UInt16] = [:]
+    private var byEntry: [UInt16] = []
+
+    mutating func append(_ type: String) {
+        let code = codes[type] ?? {
+            names.append(type)
+            codes[type] = UInt16(names.count - 1)
+            return UInt16(names.count - 1)
+        }()
+        byEntry.append(code)
+    }
+
+    subscript(index: Int) -> String { names[Int(byEntry[index])] }
 }
