@@ -175,15 +175,17 @@ package struct OutboxLifecycle {
 
     /// Claims pending items for `owner` until `leaseUntil`; returns the ids actually claimed.
     func claim(_ ids: [Int64], by owner: SyncOwner, leaseUntil: Date) throws -> [Int64] {
-        var claimed: [Int64] = []
-        for id in ids {
-            try connection.execute(
-                "UPDATE outbox SET status = 'processing', claimed_by = ?, lease_until = ?, updated_at = ? WHERE id = ? AND status = 'pending'",
-                [.text(owner.id), .integer(Self.milliseconds(leaseUntil)), .text(stamp), .integer(id)])
-            if connection.changes > 0 { claimed.append(id) }
-        }
-        return claimed
+        guard !ids.isEmpty else { return [] }
+        let claimed = Set(try connection.query(
+            """
+            UPDATE outbox SET status = 'processing', claimed_by = ?, lease_until = ?, updated_at = ?
+            WHERE id IN (SELECT value FROM json_each(?)) AND status = 'pending' RETURNING id
+            """, [.text(owner.id), .integer(Self.milliseconds(leaseUntil)), .text(stamp), .text(Self.idList(ids))]).compactMap { $0["id"].int64 })
+        return ids.filter(claimed.contains)
     }
+
+    /// Ids as a JSON array, for `json_each(?)`: one statement for a bundle's items.
+    private static func idList(_ ids: [Int64]) -> String { "[" + ids.map(String.init).joined(separator: ",") + "]" }
 
     /// Extends the lease of everything `owner` has in flight.
     func renewLease(of owner: SyncOwner, until: Date) throws {

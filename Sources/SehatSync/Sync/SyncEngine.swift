@@ -160,12 +160,22 @@ public actor SyncEngine {
             while true {
                 // Fill the free slots, unless the link is down or time is up.
                 if !stopping, inFlight < concurrency, deadline.map({ clock.now() < $0 }) ?? true {
-                    let units = try fetcher.fetch(units: concurrency - inFlight, lane: lane, now: clock.now())
-                    for unit in units {
+                    let units = try fetcher.claim(units: concurrency - inFlight, lane: lane, now: clock.now())
+                    let fetcher = self.fetcher
+                    for claimed in units {
                         group.addTask {
+                            // Each unit reads its own items, so the loop goes on claiming meanwhile.
+                            let unit: WorkUnit?
+                            do {
+                                unit = try fetcher.load(claimed)
+                            } catch {
+                                pipeline.release(claimed.ids)  // unread: back to pending, searched before they go again
+                                return UnitPipeline.Outcome()
+                            }
+                            guard let unit else { return UnitPipeline.Outcome() }
                             let outcome = await pipeline.process(unit, traceID: traceID)
                             // A big packed unit leaves megabytes freed in this thread's arena: give them back.
-                            if unit.parts.reduce(0, { $0 + $1.count }) >= SyncEngine.releaseMemoryAfter { FreedMemory.release() }
+                            if claimed.ids.count >= SyncEngine.releaseMemoryAfter { FreedMemory.release() }
                             return outcome
                         }
                     }

@@ -47,6 +47,11 @@ struct UnitPipeline: Sendable {
         func isSettled(_ item: ClaimedItem) -> Bool { results.contains { $0.item.id == item.id } }
     }
 
+    /// Returns claimed items that could not be read to pending, marked to search first.
+    func release(_ ids: [Int64]) {
+        consolidator.release(ids, now: clock.now())
+    }
+
     func process(_ unit: WorkUnit, traceID: String = "-") async -> Outcome {
         var run = Run()
         // 1. Items whose earlier attempt may have reached the server: search before re-sending.

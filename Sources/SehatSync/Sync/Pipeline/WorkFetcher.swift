@@ -22,8 +22,15 @@ struct WorkFetcher {
     /// How often the lease is renewed (every fetch when nil).
     var renewal: LeaseRenewal? = nil
 
-    /// Claims up to `limit` units of one lane (or of both, emergency first, when nil).
+    /// Claims up to `limit` units of one lane (or of both, emergency first, when nil), and loads them.
     func fetch(units limit: Int, lane: Lane? = nil, now: Date) throws -> [WorkUnit] {
+        try claim(units: limit, lane: lane, now: now).compactMap { try load($0) }
+    }
+
+    /// Claims up to `limit` units: which items go together, decided and claimed in one short
+    /// transaction. Their rows are loaded by `load`, each unit on its own task, so the engine's
+    /// loop is not held while thousands of resources are read and parsed.
+    func claim(units limit: Int, lane: Lane? = nil, now: Date) throws -> [ClaimedUnit] {
         try database.write { conn in
             let reader = OutboxReader(connection: conn)
             let outbox = OutboxLifecycle(connection: conn, now: now)
@@ -83,11 +90,39 @@ struct WorkFetcher {
             if units.isEmpty { return [] }
             try outbox.register(owner)
             let claimed = Set(try outbox.claim(units.flatMap { $0.parts.flatMap { $0 } }, by: owner, leaseUntil: leaseUntil))
-            return try units.compactMap { unit in
-                let parts = try unit.parts.map { members in try members.filter(claimed.contains).map { try load($0, conn) } }.filter { !$0.isEmpty }
-                return parts.isEmpty ? nil : WorkUnit(parts: parts)
+            return units.compactMap { unit in
+                let parts = unit.parts.map { $0.filter(claimed.contains) }.filter { !$0.isEmpty }
+                return parts.isEmpty ? nil : ClaimedUnit(parts: parts)
             }
         }
+    }
+
+    /// A claimed unit's items, read in one short transaction and parsed outside it; the
+    /// server ids its resources reference, in one query for the whole unit. Nil when its
+    /// items are gone (nothing else deletes claimed items).
+    func load(_ unit: ClaimedUnit) throws -> WorkUnit? {
+        let rows = try database.read { conn in try unit.parts.map { part in try part.compactMap { try row($0, conn) } } }
+        var parts = try rows.map { part in try part.map { try item(from: $0) } }.filter { !$0.isEmpty }
+        guard !parts.isEmpty else { return nil }
+        var referenced: Set<String> = []
+        for item in parts.joined() {
+            for body in [item.payload, item.resource].compactMap({ $0 }) {
+                for site in body.references() { if case .relative(_, let id) = site.reference { referenced.insert(id) } }
+            }
+        }
+        if !referenced.isEmpty {
+            let map = try database.read { try serverIDs(of: referenced, $0) }
+            parts = parts.map { part in part.map { item in
+                var item = item
+                for body in [item.payload, item.resource].compactMap({ $0 }) {
+                    for site in body.references() {
+                        if case .relative(_, let id) = site.reference, let known = map[id] { item.references[id] = known }
+                    }
+                }
+                return item
+            } }
+        }
+        return WorkUnit(parts: parts)
     }
 
     /// What a unit packs: writes (a transaction) or lookups (a batch of searches).
@@ -143,18 +178,35 @@ struct WorkFetcher {
     /// How many earlier versions of a resource an update is compared with after a 412.
     static let earlierVersionsKept = 20
 
-    private func load(_ id: Int64, _ conn: Connection) throws -> ClaimedItem {
+    /// What `load` reads of one item, as text: parsed outside the transaction.
+    private struct RawItem {
+        let id: Int64
+        let row: Row
+        let earlierVersions: [String]
+    }
+
+    private func row(_ id: Int64, _ conn: Connection) throws -> RawItem? {
         guard let row = try conn.queryFirst(
             """
             SELECT o.*, r.json AS resource_json, r.identifier_system, r.identifier_value, r.server_id, r.server_version
             FROM outbox o LEFT JOIN resources r ON r.local_id = o.resource_id WHERE o.id = ?
             """, [.integer(id)])
-        else { throw DatabaseError.misuse("outbox item \(id) vanished") }
+        else { return nil }
+        var earlier: [String] = []
+        if row["operation"].string == Operation.update.rawValue, row["target"].string == Target.satusehat.rawValue, let resourceID = row.optionalString("resource_id") {
+            earlier = try conn.query("SELECT json FROM resource_history WHERE local_id = ? ORDER BY id DESC LIMIT ?",
+                                     [.text(resourceID), .integer(Int64(WorkFetcher.earlierVersionsKept))]).compactMap { $0["json"].string }
+        }
+        return RawItem(id: id, row: row, earlierVersions: earlier)
+    }
+
+    private func item(from raw: RawItem) throws -> ClaimedItem {
+        let row = raw.row
         let system = row.optionalString("identifier_system")
         let payload = try row.optionalString("payload").map { try JSON.parse($0) }
         let resource = try row.optionalString("resource_json").map { try JSON.parse($0) }
         var item = ClaimedItem(
-            id: id, operation: Operation(rawValue: row["operation"].string ?? "") ?? .create,
+            id: raw.id, operation: Operation(rawValue: row["operation"].string ?? "") ?? .create,
             target: Target(rawValue: row["target"].string ?? "") ?? .satusehat, resourceType: row.optionalString("resource_type"),
             resourceID: row.optionalString("resource_id"), reportID: row.optionalString("report_id"), groupID: row.optionalString("group_id"),
             payload: payload, resource: resource,
@@ -162,22 +214,12 @@ struct WorkFetcher {
             serverID: row.optionalString("server_id"), attempts: row["attempts"].int ?? 0, maxRetries: row["max_retries"].int ?? 3,
             lane: Lane(rawValue: row["lane"].string ?? "") ?? .clinic, needsCheck: (row["needs_check"].int ?? 0) != 0)
         item.serverVersion = row.optionalString("server_version")
-        if item.operation == .update, item.target == .satusehat, let resourceID = item.resourceID {
-            item.earlierVersions = try conn.query("SELECT json FROM resource_history WHERE local_id = ? ORDER BY id DESC LIMIT ?",
-                                                  [.text(resourceID), .integer(Int64(WorkFetcher.earlierVersionsKept))])
-                .compactMap { row in row["json"].string.flatMap { try? JSON.parse($0) } }
-        }
-        item.references = try serverIDs(referencedBy: [payload, resource].compactMap { $0 }, conn)
+        item.earlierVersions = raw.earlierVersions.compactMap { try? JSON.parse($0) }
         return item
     }
 
-    /// The local resources the bodies reference, each with its server id once known.
-    private func serverIDs(referencedBy bodies: [JSON], _ conn: Connection) throws -> [String: String?] {
-        var ids: Set<String> = []
-        for body in bodies {
-            for site in body.references() { if case .relative(_, let id) = site.reference { ids.insert(id) } }
-        }
-        guard !ids.isEmpty else { return [:] }
+    /// The local resources among `ids`, each with its server id once known.
+    private func serverIDs(of ids: Set<String>, _ conn: Connection) throws -> [String: String?] {
         var map: [String: String?] = [:]
         for row in try conn.query("SELECT local_id, server_id FROM resources WHERE local_id IN (SELECT value FROM json_each(?))",
                                   [.text(JSON.array(ids.sorted().map(JSON.string)).text)]) {
@@ -185,4 +227,12 @@ struct WorkFetcher {
         }
         return map
     }
+}
+
+/// Items claimed together, by id: `WorkFetcher.load` reads them into a `WorkUnit`.
+struct ClaimedUnit: Sendable {
+    /// The independent groups, each in sequence order.
+    let parts: [[Int64]]
+    /// Every item.
+    var ids: [Int64] { parts.flatMap { $0 } }
 }
