@@ -169,8 +169,10 @@ public actor SyncEngine {
                             do {
                                 unit = try fetcher.load(claimed)
                             } catch {
-                                pipeline.release(claimed.ids)  // unread: back to pending, searched before they go again
-                                return UnitPipeline.Outcome()
+                                // Unread: back to pending (searched before they go again), and the sync
+                                // stops with the error, as it did when reading was part of claiming.
+                                pipeline.release(claimed.ids)
+                                throw error
                             }
                             guard let unit else { return UnitPipeline.Outcome() }
                             let outcome = await pipeline.process(unit, traceID: traceID)
