@@ -237,12 +237,13 @@ enum ImportCommand {
             urn:uuid: and Type/id references between entries are kept as links; conditional references
             (Type?identifier=system|value) are looked up on the server before anything that needs them.
             Each resource gets a business identifier of the SDK's own beside its own identifiers.
-            A file is read entry by entry, so memory stays bounded by one entry whatever the file's size
-            (up to 1 GiB and 100,000 entries); standard input is read whole (up to 64 MiB). All or nothing.
+            A file is read entry by entry: memory holds one entry at a time and a few dozen bytes per entry,
+            whatever the file's size (up to 1 GiB and 100,000 entries); standard input is read whole (up to
+            64 MiB). All or nothing.
             """
     ) { invocation in
         let file = try invocation.required("file")
-        // A file is read entry by entry (memory bounded by one entry, whatever the file's size);
+        // A file is read entry by entry (one entry in memory at a time, whatever the file's size);
         // standard input, which cannot be read twice, is read whole.
         let client = try openClient(invocation)
         let imported = file == "-" ? try client.importBundle(json: try readDocument(file, maxBytes: InputLimits.bundleBytes))
