@@ -7,14 +7,15 @@ extension BundleImporter {
     /// index and path, what was found and what was expected. Nothing is stored before this
     /// passes, so a refused bundle leaves the device as it was.
     static func checkShape(_ bundle: JSON) throws -> [JSON] {
-        guard case .object = bundle else { throw FieldError("(document)", "must be a FHIR Bundle (a JSON object), got \(bundle.kind)") }
-        var header = bundle
-        let entries = bundle["entry"]?.arrayValue
-        if entries != nil { header["entry"] = nil }
-        try checkHeader(header, entries: entries?.count)
+        let source = BundleSource(bundle)
+        try source.checkHeader()
         var fullUrls: [String: Int] = [:]
-        for (index, entry) in (entries ?? []).enumerated() { try checkEntry(entry, index: index, fullUrls: &fullUrls) }
-        return entries ?? []
+        var entries: [JSON] = []
+        try source.forEachEntry { index, entry in
+            try checkEntry(entry, index: index, fullUrls: &fullUrls)
+            entries.append(entry)
+        }
+        return entries
     }
 
     /// The bundle's own members: `header` is the bundle without its entry array, `entries`

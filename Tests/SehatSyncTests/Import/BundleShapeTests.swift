@@ -102,3 +102,17 @@ final class BundleShapeTests: XCTestCase {
         XCTAssertEqual(BundleImporter.parentsFirst([("a", a), ("b", b)]).map(\.id), ["b", "a"])
     }
 }
+
+/// An import's local ids: one random prefix, the entry's index in the last group.
+final class ImportIDsTests: XCTestCase {
+    func testIdsAreDistinctUUIDsAndTheSameForTheSameIndex() {
+        let ids = ImportIDs(base: UUID().uuidString.lowercased())
+        let many = (0..<70_000).map { ids[$0] }
+        XCTAssertEqual(Set(many).count, many.count)
+        XCTAssertTrue(many.allSatisfy { BundleImporter.isUUID($0) }, "every id is a UUID, so urn:uuid: of it is a valid fullUrl")
+        XCTAssertEqual(ids[65_535], many[65_535])
+        XCTAssertTrue(ids[255].hasSuffix("0000000000ff"))
+        // Two imports never share an id: their prefixes differ.
+        XCTAssertNotEqual(ImportIDs(base: UUID().uuidString.lowercased())[0], ids[0])
+    }
+}
