@@ -70,6 +70,12 @@ final class HostileInputCLITests: XCTestCase {
         let refused = try sehat.run(["encounter", "record", "--file", "huge.json"])
         XCTAssertEqual(refused.status, 1)
         XCTAssertTrue(refused.stderr.contains("is larger than 1048576 bytes, the limit for this document"), refused.stderr)
+        // A bundle file that is not there, or is a folder, is named as such (it is read entry by entry, not by readDocument).
+        for (file, reason) in [("nope.json", "file: nope.json does not exist"), (".", "file: . is a directory, not a document")] {
+            let missing = try sehat.run(["import", "--file", file])
+            XCTAssertEqual(missing.status, 1, missing.stderr)
+            XCTAssertTrue(missing.stderr.contains("sehat: error: " + reason), missing.stderr)
+        }
         let lat = try sehat.run(["panic", "--lat", "0x10", "--lon", "106", "--severity", "low", "--type", "fall"])
         XCTAssertEqual(lat.status, 2)
         XCTAssertEqual(try sehat.tableCounts(), before)

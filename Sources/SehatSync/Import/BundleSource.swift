@@ -26,9 +26,12 @@ struct BundleSource {
 
     /// A bundle file, read from disk at each pass; bad JSON is refused naming its line and column.
     init(file path: String) throws {
-        guard let size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue else {
-            throw FieldError("(document)", "cannot read \(path)")
-        }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { throw FieldError("file", "\(path) does not exist") }
+        guard !isDirectory.boolValue else { throw FieldError("file", "\(path) is a directory, not a document") }
+        guard FileManager.default.isReadableFile(atPath: path),
+              let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue
+        else { throw FieldError("file", "cannot read \(path)") }
         guard size <= InputLimits.bundleFileBytes else { throw FieldError("(document)", "is \(size) bytes; the limit is \(InputLimits.bundleFileBytes)") }
         let stream = JSONObjectStream(path: path, arrayMember: "entry", maxValueBytes: InputLimits.entryBytes)
         /// Syntax errors as refusals of the document, naming line and column.
