@@ -129,7 +129,12 @@ public final class Sandbox: Sendable {
     }
 
     /// Stops it.
-    public func stop() { server.stop() }
+    /// Stops it; a scratch file it kept resources in (`Storage.disk`) is removed now, not
+    /// when the server's last thread lets go of it.
+    public func stop() {
+        server.stop()
+        state.withLock { $0.store.discardScratch() }
+    }
 
     // MARK: What tests and testers read and change
 

@@ -73,6 +73,9 @@ struct SandboxStore {
         }
     }
 
+    /// Removes a disk store's scratch file (the sandbox stopped); nothing for memory.
+    func discardScratch() { disk?.removeFiles() }
+
     var counts: [String: Int] { disk.map { $0.counts() } ?? memory.resources.mapValues(\.count) }
 }
 
@@ -127,7 +130,11 @@ private final class DiskShelf {
     /// only to keep SQLite's cache of changed pages from growing; nothing here needs durability.
     private var uncommitted = 0
 
-    deinit {
+    deinit { removeFiles() }
+
+    /// Unlinks the scratch file: gone from the folder at once, while the open connection goes on
+    /// using it (a request a stopping server is still finishing) until the shelf is released.
+    func removeFiles() {
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
     }
 
