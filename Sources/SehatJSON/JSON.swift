@@ -84,7 +84,16 @@ public enum JSON: Sendable, Hashable {
 
     /// A value at a dotted path (`"subject.reference"`), through objects only.
     public func value(at path: String) -> JSON? {
-        path.split(separator: ".").reduce(Optional(self)) { current, key in current?[String(key)] }
+        var current = self
+        var rest = Substring(path)
+        while let dot = rest.firstIndex(of: ".") {
+            let key = rest[..<dot]
+            rest = rest[rest.index(after: dot)...]
+            if key.isEmpty { continue }  // as `split`: empty steps are skipped
+            guard let next = current[String(key)] else { return nil }
+            current = next
+        }
+        return rest.isEmpty ? current : current[String(rest)]
     }
 }
 

@@ -74,7 +74,12 @@ struct JSONParser {
     private func String(format byte: UInt8) -> Swift.String { "byte 0x" + Swift.String(byte, radix: 16) }
 
     private mutating func skipWhitespace() {
-        while index < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[index]) { index += 1 }
+        while index < bytes.count {
+            switch bytes[index] {
+            case 0x20, 0x09, 0x0A, 0x0D: index += 1
+            default: return
+            }
+        }
     }
 
     private mutating func parseValue() throws -> JSON {
@@ -215,36 +220,46 @@ struct JSONParser {
     private mutating func parseString() throws -> Swift.String {
         let open = index
         index += 1
-        var scalars = Swift.String.UnicodeScalarView()
-        var runStart = index
-        func flushRun(_ parser: JSONParser, to end: Int) {
-            if end > runStart { scalars.append(contentsOf: Swift.String(decoding: parser.bytes[runStart..<end], as: UTF8.self).unicodeScalars) }
+        // Most strings hold no escape: scan them once and make the string from the bytes.
+        let start = index
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "\"") {
+                defer { index += 1 }
+                return text(start, index)
+            }
+            if byte == UInt8(ascii: "\\") { break }
+            if byte < 0x20 { throw fail("a control character must be escaped inside a string") }
+            if byte >= 0x80 { try validateUTF8Sequence() } else { index += 1 }
         }
+        guard index < bytes.count else { throw fail("a string is not closed (missing '\"')", at: open) }
+        var result = text(start, index)
+        var runStart = index
         while true {
             guard index < bytes.count else { throw fail("a string is not closed (missing '\"')", at: open) }
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
-                flushRun(self, to: index)
+                result += text(runStart, index)
                 index += 1
-                return Swift.String(scalars)
+                return result
             }
             if byte < 0x20 { throw fail("a control character must be escaped inside a string") }
             if byte == UInt8(ascii: "\\") {
-                flushRun(self, to: index)
+                result += text(runStart, index)
                 index += 1
                 guard index < bytes.count else { throw fail("a string ends inside an escape") }
                 let escape = bytes[index]
                 index += 1
                 switch escape {
-                case UInt8(ascii: "\""): scalars.append("\"")
-                case UInt8(ascii: "\\"): scalars.append("\\")
-                case UInt8(ascii: "/"): scalars.append("/")
-                case UInt8(ascii: "b"): scalars.append("\u{08}")
-                case UInt8(ascii: "f"): scalars.append("\u{0C}")
-                case UInt8(ascii: "n"): scalars.append("\n")
-                case UInt8(ascii: "r"): scalars.append("\r")
-                case UInt8(ascii: "t"): scalars.append("\t")
-                case UInt8(ascii: "u"): scalars.append(try parseUnicodeEscape())
+                case UInt8(ascii: "\""): result += "\""
+                case UInt8(ascii: "\\"): result += "\\"
+                case UInt8(ascii: "/"): result += "/"
+                case UInt8(ascii: "b"): result += "\u{08}"
+                case UInt8(ascii: "f"): result += "\u{0C}"
+                case UInt8(ascii: "n"): result += "\n"
+                case UInt8(ascii: "r"): result += "\r"
+                case UInt8(ascii: "t"): result += "\t"
+                case UInt8(ascii: "u"): result.unicodeScalars.append(try parseUnicodeEscape())
                 default: throw fail("unknown escape '\\\(Character(Unicode.Scalar(escape)))'", at: index - 2)
                 }
                 runStart = index
@@ -252,6 +267,12 @@ struct JSONParser {
             }
             if byte >= 0x80 { try validateUTF8Sequence() } else { index += 1 }
         }
+    }
+
+    /// The text of bytes already checked as UTF-8.
+    private func text(_ start: Int, _ end: Int) -> Swift.String {
+        guard end > start else { return "" }
+        return bytes.withUnsafeBufferPointer { Swift.String(decoding: UnsafeBufferPointer(rebasing: $0[start..<end]), as: UTF8.self) }
     }
 
     /// Checks one multi-byte UTF-8 sequence and steps over it.

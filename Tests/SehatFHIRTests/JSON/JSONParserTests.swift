@@ -21,6 +21,19 @@ final class JSONParserTests: XCTestCase {
         XCTAssertEqual(try JSON.parse(json.text), json)
     }
 
+    /// Strings without an escape are made from their bytes at once; the first escape switches
+    /// to building piece by piece: the same text either way, wherever the escapes fall.
+    func testEscapesAnywhereInAString() throws {
+        let cases: [(String, String)] = [
+            (#""""#, ""), (#""\n""#, "\n"), (#""\"a""#, "\"a"), (#""a\"""#, "a\""), (#""é\tü""#, "é\tü"),
+            (#""\\\\""#, "\\\\"), (#""Jl. \u004Derdeka\u0021 ✓""#, "Jl. Merdeka! ✓"), (#""plain text, no escape""#, "plain text, no escape"),
+        ]
+        for (text, expected) in cases {
+            XCTAssertEqual(try JSON.parse(text).stringValue, expected, text)
+            XCTAssertEqual(try JSON.parse(JSON.string(expected).text).stringValue, expected, text)
+        }
+    }
+
     func testSyntaxErrorsNameLineAndColumn() {
         func error(_ text: String) -> JSONSyntaxError? {
             do { _ = try JSON.parse(text); return nil } catch { return error as? JSONSyntaxError }
@@ -46,6 +59,10 @@ final class JSONParserTests: XCTestCase {
     func testSubscriptSetAndPath() throws {
         var json = try JSON.parse(#"{"subject":{"reference":"Patient/1"}}"#)
         XCTAssertEqual(json.value(at: "subject.reference")?.stringValue, "Patient/1")
+        XCTAssertEqual(json.value(at: "subject..reference")?.stringValue, "Patient/1", "empty steps are skipped")
+        XCTAssertEqual(json.value(at: "subject"), .obj(["reference": "Patient/1"]))
+        XCTAssertNil(json.value(at: "subject.reference.more"))
+        XCTAssertNil(json.value(at: "other.reference"))
         json["id"] = "abc"
         json["subject"] = nil
         XCTAssertEqual(json.text, #"{"id":"abc"}"#)
