@@ -74,14 +74,26 @@ public struct Migrator: Sendable {
         }
         let unknown = Set(applied).subtracting(versions)
         guard unknown.isEmpty else { throw MigrationError.unknownVersions(unknown.sorted()) }
-        for migration in migrations where !applied.contains(migration.version) {
+        let pending = migrations.filter { !applied.contains($0.version) }
+        // All pending migrations in one transaction: a database is never left between two
+        // versions, and the WAL holds each page of the schema once — as one transaction per
+        // migration it held a copy per migration, which a new database on a small disk could
+        // not afford.
+        if !pending.isEmpty {
             try db.write { conn in
-                try migration.apply(conn)
-                try conn.execute(
-                    "INSERT INTO schema_migrations(version, name, applied_at) VALUES (?, ?, ?)",
-                    [.integer(Int64(migration.version)), .text(migration.name), .text(ISO8601DateFormatter().string(from: Date()))]
-                )
+                let appliedAt = ISO8601DateFormatter().string(from: Date())
+                for migration in pending {
+                    try migration.apply(conn)
+                    try conn.execute("INSERT INTO schema_migrations(version, name, applied_at) VALUES (?, ?, ?)",
+                                     [.integer(Int64(migration.version)), .text(migration.name), .text(appliedAt)])
+                }
             }
+        }
+        // Then fold the WAL into the database, so the new schema is not on disk twice. Best
+        // effort — a reader in another process may hold the WAL, and SQLite checkpoints by
+        // itself later.
+        if !pending.isEmpty, db.path != ":memory:" {
+            _ = try? db.withoutTransaction { try $0.query("PRAGMA wal_checkpoint(TRUNCATE)") }
         }
     }
 

@@ -36,16 +36,32 @@ final class MigratorTests: XCTestCase {
         XCTAssertEqual(runs.withLock { $0 }, [1, 2])
     }
 
-    func testFailingMigrationLeavesNothingAndIsNotRecorded() throws {
+    /// An upgrade is one transaction: a failing migration takes the ones before it in the same
+    /// upgrade with it, so a database is never left between two versions.
+    func testFailingMigrationLeavesTheDatabaseAsItWas() throws {
         let path = directory + "/m.db"
+        _ = try Database(path: path, migrator: Migrator([Migration(version: 1, name: "first", sql: "CREATE TABLE first (x)")]))
         let broken = Migrator([
-            Migration(version: 1, name: "good", sql: "CREATE TABLE a (x)"),
-            Migration(version: 2, name: "bad", sql: "CREATE TABLE half (x); CREATE TABLE a (x)"),
+            Migration(version: 1, name: "first", sql: "CREATE TABLE first (x)"),
+            Migration(version: 2, name: "good", sql: "CREATE TABLE a (x)"),
+            Migration(version: 3, name: "bad", sql: "CREATE TABLE half (x); CREATE TABLE a (x)"),
         ])
         XCTAssertThrowsError(try Database(path: path, migrator: broken))
         let db = try Database(path: path)
         XCTAssertEqual(try Migrator.appliedVersions(in: db), [1])
-        XCTAssertNil(try db.read { try $0.queryFirst("SELECT name FROM sqlite_master WHERE name = 'half'") })
+        for table in ["a", "half"] {
+            XCTAssertNil(try db.read { try $0.queryFirst("SELECT name FROM sqlite_master WHERE name = ?", [.text(table)]) }, table)
+        }
+    }
+
+    /// After an upgrade the WAL is folded into the database: the new schema is not on disk twice.
+    func testMigratingLeavesTheWALEmpty() throws {
+        let path = directory + "/m.db"
+        let migrations = (1...20).map { Migration(version: $0, name: "m\($0)", sql: "CREATE TABLE t\($0) (x); CREATE INDEX t\($0)_x ON t\($0)(x)") }
+        let db = try Database(path: path, migrator: Migrator(migrations))
+        XCTAssertEqual(try Migrator.appliedVersions(in: db), Array(1...20))
+        let wal = try FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int
+        XCTAssertEqual(wal, 0)
     }
 
     func testNewerDatabaseIsRefused() throws {
