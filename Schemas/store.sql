@@ -233,7 +233,9 @@ CREATE TABLE outbox_deps (
 
 CREATE INDEX outbox_deps_reverse ON outbox_deps(depends_on, item_id);
 
-CREATE INDEX outbox_by_group ON outbox(group_id, status) WHERE group_id IS NOT NULL;
+-- A group's pending items (claiming), a patient's held items (consent given): each index
+-- holds only the items its query asks for, so a status change on the way out touches neither.
+CREATE INDEX outbox_pending_by_group ON outbox(group_id) WHERE status = 'pending' AND group_id IS NOT NULL;
 
 CREATE TABLE sync_log (
     id INTEGER PRIMARY KEY,
@@ -251,7 +253,7 @@ CREATE TABLE sync_log (
 
 CREATE INDEX sync_log_by_item ON sync_log(item_id);
 
-CREATE INDEX outbox_by_patient ON outbox(patient_id, status) WHERE patient_id IS NOT NULL;
+CREATE INDEX outbox_held_by_patient ON outbox(patient_id) WHERE status = 'held' AND patient_id IS NOT NULL;
 
 CREATE TABLE error_log (
     id INTEGER PRIMARY KEY,

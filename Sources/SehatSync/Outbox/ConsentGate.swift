@@ -12,21 +12,66 @@ struct ConsentGate {
 
     /// nil when the item may go; otherwise why not (the item is then held with that reason).
     func refusal(patientID: String, encounterID: String?, resourceType: String?, now: Date) throws -> ConsentRefusal? {
-        guard let row = try connection.queryFirst(
+        guard let consent = try consent(of: patientID) else { return nil }
+        return consent.refusal(encounterID: encounterID, resourceType: resourceType, at: FHIRDateTime.format(now))
+    }
+
+    /// A patient's consent columns, nil for no such patient.
+    func consent(of patientID: String) throws -> Consent? {
+        try connection.queryFirst(
             "SELECT consent_scope, consent_valid_from, consent_valid_until, consent_revoked_at FROM patients WHERE local_id = ?",
-            [.text(patientID)])
-        else { return nil }
-        let stamp = FHIRDateTime.format(now)
-        if row.optionalString("consent_revoked_at") != nil { return .revoked }
-        if let from = row.optionalString("consent_valid_from"), stamp < from { return .notYetValid }
-        if let until = row.optionalString("consent_valid_until"), stamp > until { return .expired }
-        switch ConsentScope(rawValue: row["consent_scope"].string ?? "none") ?? .none {
-        case .all:
-            return nil
-        case .encounterOnly:
-            return resourceType == "Patient" || encounterID != nil ? nil : .encounterOnly
-        case .none:
-            return .notGiven
+            [.text(patientID)]
+        ).map { row in
+            Consent(scope: ConsentScope(rawValue: row["consent_scope"].string ?? "none") ?? .none, validFrom: row.optionalString("consent_valid_from"),
+                    validUntil: row.optionalString("consent_valid_until"), revoked: row.optionalString("consent_revoked_at") != nil)
+        }
+    }
+
+    /// What one patient allowed, as stored.
+    struct Consent {
+        let scope: ConsentScope
+        let validFrom: String?
+        let validUntil: String?
+        let revoked: Bool
+
+        /// nil when an item of this patient may go at `stamp` (a FHIR dateTime); otherwise why not.
+        func refusal(encounterID: String?, resourceType: String?, at stamp: String) -> ConsentRefusal? {
+            if revoked { return .revoked }
+            if let validFrom, stamp < validFrom { return .notYetValid }
+            if let validUntil, stamp > validUntil { return .expired }
+            switch scope {
+            case .all:
+                return nil
+            case .encounterOnly:
+                return resourceType == "Patient" || encounterID != nil ? nil : .encounterOnly
+            case .none:
+                return .notGiven
+            }
+        }
+    }
+
+    /// The gate's answers for many items at one moment (a claim): each patient's consent is
+    /// read once.
+    struct Answers {
+        let gate: ConsentGate
+        let stamp: String
+        private var known: [String: Consent?] = [:]
+
+        init(gate: ConsentGate, now: Date) {
+            self.gate = gate
+            stamp = FHIRDateTime.format(now)
+        }
+
+        /// nil when the item may go; otherwise why not.
+        mutating func refusal(patientID: String, encounterID: String?, resourceType: String?) throws -> ConsentRefusal? {
+            let consent: Consent?
+            if let cached = known[patientID] {
+                consent = cached
+            } else {
+                consent = try gate.consent(of: patientID)
+                known[patientID] = consent
+            }
+            return consent?.refusal(encounterID: encounterID, resourceType: resourceType, at: stamp)
         }
     }
 

@@ -458,11 +458,13 @@ package struct OutboxLifecycle {
 
     /// Releases what a patient's consent held, now that it allows more; returns how many.
     func releaseConsentHolds(patientID: String) throws -> Int {
-        try connection.execute(
-            "UPDATE outbox SET status = 'pending', \(Self.clearHold), updated_at = ? WHERE patient_id = ? AND status = 'held' AND hold_kind = 'consent'",
-            [.text(stamp), .text(patientID)])
+        try connection.execute(Self.releaseConsentSQL, [.text(stamp), .text(patientID)])
         return connection.changes
     }
+
+    /// A patient's items held for consent, back to pending (through `outbox_held_by_patient`).
+    static let releaseConsentSQL =
+        "UPDATE outbox SET status = 'pending', \(clearHold), updated_at = ? WHERE patient_id = ? AND status = 'held' AND hold_kind = 'consent'"
 
     /// Whether a create in `status` may have reached the server: done, in flight, or sent with
     /// its answer lost (`needsCheck`). One rule for every correction that must tell "send the

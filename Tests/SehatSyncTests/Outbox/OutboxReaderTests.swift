@@ -33,6 +33,25 @@ final class OutboxReaderTests: XCTestCase {
         }
     }
 
+    /// Claiming reads a group's pending items, and consent given releases a patient's held
+    /// ones: each through an index that holds only those items, so the status changes of an
+    /// item on its way out (pending → processing → completed) do not have to keep them.
+    func testGroupAndConsentLookupsUseIndexesOfOneStatus() throws {
+        let plans = try clinic.client.database.read { conn in
+            try [(WorkFetcher.groupMembersSQL, [SQLValue.text("g")]), (OutboxLifecycle.releaseConsentSQL, [.text("now"), .text("p")])].map { sql, arguments in
+                try conn.query("EXPLAIN QUERY PLAN " + sql, arguments).compactMap { $0["detail"].string }
+            }
+        }
+        XCTAssertTrue(plans[0].contains { $0.hasPrefix("SEARCH o USING INDEX outbox_pending_by_group (group_id=?)") }, "\(plans[0])")
+        XCTAssertTrue(plans[1].contains { $0.hasPrefix("SEARCH outbox USING INDEX outbox_held_by_patient (patient_id=?)") }, "\(plans[1])")
+        let indexes = try clinic.client.database.read { conn in
+            try conn.query("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'outbox'").map { ($0["name"].string ?? "", $0["sql"].string ?? "") }
+        }
+        for (name, sql) in indexes where sql.contains("group_id") || sql.contains("patient_id") {
+            XCTAssertTrue(sql.contains("WHERE status = "), "\(name) must hold one status only: \(sql)")
+        }
+    }
+
     func testEmergencyGoesFirstThenPriorityThenSequence() throws {
         try clinic.client.recordEncounter(SampleClinic.visit(number: "E1", patient: clinic.patients[0], finishedBefore: TestClinic.now))
         let panic = try clinic.client.recordPanic(PanicReport(latitude: -6.2, longitude: 106.8, severity: .high, type: "fall"))

@@ -37,6 +37,7 @@ struct WorkFetcher {
             let leaseUntil = now.addingTimeInterval(leaseSeconds)
             if renewal?.due(now) ?? true { try outbox.renewLease(of: owner, until: leaseUntil) }
             var taken = Set<Int64>()
+            var consent = ConsentGate.Answers(gate: ConsentGate(connection: conn), now: now)
             // Each unit: its parts (independent groups), with its entries and bytes so far,
             // and what more may be packed into it (writes with writes, lookups with lookups).
             var units: [(parts: [[Int64]], entries: Int, bytes: Int, pack: Pack?)] = []
@@ -44,15 +45,15 @@ struct WorkFetcher {
             let packing = configuration.bundles && configuration.packing
             let scan = packing ? limit * configuration.maxBundleEntries : limit * 4
             for id in try reader.readyIDs(now: now, lane: lane, limit: scan) where !taken.contains(id) {
-                guard let row = try conn.queryFirst("SELECT * FROM outbox WHERE id = ?", [.integer(id)]),
+                guard let row = try conn.queryFirst(Self.candidateSQL, [.integer(id)]),
                     let target = Target(rawValue: row["target"].string ?? ""), targets.contains(target)
                 else { continue }
                 // A round that notifies the emergency service carries nothing else, so the
                 // notification is the first request after link-up; SATUSEHAT's side follows.
                 if target == .emergency { notifying = true } else if notifying { break }
                 // The consent gate: what the patient does not allow is held, with the reason.
-                if let patient = row.optionalString("patient_id"), let refusal = try ConsentGate(connection: conn).refusal(
-                    patientID: patient, encounterID: row.optionalString("encounter_id"), resourceType: row.optionalString("resource_type"), now: now)
+                if let patient = row.optionalString("patient_id"), let refusal = try consent.refusal(
+                    patientID: patient, encounterID: row.optionalString("encounter_id"), resourceType: row.optionalString("resource_type"))
                 {
                     try outbox.hold(id, by: nil, reason: .consent(refusal))
                     continue
@@ -73,7 +74,7 @@ struct WorkFetcher {
                 let pack: Pack? = !packing || target != .satusehat || alone ? nil
                     : operation == Operation.lookup.rawValue ? .searches
                     : operation == Operation.create.rawValue || operation == Operation.update.rawValue ? .writes : nil
-                let bytes = pack == .writes ? try self.bytes(of: members, conn) : 0
+                let bytes = pack != .writes ? 0 : members == [id] ? row["bytes"].int ?? 0 : try self.bytes(of: members, conn)
                 if let pack, let index = units.lastIndex(where: { $0.pack == pack }),
                     units[index].entries + members.count <= configuration.maxBundleEntries, units[index].bytes + bytes <= configuration.maxBundleBytes
                 {
@@ -125,6 +126,22 @@ struct WorkFetcher {
         return WorkUnit(parts: parts)
     }
 
+    /// What claiming needs to know of a ready item: where it goes, whose it is, how it may
+    /// travel, and the bytes of what it sends.
+    private static let candidateSQL = """
+        SELECT o.target, o.patient_id, o.encounter_id, o.resource_type, o.send_singly, o.operation, o.group_id,
+               length(coalesce(o.payload, r.json)) AS bytes
+        FROM outbox o LEFT JOIN resources r ON r.local_id = o.resource_id WHERE o.id = ?
+        """
+
+    /// A group's pending writes with what each waits on (through `outbox_pending_by_group`).
+    static let groupMembersSQL = """
+        SELECT o.id, d.depends_on, dep.status AS dep_status
+        FROM outbox o LEFT JOIN outbox_deps d ON d.item_id = o.id LEFT JOIN outbox dep ON dep.id = d.depends_on
+        WHERE o.group_id = ? AND o.status = 'pending' AND o.send_singly = 0 AND o.operation IN ('create', 'update')
+        ORDER BY o.id
+        """
+
     /// What a unit packs: writes (a transaction) or lookups (a batch of searches).
     private enum Pack: Equatable {
         case writes
@@ -146,13 +163,7 @@ struct WorkFetcher {
     /// (a lookup, another part of the group): with no rounds, a slot frees before everything a
     /// visit needs is back, and sending the part that is ready would split the visit.
     private func bundleMembers(of group: String, _ conn: Connection) throws -> [Int64]? {
-        let rows = try conn.query(
-            """
-            SELECT o.id, d.depends_on, dep.status AS dep_status
-            FROM outbox o LEFT JOIN outbox_deps d ON d.item_id = o.id LEFT JOIN outbox dep ON dep.id = d.depends_on
-            WHERE o.group_id = ? AND o.status = 'pending' AND o.send_singly = 0 AND o.operation IN ('create', 'update')
-            ORDER BY o.id
-            """, [.text(group)])
+        let rows = try conn.query(Self.groupMembersSQL, [.text(group)])
         var members: [Int64] = []
         var waitsOn: [Int64: [Int64]] = [:]
         for row in rows {
