@@ -39,41 +39,67 @@ enum ReferenceText: Equatable {
             self = .search(type: type, system: system, value: value)
             return
         }
-        let parts = text.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
-        if parts.count == 2 || (parts.count == 4 && parts[2] == "_history"), Self.isType(parts[0]), !parts[1].isEmpty {
-            self = .local(type: parts[0], id: parts[1])
+        // Read on the bytes: every reference of every entry passes here.
+        let parts = text.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
+        if parts.count == 2 || (parts.count == 4 && parts[2].elementsEqual("_history".utf8)), Self.isType(parts[0]), !parts[1].isEmpty {
+            self = .local(type: String(Substring(parts[0])), id: String(Substring(parts[1])))
         } else {
             self = .other
         }
     }
 
-    private static func isType(_ text: String) -> Bool {
-        guard let first = text.unicodeScalars.first, ("A"..."Z").contains(first) else { return false }
-        return text.unicodeScalars.allSatisfy { ("A"..."Z").contains($0) || ("a"..."z").contains($0) }
+    private static func isType(_ text: String) -> Bool { isType(Substring(text).utf8) }
+
+    private static func isType(_ bytes: Substring.UTF8View) -> Bool {
+        guard let first = bytes.first, (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(first) else { return false }
+        return bytes.allSatisfy { (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) || (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) }
+    }
+}
+
+/// Where a reference was found: the member names and array positions from the resource down.
+/// Written out as a path (`subject.reference`, `contained[0].subject.reference`) only when an
+/// issue names it.
+struct ReferenceSite {
+    enum Step {
+        case member(String)
+        case index(Int)
+    }
+
+    let steps: [Step]
+    let text: String
+
+    var path: String {
+        var out = ""
+        for step in steps {
+            switch step {
+            case .member(let name): out += (out.isEmpty ? "" : ".") + name
+            case .index(let index): out += "[\(index)]"
+            }
+        }
+        return out
     }
 }
 
 extension JSON {
-    /// Every `reference` string with its path, contained resources included. Paths are
-    /// written out only where a reference is found.
-    func referenceTexts() -> [(path: String, text: String)] {
-        var found: [(path: String, text: String)] = []
-        var steps: [String] = []
+    /// Every `reference` string with where it was found, contained resources included.
+    func referenceTexts() -> [ReferenceSite] {
+        var found: [ReferenceSite] = []
+        var steps: [ReferenceSite.Step] = []
         collect(&steps, &found)
         return found
     }
 
-    private func collect(_ steps: inout [String], _ found: inout [(path: String, text: String)]) {
+    private func collect(_ steps: inout [ReferenceSite.Step], _ found: inout [ReferenceSite]) {
         switch self {
         case .object(let members):
             for member in members {
                 if member.key == "reference", case .string(let text) = member.value {
-                    found.append(((steps + ["reference"]).joined(separator: ".").replacingOccurrences(of: ".[", with: "["), text))
+                    found.append(ReferenceSite(steps: steps + [.member("reference")], text: text))
                     continue
                 }
                 switch member.value {
                 case .object, .array:
-                    steps.append(member.key)
+                    steps.append(.member(member.key))
                     member.value.collect(&steps, &found)
                     steps.removeLast()
                 default: break
@@ -81,9 +107,13 @@ extension JSON {
             }
         case .array(let items):
             for (index, item) in items.enumerated() {
-                steps.append("[\(index)]")
-                item.collect(&steps, &found)
-                steps.removeLast()
+                switch item {
+                case .object, .array:
+                    steps.append(.index(index))
+                    item.collect(&steps, &found)
+                    steps.removeLast()
+                default: break
+                }
             }
         default:
             break
@@ -92,16 +122,37 @@ extension JSON {
 
     /// A copy with each `reference` string replaced by `replace`'s answer (nil keeps it).
     func replacingReferences(_ replace: (String) -> String?) -> JSON {
+        replaced(replace) ?? self
+    }
+
+    /// The copy, or nil when nothing changed (nothing is rebuilt for a resource without a
+    /// reference to replace).
+    private func replaced(_ replace: (String) -> String?) -> JSON? {
         switch self {
         case .object(let members):
-            return .object(members.map { member in
-                if member.key == "reference", case .string(let text) = member.value { return Member(member.key, .string(replace(text) ?? text)) }
-                return Member(member.key, member.value.replacingReferences(replace))
-            })
+            var changed: [Member]?
+            for (index, member) in members.enumerated() {
+                let value: JSON?
+                if member.key == "reference", case .string(let text) = member.value {
+                    value = replace(text).map(JSON.string)
+                } else {
+                    value = member.value.replaced(replace)
+                }
+                guard let value else { continue }
+                if changed == nil { changed = members }
+                changed![index] = Member(member.key, value)
+            }
+            return changed.map(JSON.object)
         case .array(let items):
-            return .array(items.map { $0.replacingReferences(replace) })
+            var changed: [JSON]?
+            for (index, item) in items.enumerated() {
+                guard let value = item.replaced(replace) else { continue }
+                if changed == nil { changed = items }
+                changed![index] = value
+            }
+            return changed.map(JSON.array)
         default:
-            return self
+            return nil
         }
     }
 }
