@@ -32,7 +32,7 @@ public final class Database: Sendable {
                 throw DatabaseError.misuse("could not switch \(path) to WAL (journal_mode is \(mode ?? "unknown"))")
             }
         }
-        try conn.executeScript("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;")
+        try conn.executeScript("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
         connection = Locked(conn)
         try migrator?.migrate(self)
     }
