@@ -91,6 +91,31 @@ enum OutboxCommand {
         return 0
     }
 
+    static let why = Command(
+        words: ["outbox", "why"], summary: "Why an item has not left: the items it waits on, what holds the last of them, and what to do.",
+        positional: "ID", options: [.json("the explanation")]
+    ) { invocation in
+        let why = try openClient(invocation).whyWaiting(try itemID(invocation))
+        if invocation.has("json") {
+            Output.json(.obj([
+                "item": itemJSON(why.item), "chain": .array(why.chain.map(itemJSON)), "root": .int(Int(why.root.id)),
+                "cause": OutboxWords.causeJSON(why.cause),
+                "last_attempt": why.lastAttempt.map { attempt in
+                    .obj(["end": .string(attempt.end.rawValue), "http_status": attempt.httpStatus.map(JSON.int) ?? .null, "at": .string(attempt.at)])
+                } ?? .null,
+                "reason": .string(OutboxWords.cause(why.cause, root: why.root)), "advice": .string(OutboxWords.advice(why)),
+            ]))
+            return 0
+        }
+        Output.line("item \(why.item.id): \(OutboxWords.summary(why.item))")
+        for link in why.chain { Output.line("  waits on item \(link.id): \(OutboxWords.summary(link))") }
+        Output.line("")
+        Output.line("\(why.chain.isEmpty ? "why" : "why item \(why.root.id) holds it"): \(OutboxWords.cause(why.cause, root: why.root))")
+        if let attempt = why.lastAttempt { Output.line("last attempt: \(OutboxWords.attempt(attempt))") }
+        Output.line("what to do: \(OutboxWords.advice(why))")
+        return 0
+    }
+
     static let retry = Command(
         words: ["outbox", "retry"], summary: "Send a failed, dead or held item again (attempts reset); what waited on it follows.",
         positional: "ID", options: []

@@ -303,6 +303,22 @@ public final class SehatClient: Sendable {
         try database.read { try Metrics.render($0) }
     }
 
+    /// What a sync report shows, from this database alone: the queue now and over the period
+    /// since `since`, requests and latency per endpoint, progress per resource type,
+    /// failures, panic reports and registry pulls.
+    ///
+    ///     let data = try client.reportData(since: Date().addingTimeInterval(-7 * 86_400))
+    public func reportData(since: Date) throws -> SyncReportData {
+        let now = clock.now()
+        return try database.read { try SyncReportReader(connection: $0, now: now).read(since: since) }
+    }
+
+    /// The newest error no later attempt has resolved, as the server or transport gave it.
+    public func newestOpenError() throws -> String? {
+        let now = clock.now()
+        return try database.read { try ErrorLog(connection: $0, now: now).newestOpenMessage() }
+    }
+
     /// Queue counts, escalations, alerts, the link, the newest open error and endpoint health.
     public func status() throws -> SyncStatus {
         let link = try linkState()
@@ -342,6 +358,17 @@ public final class SehatClient: Sendable {
     public func outboxItem(_ id: Int64) throws -> OutboxItemDetail {
         let base = try configuration()?.baseURL
         return try database.read { try OutboxActions(connection: $0).detail(id, baseURL: base) }
+    }
+
+    /// Why an item has not reached its receiver: the chain of items it waits on, what holds
+    /// the last of them (a refusal, a hold, a backoff after an open circuit …) and how that
+    /// one's last attempt ended.
+    ///
+    ///     let why = try client.whyWaiting(42)
+    ///     print(why.chain.map(\.id), why.cause)
+    public func whyWaiting(_ id: Int64) throws -> WaitExplanation {
+        let now = clock.now()
+        return try database.read { try WaitExplainer(connection: $0, now: now).explain(id) }
     }
 
     /// Sends a failed, dead or held item again (attempts reset); what waited on it follows.

@@ -10,7 +10,7 @@ final class HostCommandTests: XCTestCase {
     override func tearDown() { sehat.remove() }
 
     static let commands = [
-        ["init"], ["config"], ["location", "add"], ["practitioner", "add"], ["patient", "add"], ["encounter", "record"], ["panic"], ["outbox"], ["outbox", "show"], ["outbox", "retry"], ["outbox", "ignore"],
+        ["init"], ["config"], ["location", "add"], ["practitioner", "add"], ["patient", "add"], ["encounter", "record"], ["panic"], ["outbox"], ["outbox", "show"], ["outbox", "why"], ["outbox", "retry"], ["outbox", "ignore"],
         ["emergency", "list"], ["emergency", "status"], ["emergency", "update"], ["sync"], ["status"], ["health"], ["metrics"], ["net"], ["patient", "consent"], ["sandbox"], ["demo"], ["import"], ["bench", "write"], ["bench", "ready"], ["bench", "sync"], ["bench", "emergency"], ["bench", "scale"], ["outbox", "resolve"], ["encounter", "history"], ["encounter", "amend"], ["encounter", "cancel"],
     ]
 
@@ -72,6 +72,28 @@ final class HostCommandTests: XCTestCase {
         XCTAssertTrue(human.stdout.contains("notification.emergency.critical"))
         XCTAssertTrue(human.stderr.contains("(5 of 20 items shown; use --limit)"))
         XCTAssertEqual(try sehat.tableCounts()["encounters"], 1)
+    }
+
+    /// `outbox why`: from a visit's part to what holds it, in words and as JSON.
+    func testOutboxWhyNamesTheChainTheCauseAndWhatToDo() throws {
+        try setUpClinic()
+        XCTAssertEqual(try sehat.run(["encounter", "record", "--file", "-"], stdin: try example()).status, 0)
+        let listed = try JSON.parse(try sehat.run(["outbox", "--json", "--limit", "100"]).stdout)
+        let part = try XCTUnwrap(listed["items"]?.arrayValue?.first { $0["resource_type"] == "Observation" }?["id"]?.intValue)
+        let why = try sehat.run(["outbox", "why", String(part)])
+        XCTAssertEqual(why.status, 0, why.stderr)
+        XCTAssertTrue(why.stdout.hasPrefix("item \(part): create Observation — pending"), why.stdout)
+        XCTAssertTrue(why.stdout.contains("  waits on item "), why.stdout)
+        XCTAssertTrue(why.stdout.contains("holds it: nothing but a sync: it is due"), why.stdout)
+        XCTAssertTrue(why.stdout.contains("what to do: Item \(part) follows once item "), why.stdout)
+        XCTAssertTrue(why.stdout.contains("Run `sehat sync`"), why.stdout)
+        let json = try JSON.parse(try sehat.run(["outbox", "why", String(part), "--json"]).stdout)
+        XCTAssertEqual(json["item"]?["id"]?.intValue, part)
+        XCTAssertEqual(json["cause"]?["kind"], "ready_now")
+        XCTAssertEqual(json["root"]?.intValue, json["chain"]?.arrayValue?.last?["id"]?.intValue)
+        let missing = try sehat.run(["outbox", "why", "999999"])
+        XCTAssertEqual(missing.status, 1)
+        XCTAssertTrue(missing.stderr.contains("there is no outbox item 999999"), missing.stderr)
     }
 
     func testEmergencyCommands() throws {

@@ -20,6 +20,12 @@ enum AttemptNote: String, Sendable, CaseIterable {
     case permanent, transient
     case noAnswer = "no_answer"
     case notTheReceiver = "not_the_receiver"
+    /// Nothing was sent: the device was offline.
+    case offline
+    /// Nothing was sent: the endpoint's circuit was open.
+    case circuitOpen = "circuit_open"
+    /// Nothing was sent: no token could be had.
+    case noToken = "no_token"
     case duplicate
     case adoptedDuplicate = "adopted_duplicate"
     case duplicateFound = "duplicate_found"
@@ -38,6 +44,20 @@ enum AttemptNote: String, Sendable, CaseIterable {
     case ownVersionFound = "own_version_found"
     case ownEarlierVersionFound = "own_earlier_version_found"
     case versionConflict = "version_conflict"
+}
+
+extension AttemptNote {
+    /// The note of an attempt nothing answered, saying why: so a person (`outbox why`) can
+    /// tell an open circuit from a device that was offline.
+    static func unanswered(_ attempt: Attempt, bundle: Bool = false) -> AttemptNote {
+        switch attempt.outcome {
+        case .circuitOpen: return .circuitOpen
+        case .authFailed: return .noToken
+        case .transportFailed(let failure) where failure.kind == .offline: return .offline
+        case .transportFailed(let failure) where failure.kind == .notTheReceiver: return .notTheReceiver
+        default: return bundle ? .bundleNoAnswer : .noAnswer
+        }
+    }
 }
 
 /// One sync-log line: the attempt and what it meant for the item.
@@ -115,7 +135,7 @@ struct AnswerReader: Sendable {
 
     /// What a single request's attempt means for its item.
     func single(_ attempt: Attempt, for item: ClaimedItem, now: Date) -> Single {
-        guard let answer = attempt.answer else { return .result(retry(attempt, item, now: now), .noAnswer) }
+        guard let answer = attempt.answer else { return .result(retry(attempt, item, now: now), .unanswered(attempt)) }
         if attempt.notTheReceiver != nil { return .result(retry(attempt, item, now: now), .notTheReceiver) }
         let json = try? JSON.parse(bytes: answer.body)
         if let violations = Self.ruleViolations(json) {
@@ -185,7 +205,7 @@ struct AnswerReader: Sendable {
     /// whole (it takes no batches) gets each lookup alone from then on.
     func searches(_ attempt: Attempt, items: [ClaimedItem], now: Date) -> [(ItemResult, AttemptNote)] {
         guard let answer = attempt.answer, attempt.notTheReceiver == nil else {
-            return items.map { (retry(attempt, $0, now: now), attempt.notTheReceiver == nil ? .noAnswer : .notTheReceiver) }
+            return items.map { (retry(attempt, $0, now: now), attempt.notTheReceiver == nil ? .unanswered(attempt) : .notTheReceiver) }
         }
         let json = try? JSON.parse(bytes: answer.body)
         switch answer.status {
@@ -218,7 +238,7 @@ struct AnswerReader: Sendable {
     /// What a transaction bundle's attempt means for each of its items (in `items` order).
     func bundle(_ attempt: Attempt, items: [ClaimedItem], plans: [BundleEntryPlan], now: Date) -> Bundle {
         guard let answer = attempt.answer else {
-            return .results(items.map { retry(attempt, $0, now: now) }, .bundleNoAnswer, error: Self.describe(attempt))
+            return .results(items.map { retry(attempt, $0, now: now) }, .unanswered(attempt, bundle: true), error: Self.describe(attempt))
         }
         if let foreign = attempt.notTheReceiver {
             return .results(items.map { retry(attempt, $0, now: now) }, .notTheReceiver, error: foreign)

@@ -29,6 +29,20 @@ final class AnswerReaderTests: XCTestCase {
         XCTAssertEqual(version2, "1", "the version from the Location's _history")
     }
 
+    /// An attempt nothing answered is logged with why: `outbox why` tells an open circuit
+    /// from a device that was offline from a request whose answer never came.
+    func testAnUnansweredAttemptIsLoggedWithWhy() {
+        let circuit = Attempt(call: HTTPCall(method: "POST", url: Fake.base + "/Observation"), requestID: "-",
+                              outcome: .circuitOpen(CircuitOpen(endpoint: "satusehat", until: Date())), milliseconds: 0)
+        XCTAssertEqual(AttemptNote.unanswered(circuit), .circuitOpen)
+        XCTAssertEqual(AttemptNote.unanswered(Fake.failed(.offline)), .offline)
+        XCTAssertEqual(AttemptNote.unanswered(Fake.failed(.notTheReceiver)), .notTheReceiver)
+        XCTAssertEqual(AttemptNote.unanswered(Fake.failed(.outcomeUnknown)), .noAnswer)
+        XCTAssertEqual(AttemptNote.unanswered(Fake.failed(.outcomeUnknown), bundle: true), .bundleNoAnswer)
+        XCTAssertEqual(read(circuit)?.1, .circuitOpen)
+        XCTAssertEqual(read(Fake.failed(.offline))?.1, .offline)
+    }
+
     func testASuccessWithoutAnIDIsAnUnknownOutcome() throws {
         let (result, note) = try XCTUnwrap(read(Fake.attempt(200, #"{"resourceType":"Observation"}"#)))
         guard case .retry(_, let unknown, let counts, _, _) = result else { return XCTFail("\(result)") }
