@@ -464,3 +464,55 @@ END;
 
 CREATE INDEX outbox_escalated ON outbox(escalated_at) WHERE escalated_at IS NOT NULL AND status <> 'completed';
 CREATE INDEX outbox_in_order ON outbox(lane_rank, priority, id);
+
+-- The report page and the status stream (migration 12): requests, the last success per
+-- destination and the queue per hour, maintained; an index of withdrawn items for progress.
+CREATE TABLE sync_requests (
+    id INTEGER PRIMARY KEY,
+    request_id TEXT,
+    target TEXT NOT NULL CHECK (target IN ('satusehat', 'emergency')),
+    method TEXT NOT NULL,
+    url TEXT NOT NULL,
+    status INTEGER,
+    duration_ms INTEGER NOT NULL,
+    items INTEGER NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX sync_requests_by_time ON sync_requests(created_at);
+CREATE TABLE last_success (
+    target TEXT PRIMARY KEY CHECK (target IN ('satusehat', 'emergency')),
+    at TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE outbox_hours (
+    hour TEXT PRIMARY KEY,
+    recorded INTEGER NOT NULL DEFAULT 0,
+    delivered INTEGER NOT NULL DEFAULT 0,
+    stopped INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE TRIGGER outbox_hours_insert AFTER INSERT ON outbox WHEN NEW.withdrawn = 0 BEGIN
+    INSERT INTO outbox_hours(hour, recorded) VALUES (substr(NEW.created_at, 1, 13), 1) ON CONFLICT(hour) DO UPDATE SET recorded = recorded + 1;
+    INSERT INTO outbox_hours(hour, delivered) SELECT substr(coalesce(NEW.completed_at, NEW.updated_at), 1, 13), 1 WHERE NEW.status = 'completed'
+        ON CONFLICT(hour) DO UPDATE SET delivered = delivered + 1;
+    INSERT INTO outbox_hours(hour, stopped) SELECT substr(NEW.updated_at, 1, 13), 1 WHERE NEW.status IN ('failed', 'held', 'dead')
+        ON CONFLICT(hour) DO UPDATE SET stopped = stopped + 1;
+END;
+CREATE TRIGGER outbox_hours_delivered AFTER UPDATE OF status, withdrawn ON outbox
+WHEN NEW.status = 'completed' AND NEW.withdrawn = 0 AND NOT (OLD.status = 'completed' AND OLD.withdrawn = 0) BEGIN
+    INSERT INTO outbox_hours(hour, delivered) VALUES (substr(coalesce(NEW.completed_at, NEW.updated_at), 1, 13), 1)
+        ON CONFLICT(hour) DO UPDATE SET delivered = delivered + 1;
+END;
+CREATE TRIGGER outbox_hours_undelivered AFTER UPDATE OF status, withdrawn ON outbox
+WHEN OLD.status = 'completed' AND OLD.withdrawn = 0 AND NOT (NEW.status = 'completed' AND NEW.withdrawn = 0) BEGIN
+    UPDATE outbox_hours SET delivered = delivered - 1 WHERE hour = substr(coalesce(OLD.completed_at, OLD.updated_at), 1, 13);
+END;
+CREATE TRIGGER outbox_hours_stopped AFTER UPDATE OF status, updated_at, withdrawn ON outbox
+WHEN (OLD.status IN ('failed', 'held', 'dead') AND OLD.withdrawn = 0) OR (NEW.status IN ('failed', 'held', 'dead') AND NEW.withdrawn = 0) BEGIN
+    UPDATE outbox_hours SET stopped = stopped - 1 WHERE OLD.status IN ('failed', 'held', 'dead') AND OLD.withdrawn = 0 AND hour = substr(OLD.updated_at, 1, 13);
+    INSERT INTO outbox_hours(hour, stopped) SELECT substr(NEW.updated_at, 1, 13), 1 WHERE NEW.status IN ('failed', 'held', 'dead') AND NEW.withdrawn = 0
+        ON CONFLICT(hour) DO UPDATE SET stopped = stopped + 1;
+END;
+CREATE TRIGGER outbox_hours_withdrawn AFTER UPDATE OF withdrawn ON outbox WHEN OLD.withdrawn <> NEW.withdrawn BEGIN
+    INSERT INTO outbox_hours(hour, recorded) VALUES (substr(NEW.created_at, 1, 13), CASE WHEN NEW.withdrawn = 0 THEN 1 ELSE -1 END)
+        ON CONFLICT(hour) DO UPDATE SET recorded = recorded + excluded.recorded;
+END;
+CREATE INDEX outbox_withdrawn ON outbox(resource_id) WHERE withdrawn = 1;

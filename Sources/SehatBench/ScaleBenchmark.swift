@@ -5,7 +5,7 @@ import SehatSync
 /// `sehat bench scale`: an outbox of N items (most waiting on dependencies, a tenth ready, a
 /// fifth completed, as `bench ready` fills it), and what a person or the engine reads from it —
 /// opening the database with crash recovery, `status`, the outbox's first page, `metrics`, the
-/// next ready batch — each beside the baseline of counting the outbox row by row, which is
+/// next ready batch, the report page's numbers — each beside the baseline of counting the outbox row by row, which is
 /// what those screens did before the counts were maintained.
 package enum ScaleBenchmark {
     package struct Result {
@@ -16,6 +16,8 @@ package enum ScaleBenchmark {
         package let firstPage: LatencyStats
         package let metrics: LatencyStats
         package let readyBatch: LatencyStats
+        /// Everything the report page shows, read from the database (the page's numbers).
+        package let report: LatencyStats
         /// Counting the outbox by lane and status, row by row: the baseline.
         package let counted: LatencyStats
     }
@@ -42,6 +44,8 @@ package enum ScaleBenchmark {
         let firstPage = try time(repetitions) { _ = try client.outboxItems(limit: 200) }
         let metrics = try time(repetitions) { _ = try client.metrics() }
         let readyBatch = try time(repetitions * 10) { _ = try client.readyItems(limit: 50) }
+        let weekAgo = client.clock.now().addingTimeInterval(-7 * 86_400)
+        let report = try time(max(3, repetitions / 4)) { _ = try client.reportData(since: weekAgo) }
         let counted = try time(max(3, repetitions / 4)) {
             _ = try client.database.read { conn in
                 try conn.query(
@@ -49,6 +53,6 @@ package enum ScaleBenchmark {
             }
         }
         return Result(items: items, bytesPerItem: items > 0 ? bytes / Double(items) : 0, open: open, status: status, firstPage: firstPage,
-                      metrics: metrics, readyBatch: readyBatch, counted: counted)
+                      metrics: metrics, readyBatch: readyBatch, report: report, counted: counted)
     }
 }

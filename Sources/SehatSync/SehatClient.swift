@@ -313,6 +313,14 @@ public final class SehatClient: Sendable {
         return try database.read { try SyncReportReader(connection: $0, now: now).read(since: since) }
     }
 
+    /// Per resource type, resources recorded and sent with every change: what "not yet synced"
+    /// counts (resources, not changes).
+    ///
+    ///     for type in try client.progress() { print(type.resourceType, type.sent, "of", type.recorded) }
+    public func progress() throws -> [ResourceProgress] {
+        try database.read { try SyncReportReader.progress($0) }
+    }
+
     /// The newest error no later attempt has resolved, as the server or transport gave it.
     public func newestOpenError() throws -> String? {
         let now = clock.now()
@@ -330,6 +338,7 @@ public final class SehatClient: Sendable {
                 escalated: try OutboxReader(connection: conn).escalatedCount(),
                 alerts: try errors.alertCount(), link: link, lastError: try errors.newestOpenMessage(), health: health)
             status.authFailure = try errors.openAuthFailure()
+            status.lastSuccess = try SyncReportReader.lastSuccess(conn)
             return status
         }
     }

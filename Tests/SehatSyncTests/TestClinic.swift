@@ -25,7 +25,8 @@ struct TestClinic {
 
     func remove() { try? FileManager.default.removeItem(atPath: directory) }
 
-    /// The maintained counts (`outbox_counts`, kept by triggers) beside the outbox counted row by
+    /// The maintained counts (`outbox_counts` and `outbox_hours`, kept by triggers) and progress
+    /// per type as the report reads it through its indexes, beside the outbox counted row by
     /// row: they must always agree.
     static func countedAndMaintained(_ client: SehatClient) throws -> (counted: [String: Int], maintained: [String: Int]) {
         try client.database.read { conn in
@@ -35,8 +36,39 @@ struct TestClinic {
                 FROM outbox GROUP BY 1
                 """)
             let maintained = try conn.query("SELECT lane || '/' || status AS k, n FROM outbox_counts WHERE n > 0")
+            // The report's tables (migration 12): the queue per hour, and resources per type.
+            let countedHours = try conn.query(
+                """
+                SELECT k, sum(n) AS n FROM (
+                    SELECT 'recorded ' || substr(created_at, 1, 13) AS k, 1 AS n FROM outbox WHERE withdrawn = 0
+                    UNION ALL SELECT 'delivered ' || substr(coalesce(completed_at, updated_at), 1, 13), 1 FROM outbox WHERE withdrawn = 0 AND status = 'completed'
+                    UNION ALL SELECT 'stopped ' || substr(updated_at, 1, 13), 1 FROM outbox WHERE withdrawn = 0 AND status IN ('failed', 'held', 'dead'))
+                GROUP BY k
+                """)
+            let maintainedHours = try conn.query(
+                """
+                SELECT 'recorded ' || hour AS k, recorded AS n FROM outbox_hours WHERE recorded <> 0
+                UNION ALL SELECT 'delivered ' || hour, delivered FROM outbox_hours WHERE delivered <> 0
+                UNION ALL SELECT 'stopped ' || hour, stopped FROM outbox_hours WHERE stopped <> 0
+                """)
+            let countedProgress = try conn.query(
+                """
+                SELECT k, sum(n) AS n FROM (
+                    SELECT 'recorded ' || type AS k, 1 AS n FROM (SELECT coalesce(resource_type, queue) AS type, coalesce(resource_id, id) AS r,
+                        min(status = 'completed') AS done FROM outbox WHERE withdrawn = 0 GROUP BY 1, 2)
+                    UNION ALL SELECT 'sent ' || type, done FROM (SELECT coalesce(resource_type, queue) AS type, coalesce(resource_id, id) AS r,
+                        min(status = 'completed') AS done FROM outbox WHERE withdrawn = 0 GROUP BY 1, 2))
+                GROUP BY k HAVING sum(n) <> 0
+                """)
+            // Progress as the report reads it, through its indexes.
+            var read: [String: Int] = [:]
+            for progress in try SyncReportReader.progress(conn) {
+                read["recorded " + progress.resourceType] = progress.recorded
+                if progress.sent != 0 { read["sent " + progress.resourceType] = progress.sent }
+            }
             func map(_ rows: [Row]) -> [String: Int] { Dictionary(rows.map { ($0["k"].string ?? "", $0["n"].int ?? 0) }, uniquingKeysWith: +) }
-            return (map(counted), map(maintained))
+            return (map(counted).merging(map(countedHours)) { $1 }.merging(map(countedProgress)) { $1 },
+                    map(maintained).merging(map(maintainedHours)) { $1 }.merging(read) { $1 })
         }
     }
 

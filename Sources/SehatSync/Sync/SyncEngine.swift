@@ -28,6 +28,11 @@ public actor SyncEngine {
     let transport: any HTTPTransport
     let logger: any SyncLogger
     private var subscribers: [UUID: AsyncStream<SyncStatus>.Continuation] = [:]
+    /// Progress per resource type as last counted for the status stream, and when.
+    private var streamedProgress: (at: Date, progress: [ResourceProgress])?
+    /// How often the stream counts progress per type again (it reads through indexes, but a
+    /// million queued items still take a fraction of a second).
+    static let progressInterval: TimeInterval = 1
 
     /// Reads the device's configuration and stored sync settings (`configuration` overrides
     /// them); the secret is read from its file when a token is needed. The default transport
@@ -122,7 +127,7 @@ public actor SyncEngine {
             durationMilliseconds: Int(report.seconds * 1000),
             fields: ["requests": String(report.requests), "completed": String(report.completed), "pending": String(report.count(.pending)),
                      "held": String(report.count(.held)), "failed": String(report.count(.failed)), "dead": String(report.count(.dead))]))
-        publishStatus()
+        publishStatus(fresh: true)  // the end of a sync: progress counted anew
         return report
     }
 
@@ -206,6 +211,8 @@ public actor SyncEngine {
                 if let progress {
                     var snapshot = report
                     snapshot.counts = try client.outboxCounts()
+                    snapshot.lane = lane
+                    snapshot.lastError = try client.newestOpenError()
                     progress(snapshot)
                 }
                 // Offline or refused credentials: nothing new starts; what is in flight finishes.
@@ -236,8 +243,15 @@ public actor SyncEngine {
 
     private func unsubscribe(_ id: UUID) { subscribers[id] = nil }
 
-    func publishStatus() {
-        guard !subscribers.isEmpty, let status = try? client.status() else { return }
+    func publishStatus(fresh: Bool = false) {
+        guard !subscribers.isEmpty, var status = try? client.status() else { return }
+        let now = client.clock.now()
+        if !fresh, let last = streamedProgress, now.timeIntervalSince(last.at) < Self.progressInterval {
+            status.progress = last.progress
+        } else if let progress = try? client.progress() {
+            streamedProgress = (now, progress)
+            status.progress = progress
+        }
         for continuation in subscribers.values { continuation.yield(status) }
     }
 

@@ -18,6 +18,11 @@ public struct SyncReport: Sendable {
     public var counts: [OutboxCount] = []
     /// How long the run took.
     public var seconds = 0.0
+    /// In a progress snapshot: the lane it is about (each lane reports its own run); nil in
+    /// the report of a whole sync.
+    public var lane: Lane?
+    /// In a progress snapshot: the newest error no later attempt has resolved.
+    public var lastError: String?
 
     /// Items in `status` after the run.
     public func count(_ status: ItemStatus) -> Int { counts.filter { $0.status == status }.reduce(0) { $0 + $1.count } }

@@ -75,10 +75,12 @@ extension ObservabilityTests {
         let stream = await engine.statusUpdates()
         let seen = Locked<[Int]>([])
         let done = Locked(false)
+        let last = Locked<SyncStatus?>(nil)
         let collector = Task {
             for await status in stream {
                 seen.withLock { $0.append(status.count(.pending, lane: .clinic)) }
-                if status.count(.completed) == 19 {
+                last.withLock { $0 = status }
+                if status.count(.completed) == 19, status.progress.contains(where: { $0.resourceType == "Observation" && $0.sent == $0.recorded }) {
                     done.withLock { $0 = true }
                     break
                 }
@@ -97,6 +99,14 @@ extension ObservabilityTests {
         let updates = seen.withLock { $0 }
         XCTAssertEqual(updates.first, 19, "the first update is the state when subscribing")
         XCTAssertEqual(updates.last, 0)
+        // The end of the sync: per resource type, everything sent; and when SATUSEHAT last acknowledged.
+        let final = try XCTUnwrap(last.withLock { $0 })
+        XCTAssertFalse(final.progress.isEmpty)
+        for type in final.progress { XCTAssertEqual(type.sent, type.recorded, type.resourceType) }
+        XCTAssertEqual(final.progress.first { $0.resourceType == "Observation" }?.recorded,
+                       try setup.client.outboxItems(limit: 1000).filter { $0.resourceType == "Observation" }.count)
+        XCTAssertEqual(final.lastSuccess[.satusehat], setup.clock.now())
+        XCTAssertNil(final.lastSuccess[.emergency], "nothing went to the emergency service")
         XCTAssertGreaterThanOrEqual(updates.count, 3, "one per round: lookups, then the visit's bundle")
         XCTAssertEqual(updates, updates.sorted(by: >), "pending only goes down")
     }

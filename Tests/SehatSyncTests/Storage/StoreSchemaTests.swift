@@ -31,7 +31,7 @@ final class StoreSchemaTests: XCTestCase {
         let before = try schema(clinic.client.database)
         let again = try SehatClient(path: clinic.directory + "/clinic.db")
         XCTAssertEqual(try schema(again.database), before)
-        XCTAssertEqual(try Migrator.appliedVersions(in: again.database), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11])
+        XCTAssertEqual(try Migrator.appliedVersions(in: again.database), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12])
         XCTAssertEqual(try again.outboxCounts().reduce(0) { $0 + $1.count }, 7)
     }
 }
@@ -51,7 +51,7 @@ extension StoreSchemaTests {
             }
         }
         let upgraded = try SehatClient(path: path)
-        XCTAssertEqual(try Migrator.appliedVersions(in: upgraded.database), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11])
+        XCTAssertEqual(try Migrator.appliedVersions(in: upgraded.database), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12])
         let row = try upgraded.database.read { try $0.queryFirst("SELECT group_id, needs_check, send_singly, status FROM outbox") }
         XCTAssertEqual(row?["group_id"], "e1")
         XCTAssertEqual(row?["needs_check"], 0)

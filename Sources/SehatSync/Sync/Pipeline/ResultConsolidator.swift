@@ -121,7 +121,9 @@ struct ResultConsolidator: Sendable {
     }
 }
 
-/// `sync_log`: one row per HTTP attempt per item, written with the attempt's outcome.
+/// `sync_log`: one row per HTTP attempt per item, written with the attempt's outcome; with it
+/// `sync_requests` (one row per request: a packed bundle's items share one) and
+/// `last_success` (the newest 2xx per destination), which the report and the status read.
 struct SyncLog {
     let connection: Connection
     let now: Date
@@ -130,6 +132,35 @@ struct SyncLog {
         let stamp = FHIRDateTime.format(now)
         // A packed bundle's lines share one URL: masked once.
         var masked: [String: String] = [:]
+        // One row per request: the lines of one attempt share its request id (none when
+        // nothing was sent: then one row per unsent call).
+        var requests: [String: (line: LogLine, items: Int)] = [:]
+        var order: [String] = []
+        for line in lines {
+            let key = line.attempt.requestID == "-" ? "- \(line.attempt.call.method) \(line.attempt.call.url)" : line.attempt.requestID
+            if requests[key] == nil { order.append(key) }
+            requests[key, default: (line, 0)].items += 1
+        }
+        for key in order {
+            let (line, items) = requests[key]!
+            let url = line.attempt.call.url
+            let maskedURL = masked[url] ?? LogMasking.mask(url)
+            masked[url] = maskedURL
+            try connection.execute(
+                """
+                INSERT INTO sync_requests(request_id, target, method, url, status, duration_ms, items, created_at)
+                SELECT ?, target, ?, ?, ?, ?, ?, ? FROM outbox WHERE id = ?
+                """,
+                [line.attempt.requestID == "-" ? .null : .text(line.attempt.requestID), .text(line.attempt.call.method), .text(maskedURL),
+                 SQLValue(line.attempt.status), .integer(Int64(line.attempt.milliseconds)), .integer(Int64(items)), .text(stamp), .integer(line.itemID)])
+            if let status = line.attempt.status, (200..<300).contains(status), line.attempt.notTheReceiver == nil {
+                try connection.execute(
+                    """
+                    INSERT INTO last_success(target, at) SELECT target, ? FROM outbox WHERE id = ? AND true
+                    ON CONFLICT(target) DO UPDATE SET at = max(at, excluded.at)
+                    """, [.text(stamp), .integer(line.itemID)])
+            }
+        }
         for line in lines {
             let url = line.attempt.call.url
             let maskedURL = masked[url] ?? LogMasking.mask(url)
