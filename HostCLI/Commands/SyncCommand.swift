@@ -15,9 +15,12 @@ enum SyncCommand {
             OptionSpec(name: "no-bundles", value: nil, help: "Send one request per resource instead of a bundle per encounter"),
             OptionSpec(name: "request-timeout", value: "S", help: "Seconds before a single request without an answer is given up (default: stored, 30)"),
             OptionSpec(name: "log-json", value: nil, help: "Write one JSON log line per request and run to stderr (NIKs masked)"),
+            OptionSpec(name: "quiet", value: nil, help: "Print only the summary at the end (no progress lines on stderr)"),
             .json("the summary"),
         ],
         details: """
+            Progress goes to stderr: on a terminal one line per lane, updated in place (done of total, rate, time
+            left, the last error); on a pipe a plain line per step; --quiet prints only the summary.
             Exit status: 0 when nothing is left to send, 3 when work remains (offline, backing off, or held),
             4 when items failed, are dead or in a version conflict (see `sehat outbox --status failed`, `--status
             conflict`), 5 when the token endpoint
@@ -40,10 +43,10 @@ enum SyncCommand {
             return try watch(engine, client: client, stop: stop)
         }
         let engine = try hostEngine(client, configuration: settings, logger: logger)
-        let terminal = isatty(STDERR_FILENO) == 1 && !invocation.has("json") && !invocation.has("log-json")
-        let progress: (@Sendable (SyncReport) -> Void)? = terminal ? showProgress : nil
-        let report = try waitFor { try await engine.sync(untilIdle: untilIdle, timeout: timeout, progress: progress) }
-        if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
+        // Progress on stderr: one line per lane rewritten in place on a terminal, a plain line
+        // per step on a pipe; none with --quiet or when stderr carries JSON log lines.
+        let lines = invocation.has("quiet") || invocation.has("log-json") ? nil : ProgressLines(inPlace: isatty(STDERR_FILENO) == 1)
+        let report = try waitFor { try await engine.sync(untilIdle: untilIdle, timeout: timeout, progress: lines?.show) }
         summarize(report, json: invocation.has("json"))
         return report.exitStatus
     }
@@ -83,11 +86,6 @@ enum SyncCommand {
         try waitFor { try await task.value }
         Output.line("stopped")
         return 0
-    }
-
-    @Sendable static func showProgress(_ progress: SyncReport) {
-        let line = "\rsent \(progress.requests) requests, \(progress.completed) items done, \(progress.count(.pending)) pending   "
-        FileHandle.standardError.write(Data(line.utf8))
     }
 
     static func summarize(_ report: SyncReport, json: Bool) {

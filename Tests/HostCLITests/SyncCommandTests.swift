@@ -44,19 +44,53 @@ final class SyncCommandTests: XCTestCase {
         let report = try JSON.parse(synced.stdout)
         XCTAssertEqual(report["exit_status"]?.intValue, 0)
         XCTAssertEqual(report["completed"]?.intValue, 3 + 1 + 15, "registry, the practitioner's role, the visit")
+        // On a pipe, progress is a plain line per step on stderr: done of total (never past it), rate, and the end.
+        let progress = synced.stderr.split(separator: "\n").filter { $0.hasPrefix("clinic: ") }
+        XCTAssertFalse(progress.isEmpty, synced.stderr)
+        XCTAssertFalse(synced.stderr.contains("\u{1B}["), "no cursor movement on a pipe")
+        for line in progress {
+            let numbers = line.split(separator: " ").compactMap { Int($0) }
+            XCTAssertGreaterThanOrEqual(numbers.count, 2, String(line))
+            XCTAssertLessThanOrEqual(numbers[0], numbers[1], "done never passes the total: \(line)")
+            XCTAssertTrue(line.contains(" done ("), String(line))
+        }
+        XCTAssertTrue(progress.last?.hasPrefix("clinic: 19 of 19 done") == true, "\(progress)")
         let again = try JSON.parse(try sehat.run(["sync", "--json"], timeout: 60).stdout)
         XCTAssertEqual(again["requests"]?.intValue, 0, "a second sync sends nothing")
         let human = try sehat.run(["sync"], timeout: 60)
         XCTAssertTrue(human.stdout.contains("nothing left to send"), human.stdout)
+        // --quiet: the summary only.
+        XCTAssertEqual(try sehat.run(["encounter", "record", "--file", "-"], stdin: try String(contentsOf: SehatProcess.repositoryRoot
+            .appendingPathComponent("Schemas/examples/encounter.json"), encoding: .utf8).replacingOccurrences(of: "ENC-20251226-0001", with: "ENC-QUIET")).status, 0)
+        let quiet = try sehat.run(["sync", "--quiet"], timeout: 60)
+        XCTAssertEqual(quiet.status, 0, quiet.stderr)
+        XCTAssertEqual(quiet.stderr, "")
+        XCTAssertTrue(quiet.stdout.contains("items done"), quiet.stdout)
         // Metrics and JSON logs for operators.
         let metrics = try sehat.run(["metrics"])
-        XCTAssertTrue(metrics.stdout.contains(#"sehat_outbox_items{lane="clinic",status="completed"} 19"#), metrics.stdout)
+        XCTAssertTrue(metrics.stdout.contains(#"sehat_outbox_items{lane="clinic",status="completed"} 34"#), metrics.stdout)  // 19, and the quiet visit's 15
         XCTAssertEqual(try sehat.run(["encounter", "record", "--file", "-"], stdin: try String(contentsOf: SehatProcess.repositoryRoot
             .appendingPathComponent("Schemas/examples/encounter.json"), encoding: .utf8).replacingOccurrences(of: "ENC-20251226-0001", with: "ENC-LOG")).status, 0)
         let logged = try sehat.run(["sync", "--log-json"], timeout: 60)
         let lines = logged.stderr.split(separator: "\n").compactMap { try? JSON.parse(String($0)) }
         XCTAssertEqual(lines.last?["event"]?.stringValue, "sync.run")
         XCTAssertTrue(lines.contains { $0["event"]?.stringValue == "sync.request" && $0["request_id"] != nil })
+        // On a terminal (a pseudo-terminal from util-linux `script`): one line per lane, rewritten in place.
+        XCTAssertEqual(try sehat.run(["encounter", "record", "--file", "-"], stdin: try String(contentsOf: SehatProcess.repositoryRoot
+            .appendingPathComponent("Schemas/examples/encounter.json"), encoding: .utf8).replacingOccurrences(of: "ENC-20251226-0001", with: "ENC-TTY")).status, 0)
+        let terminal = Process()
+        terminal.executableURL = URL(fileURLWithPath: "/usr/bin/script")
+        terminal.arguments = ["-qec", "'\(SehatProcess.executable.path)' --db '\(sehat.directory)/sehat.db' sync", "/dev/null"]
+        terminal.currentDirectoryURL = URL(fileURLWithPath: sehat.directory)
+        let screen = Pipe()
+        terminal.standardOutput = screen
+        terminal.standardInput = FileHandle.nullDevice
+        try terminal.run()
+        let shown = String(decoding: screen.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        terminal.waitUntilExit()
+        XCTAssertEqual(terminal.terminationStatus, 0, shown)
+        XCTAssertTrue(shown.contains("\u{1B}[2Kclinic: "), "a lane's line, cleared and written: \(shown.debugDescription)")
+        XCTAssertTrue(shown.contains("clinic: 15 of 15 done"), "the visit's 15 items, never past the total: \(shown)")
     }
 
     func testSyncWithNoServerReportsOfflineAndKeepsEverything() throws {
