@@ -79,30 +79,30 @@ struct ReportPage {
 
     private func queue() -> String {
         let points = Array(data.queue.suffix(Self.maxHours))
-        var out = "<section id=\"queue\"><h2>\(e(text.queueTitle))</h2>"
-        guard !points.isEmpty else { return out + "<p>\(e(text.nothing))</p></section>" }
-        out += SVGChart.stackedBars(categories: points.map(\.hour), series: [
+        return hourly(id: "queue", title: text.queueTitle, hours: points.map(\.hour), series: [
             .init(name: text.waiting, colour: Self.colours.waiting, values: points.map(\.waiting)),
             .init(name: text.stoppedSeries, colour: Self.colours.stopped, values: points.map(\.stopped)),
             .init(name: text.delivered, colour: Self.colours.delivered, values: points.map(\.delivered)),
-        ], label: text.queueTitle)
-        out += table([text.hour, text.waiting, text.stoppedSeries, text.delivered],
-                     points.map { [e(hour($0.hour)), n($0.waiting), n($0.stopped), n($0.delivered)] }, numeric: [1, 2, 3])
-        return out + "</section>"
+        ])
     }
 
     private func requests() -> String {
         let hours = Array(data.requests.suffix(Self.maxHours))
-        var out = "<section id=\"requests\"><h2>\(e(text.requestsTitle))</h2>"
-        guard !hours.isEmpty else { return out + "<p>\(e(text.nothing))</p></section>" }
-        out += SVGChart.stackedBars(categories: hours.map(\.hour), series: [
+        return hourly(id: "requests", title: text.requestsTitle, hours: hours.map(\.hour), series: [
             .init(name: text.success, colour: Self.colours.delivered, values: hours.map(\.success)),
             .init(name: text.clientError, colour: Self.colours.client, values: hours.map(\.clientError)),
             .init(name: text.serverError, colour: Self.colours.stopped, values: hours.map(\.serverError)),
             .init(name: text.offline, colour: Self.colours.offline, values: hours.map(\.offline)),
-        ], label: text.requestsTitle)
-        out += table([text.hour, text.success, text.clientError, text.serverError, text.offline],
-                     hours.map { [e(hour($0.hour)), n($0.success), n($0.clientError), n($0.serverError), n($0.offline)] }, numeric: [1, 2, 3, 4])
+        ])
+    }
+
+    /// A section of hours: the series stacked per hour, and the same numbers in a table.
+    private func hourly(id: String, title: String, hours: [String], series: [SVGChart.Series]) -> String {
+        var out = "<section id=\"\(id)\"><h2>\(e(title))</h2>"
+        guard !hours.isEmpty else { return out + "<p>\(e(text.nothing))</p></section>" }
+        out += SVGChart.stackedBars(categories: hours, series: series, label: title)
+        out += table([text.hour] + series.map(\.name), hours.indices.map { i in [e(hour(hours[i]))] + series.map { n($0.values[i]) } },
+                     numeric: Array(1...series.count))
         return out + "</section>"
     }
 
