@@ -2,68 +2,65 @@ import Foundation
 import SehatSupport
 import SehatSync
 
-/// Live progress of a sync on standard error: on a terminal one line per lane, rewritten in
-/// place (done / total, rate, time left, the last error); on a pipe or a file a plain line per
-/// step instead, since nothing there can be rewritten.
+/// Live progress on standard error: on a terminal one line per lane (or source), rewritten in
+/// place; on a pipe or a file a plain line per step instead, since nothing there can be
+/// rewritten.
 final class ProgressLines: Sendable {
     /// Rewrite lines in place (a terminal), or append a line per step.
     let inPlace: Bool
     private let started: Date
-    private let state: Locked<State>
-
-    private struct State {
-        var lanes: [Lane: Snapshot] = [:]
-        var linesShown = 0
-    }
-
-    private struct Snapshot {
-        var done: Int
-        var remaining: Int
-        var lastError: String?
-    }
+    /// The lines shown, in order, by what they are about; and how many are on the screen.
+    private let state = Locked<(lines: [(key: String, text: String)], shown: Int)>(([], 0))
 
     init(inPlace: Bool, now: Date = Date()) {
         self.inPlace = inPlace
         started = now
-        state = Locked(State())
     }
 
-    /// Takes one lane's snapshot and shows it.
+    /// Seconds since the work started (never zero, for rates).
+    private var elapsed: TimeInterval { max(0.001, Date().timeIntervalSince(started)) }
+
+    /// One lane of a sync: `clinic: 120 of 500 done (24.0/s, about 16 s left) — last error: …`.
+    /// The total is what is done plus what still waits, so it never passes 100 %.
     @Sendable func show(_ progress: SyncReport) {
         guard let lane = progress.lane else { return }
         let remaining = progress.counts.filter { $0.lane == lane && ($0.status == .pending || $0.status == .processing) }.reduce(0) { $0 + $1.count }
-        let elapsed = max(0.001, Date().timeIntervalSince(started))
-        let text: String = state.withLock { state in
-            state.lanes[lane] = Snapshot(done: progress.completed, remaining: remaining, lastError: progress.lastError)
-            guard inPlace else { return Self.line(lane, state.lanes[lane]!, elapsed: elapsed) + "\n" }
-            var out = state.linesShown > 0 ? "\u{1B}[\(state.linesShown)F" : ""
-            let shown = Lane.allCases.filter { state.lanes[$0] != nil }
-            for shownLane in shown { out += "\u{1B}[2K" + Self.line(shownLane, state.lanes[shownLane]!, elapsed: elapsed) + "\n" }
-            state.linesShown = shown.count
-            return out
-        }
-        FileHandle.standardError.write(Data(text.utf8))
+        let rate = Double(progress.completed) / elapsed
+        var line = "\(lane.rawValue): \(progress.completed) of \(progress.completed + remaining) done (\(String(format: "%.1f", rate))/s"
+        if remaining > 0, rate > 0 { line += ", about \(Self.duration(Double(remaining) / rate)) left" }
+        line += ")"
+        if let error = progress.lastError { line += " — last error: \(error.prefix(100))" }
+        update(lane.rawValue, line)
     }
 
-    /// `clinic: 120 of 500 done (24.0/s, about 16 s left) — last error: …`
-    private static func line(_ lane: Lane, _ snapshot: Snapshot, elapsed: TimeInterval) -> String {
-        let total = snapshot.done + snapshot.remaining
-        let rate = Double(snapshot.done) / elapsed
-        var line = "\(lane.rawValue): \(snapshot.done) of \(total) done (\(String(format: "%.1f", rate))/s"
-        if snapshot.remaining == 0 {
-            line += ")"
-        } else if rate > 0 {
-            line += ", about \(duration(Double(snapshot.remaining) / rate)) left)"
-        } else {
-            line += ")"
+    /// One page of a registry pull: `kki: page 3, 1500 rows (1480 new, 12 updated, 3 unchanged, 5 rejected), 750 rows/s`,
+    /// with the batch's total and the time left when the source gives its total.
+    @Sendable func show(_ progress: PullProgress) {
+        let rate = Double(progress.fetched) / elapsed
+        var line = "\(progress.source.rawValue): page \(progress.pages), \(progress.fetched)"
+        if let total = progress.total { line += " of \(total)" }
+        line += " rows (\(progress.inserted) new, \(progress.updated) updated, \(progress.unchanged) unchanged, \(progress.rejected) rejected), "
+            + "\(String(format: "%.0f", rate)) rows/s"
+        if let total = progress.total, total > progress.fetched, rate > 0 { line += ", about \(Self.duration(Double(total - progress.fetched) / rate)) left" }
+        update(progress.source.rawValue, line)
+    }
+
+    /// Shows `text` as the line about `key`: rewrites every line in place, or appends it.
+    private func update(_ key: String, _ text: String) {
+        let output: String = state.withLock { state in
+            guard inPlace else { return text + "\n" }
+            if let index = state.lines.firstIndex(where: { $0.key == key }) { state.lines[index].text = text } else { state.lines.append((key, text)) }
+            var out = state.shown > 0 ? "\u{1B}[\(state.shown)F" : ""
+            for line in state.lines { out += "\u{1B}[2K" + line.text + "\n" }
+            state.shown = state.lines.count
+            return out
         }
-        if let error = snapshot.lastError { line += " — last error: \(error.prefix(100))" }
-        return line
+        FileHandle.standardError.write(Data(output.utf8))
     }
 
     /// `45 s`, `3 min`, `2 h 10 min`.
     static func duration(_ seconds: Double) -> String {
-        let s = Int(seconds.rounded(.up))
+        let s = Int(min(seconds, 1e9).rounded(.up))
         if s < 90 { return "\(s) s" }
         if s < 5400 { return "\((s + 30) / 60) min" }
         return "\(s / 3600) h \((s % 3600 + 30) / 60) min"

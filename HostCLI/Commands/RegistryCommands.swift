@@ -30,6 +30,7 @@ enum RegistryCommands {
         options: [
             OptionSpec(name: "full", value: nil, help: "Ask for everything, not only what changed since the last batch"),
             OptionSpec(name: "page-size", value: "N", help: "Rows per page (1-10000, default 500)"),
+            OptionSpec(name: "quiet", value: nil, help: "Print only the batch at the end (no progress lines on stderr)"),
             .json("the batch"),
         ],
         details: "Exit status: 0 completed; 4 completed with more than 20 % of the rows rejected (an alert is raised);\n3 stopped before the end (the source unreachable after 3 tries, its credentials refused): the next pull resumes."
@@ -38,7 +39,9 @@ enum RegistryCommands {
         let puller = RegistryPuller(client: client, transport: hostTransport(client),
                                     pageSize: try invocation.int("page-size", default: 500, range: 1...10_000) ?? 500)
         let source = try source(invocation)
-        let report = try waitFor { try await puller.pull(source, full: invocation.has("full")) }
+        // Progress on stderr after each page: rewritten in place on a terminal, a line per page on a pipe.
+        let lines = invocation.has("quiet") ? nil : ProgressLines(inPlace: isatty(STDERR_FILENO) == 1)
+        let report = try waitFor { try await puller.pull(source, full: invocation.has("full"), progress: lines?.show) }
         if invocation.has("json") {
             Output.json(.obj([
                 "source": .string(report.source.rawValue), "trace_id": .string(report.traceID), "status": .string(report.status.rawValue),

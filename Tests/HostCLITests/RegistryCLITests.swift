@@ -47,6 +47,12 @@ final class RegistryCLITests: XCTestCase {
         XCTAssertEqual(batch["alert"] as? Bool, true)
         XCTAssertTrue(batch.keys.contains("reason"))
         for key in ["source", "trace_id", "inserted", "updated", "unchanged", "failure_rate", "seconds"] { XCTAssertNotNil(batch[key], key) }
+        // Progress on stderr (a pipe here): a plain line per page, the batch's counts so far.
+        let pages = pulled.stderr.split(separator: "\n").filter { $0.hasPrefix("kki: page ") }
+        XCTAssertEqual(pages.count, 6, pulled.stderr)
+        XCTAssertTrue(pages.first?.hasPrefix("kki: page 1, 100 rows (") == true, "\(pages)")
+        XCTAssertTrue(pages.last?.hasPrefix("kki: page 6, 600 rows (") == true, "\(pages)")
+        XCTAssertTrue(pages.last?.contains("200 rejected") == true, "\(pages)")
 
         let history = try sehat.run(["pull", "history", "--json"])
         XCTAssertTrue(history.stdout.contains(batch["trace_id"] as? String ?? "?"))
@@ -62,6 +68,12 @@ final class RegistryCLITests: XCTestCase {
         XCTAssertFalse(listed.stdout.contains(person.nik), "a list masks NIKs")
         XCTAssertTrue(listed.stdout.contains(person.name))
 
+        // SISDMK gives its total: the line says of how many, and --quiet says nothing.
+        let sisdmk = try sehat.run(["pull", "sisdmk", "--page-size", "200"])
+        XCTAssertTrue(sisdmk.stderr.contains("sisdmk: page 1, 200 of "), "SISDMK says its total: \(sisdmk.stderr)")
+        XCTAssertTrue(sisdmk.stderr.contains(" rows ("), sisdmk.stderr)
+        let quiet = try sehat.run(["pull", "sisdmk", "--quiet", "--full"])
+        XCTAssertEqual(quiet.stderr, "", "--quiet: nothing but the batch at the end")
         // The source goes down: three tries, then exit 3; the registry still serves offline.
         sandbox.setFaults(try FaultPlan(spec: "503=1,retry-after=0"))
         let down = try sehat.run(["pull", "sisdmk", "--json"])

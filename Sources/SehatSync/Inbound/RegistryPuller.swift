@@ -3,6 +3,20 @@ import SehatFHIR
 import SehatJSON
 import SehatStore
 
+/// A pull's progress after each page: the batch's counts so far (a resumed batch counts what
+/// it took before), and the rows the source says the batch holds, when it says.
+public struct PullProgress: Sendable, Equatable {
+    /// Which registry.
+    public let source: RegistrySource
+    /// Pages taken.
+    public let pages: Int
+    /// Rows received, and what they did.
+    public let fetched: Int, inserted: Int, updated: Int, unchanged: Int, rejected: Int
+    /// The rows of the whole batch (SISDMK's `meta.total`); nil when the source does not say.
+    public let total: Int?
+}
+
+
 /// What one pull (a batch) did.
 public struct PullReport: Sendable, Equatable {
     /// Which source.
@@ -77,7 +91,8 @@ public final class RegistryPuller: Sendable {
 
     /// One batch from `source`: resumes an unfinished one, else asks for what changed since
     /// the last (everything when `full`).
-    public func pull(_ source: RegistrySource, full: Bool = false, shouldStop: @Sendable () -> Bool = { false }) async throws -> PullReport {
+    public func pull(_ source: RegistrySource, full: Bool = false, shouldStop: @Sendable () -> Bool = { false },
+                     progress: (@Sendable (PullProgress) -> Void)? = nil) async throws -> PullReport {
         guard let settings = try client.registrySource(source) else {
             throw FieldError("source", "\(source.rawValue) is not set up on this device: run `sehat source set \(source.rawValue) …` first")
         }
@@ -103,6 +118,11 @@ public final class RegistryPuller: Sendable {
             } catch is PullSuperseded {
                 outcome = (.superseded, "another pull of \(source.rawValue) took over")
                 break
+            }
+            if let progress, let row = try client.database.read({ try $0.queryFirst("SELECT * FROM pull_batches WHERE trace_id = ?", [.text(traceID)]) }) {
+                progress(PullProgress(source: source, pages: row.optionalInt("pages") ?? 0, fetched: row.optionalInt("fetched") ?? 0,
+                                      inserted: row.optionalInt("inserted") ?? 0, updated: row.optionalInt("updated") ?? 0,
+                                      unchanged: row.optionalInt("unchanged") ?? 0, rejected: row.optionalInt("rejected") ?? 0, total: page.total))
             }
             guard let next = page.next else { break }
             mark = next

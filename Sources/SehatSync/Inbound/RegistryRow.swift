@@ -85,6 +85,8 @@ struct FeedPage: Sendable {
     let rows: [MappedRow]
     /// Where the next page starts; nil on the last.
     let next: PageMark?
+    /// The rows the whole batch holds, when the source says (SISDMK does; KKI's cursor does not).
+    var total: Int? = nil
 }
 
 /// How one source is asked and read: its URL, its paging, its field names. The mapping of a

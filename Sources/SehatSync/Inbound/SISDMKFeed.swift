@@ -25,7 +25,7 @@ struct SISDMKFeed: RegistryFeed {
             let total = page.value(at: "meta.total")?.intValue, total >= 0
         else { throw FieldError("meta", "must give page (≥ 1), per_page (≥ 1) and total (≥ 0) as whole numbers") }
         let next: PageMark? = number < 1_000_000_000 && number * perPage < total && !data.isEmpty ? .page(number + 1) : nil
-        return FeedPage(rows: data.enumerated().map { index, row in map(row, index: index, now: now) }, next: next)
+        return FeedPage(rows: data.enumerated().map { index, row in map(row, index: index, now: now) }, next: next, total: total)
     }
 
     func map(_ row: JSON, index: Int, now: Date) -> MappedRow {
