@@ -101,6 +101,13 @@ final class ReportPageTests: XCTestCase {
             let image = try Data(contentsOf: URL(fileURLWithPath: png))
             XCTAssertEqual(Array(image.prefix(8)), [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A], "\(language): a PNG")
             XCTAssertGreaterThan(image.count, 20_000, "\(language): the screenshot shows a page, not a blank")
+            // Printed: A4 pages (595 × 842 points), as the page's @page rule asks.
+            let pdf = sehat.directory + "/report-\(language).pdf"
+            _ = try browser(chromium, ["--print-to-pdf=" + pdf, "--no-pdf-header-footer", "file://" + file])
+            let printed = String(decoding: try Data(contentsOf: URL(fileURLWithPath: pdf)), as: UTF8.self)
+            XCTAssertTrue(printed.hasPrefix("%PDF-"), "\(language): a PDF")
+            XCTAssertTrue(printed.contains("/MediaBox [0 0 594.95996 841.91998]") || printed.contains("/MediaBox [0 0 595 842]"),
+                          "\(language): printed on A4")
             // Kept where a person can look at it (and copy it to docs/ for the README).
             let kept = SehatProcess.repositoryRoot.appendingPathComponent(".build/sync-report")
             try? FileManager.default.createDirectory(at: kept, withIntermediateDirectories: true)
