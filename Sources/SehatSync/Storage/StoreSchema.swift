@@ -627,12 +627,14 @@ enum StoreSchema {
             INSERT INTO outbox_hours(hour, stopped) SELECT substr(NEW.updated_at, 1, 13), 1 WHERE NEW.status IN ('failed', 'held', 'dead')
                 ON CONFLICT(hour) DO UPDATE SET stopped = stopped + 1;
         END;
-        CREATE TRIGGER outbox_hours_delivered AFTER UPDATE OF status, withdrawn ON outbox
+        -- Delivery sets `completed_at` and reopening clears it, so claiming an item (which sets
+        -- neither) does not even test these two.
+        CREATE TRIGGER outbox_hours_delivered AFTER UPDATE OF completed_at, withdrawn ON outbox
         WHEN NEW.status = 'completed' AND NEW.withdrawn = 0 AND NOT (OLD.status = 'completed' AND OLD.withdrawn = 0) BEGIN
             INSERT INTO outbox_hours(hour, delivered) VALUES (substr(coalesce(NEW.completed_at, NEW.updated_at), 1, 13), 1)
                 ON CONFLICT(hour) DO UPDATE SET delivered = delivered + 1;
         END;
-        CREATE TRIGGER outbox_hours_undelivered AFTER UPDATE OF status, withdrawn ON outbox
+        CREATE TRIGGER outbox_hours_undelivered AFTER UPDATE OF completed_at, withdrawn ON outbox
         WHEN OLD.status = 'completed' AND OLD.withdrawn = 0 AND NOT (NEW.status = 'completed' AND NEW.withdrawn = 0) BEGIN
             UPDATE outbox_hours SET delivered = delivered - 1 WHERE hour = substr(coalesce(OLD.completed_at, OLD.updated_at), 1, 13);
         END;
