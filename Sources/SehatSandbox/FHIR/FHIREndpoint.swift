@@ -360,7 +360,8 @@ extension SandboxState {
 
     /// Resolves `Type?identifier=system|value` references by search (exactly one match).
     private func resolveConditional(_ json: JSON, issues: inout [Issue]) -> JSON {
-        json.replacingReferences { reference in
+        let store = self.store  // the closure captures the store alone, not the whole state (a copy per call showed in profiles)
+        return json.replacingReferences { reference in
             guard case .search(let type, let system, let value) = ReferenceText(reference) else { return nil }
             guard let value else {
                 issues.append(Issue(code: "not-supported", text: "conditional reference \(reference) must search by identifier"))
