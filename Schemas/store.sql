@@ -516,3 +516,4 @@ CREATE TRIGGER outbox_hours_withdrawn AFTER UPDATE OF withdrawn ON outbox WHEN O
         ON CONFLICT(hour) DO UPDATE SET recorded = recorded + excluded.recorded;
 END;
 CREATE INDEX outbox_withdrawn ON outbox(resource_id) WHERE withdrawn = 1;
+CREATE INDEX error_log_open ON error_log(id) WHERE resolution_status = 'pending';

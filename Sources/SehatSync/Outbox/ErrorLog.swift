@@ -81,8 +81,12 @@ struct ErrorLog {
 
     /// The newest error no later attempt has resolved.
     func newestOpenMessage() throws -> String? {
-        try connection.scalar("SELECT message FROM error_log WHERE resolution_status = 'pending' ORDER BY id DESC LIMIT 1").string
+        try connection.scalar(Self.newestOpenSQL).string
     }
+
+    /// Read by `status` and every progress line: through `error_log_open`, however many
+    /// resolved errors the log holds.
+    static let newestOpenSQL = "SELECT message FROM error_log WHERE resolution_status = 'pending' ORDER BY id DESC LIMIT 1"
 
     /// Raises an escalation alert for an item that keeps failing (it keeps retrying).
     func alertEscalation(item: Int64, error: String) throws {

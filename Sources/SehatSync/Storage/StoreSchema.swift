@@ -653,5 +653,8 @@ enum StoreSchema {
         -- cost a sixth of the drain's throughput, an index of the items not yet delivered a
         -- tenth); the withdrawn items, rare, have an index of their own.
         CREATE INDEX outbox_withdrawn ON outbox(resource_id) WHERE withdrawn = 1;
+
+        -- The newest open error, which `status` and every progress line read: only open errors.
+        CREATE INDEX error_log_open ON error_log(id) WHERE resolution_status = 'pending';
         """
 }

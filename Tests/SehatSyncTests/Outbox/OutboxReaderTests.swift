@@ -52,6 +52,15 @@ final class OutboxReaderTests: XCTestCase {
         }
     }
 
+    /// The newest open error is read on every progress line: through its partial index, not
+    /// by walking back over every resolved error.
+    func testTheNewestOpenErrorIsReadThroughItsPartialIndex() throws {
+        let plan = try clinic.client.database.read { conn in
+            try conn.query("EXPLAIN QUERY PLAN " + ErrorLog.newestOpenSQL).compactMap { $0["detail"].string }
+        }
+        XCTAssertTrue(plan.contains { $0.contains("USING INDEX error_log_open") || $0.contains("USING COVERING INDEX error_log_open") }, "\(plan)")
+    }
+
     func testEmergencyGoesFirstThenPriorityThenSequence() throws {
         try clinic.client.recordEncounter(SampleClinic.visit(number: "E1", patient: clinic.patients[0], finishedBefore: TestClinic.now))
         let panic = try clinic.client.recordPanic(PanicReport(latitude: -6.2, longitude: 106.8, severity: .high, type: "fall"))
