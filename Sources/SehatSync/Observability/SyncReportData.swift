@@ -192,25 +192,20 @@ struct SyncReportReader {
     }
 
     /// Hourly: items recorded, delivered and stopped in each hour (`outbox_hours`, kept by
-    /// triggers), summed into the queue as it stood at the end of each hour.
+    /// triggers), summed into the queue as it stood at the end of each hour, up to this hour.
     private func queue(from: String) throws -> [SyncReportData.QueuePoint] {
-        var recorded: [String: Int] = [:], delivered: [String: Int] = [:], stopped: [String: Int] = [:]
-        for row in try connection.query("SELECT hour, recorded, delivered, stopped FROM outbox_hours") {
-            let hour = row["hour"].string ?? ""
-            recorded[hour] = row["recorded"].int ?? 0
-            delivered[hour] = row["delivered"].int ?? 0
-            stopped[hour] = row["stopped"].int ?? 0
-        }
-        let start = String(from.prefix(13))
-        let hours = Set(recorded.keys).union(delivered.keys).union(stopped.keys).union([String(FHIRDateTime.format(now).prefix(13))]).sorted()
+        let start = String(from.prefix(13)), current = String(FHIRDateTime.format(now).prefix(13))
         var points: [SyncReportData.QueuePoint] = []
-        var (r, d, s) = (0, 0, 0)
-        for hour in hours {
-            r += recorded[hour] ?? 0
-            d += delivered[hour] ?? 0
-            s += stopped[hour] ?? 0
-            guard hour >= start else { continue }
-            points.append(.init(hour: hour, waiting: max(0, r - d - s), delivered: d, stopped: s))
+        var (recorded, delivered, stopped) = (0, 0, 0)
+        for row in try connection.query("SELECT hour, recorded, delivered, stopped FROM outbox_hours ORDER BY hour") {
+            let hour = row["hour"].string ?? ""
+            recorded += row["recorded"].int ?? 0
+            delivered += row["delivered"].int ?? 0
+            stopped += row["stopped"].int ?? 0
+            if hour >= start { points.append(.init(hour: hour, waiting: max(0, recorded - delivered - stopped), delivered: delivered, stopped: stopped)) }
+        }
+        if points.last.map({ $0.hour < current }) ?? true, current >= start {
+            points.append(.init(hour: current, waiting: max(0, recorded - delivered - stopped), delivered: delivered, stopped: stopped))
         }
         return points
     }
@@ -242,21 +237,24 @@ struct SyncReportReader {
     }
 
     private func endpoints(_ sent: [Row], base: String?, emergency: String?) -> [SyncReportData.EndpointStats] {
-        var groups: [String: (target: Target, durations: [Int], errors: Int)] = [:]
+        struct Key: Hashable, Comparable {
+            let target: Target
+            let endpoint: String
+            static func < (a: Key, b: Key) -> Bool { (a.target.rawValue, a.endpoint) < (b.target.rawValue, b.endpoint) }
+        }
+        var groups: [Key: (durations: [Int], errors: Int)] = [:]
         for row in sent where row["request_id"].string != nil {
             guard let target = Target(rawValue: row["target"].string ?? "") else { continue }
-            let name = Self.endpoint(method: row["method"].string ?? "", url: row["url"].string ?? "", base: target == .emergency ? emergency : base)
-            var group = groups["\(target.rawValue) \(name)"] ?? (target, [], 0)
-            group.durations.append(row["ms"].int ?? 0)
-            if !(200..<300).contains(row["status"].int ?? 0) { group.errors += 1 }
-            groups["\(target.rawValue) \(name)"] = group
+            let key = Key(target: target, endpoint: Self.endpoint(method: row["method"].string ?? "", url: row["url"].string ?? "",
+                                                                  base: target == .emergency ? emergency : base))
+            groups[key, default: ([], 0)].durations.append(row["ms"].int ?? 0)
+            if !(200..<300).contains(row["status"].int ?? 0) { groups[key, default: ([], 0)].errors += 1 }
         }
         return groups.keys.sorted().map { key in
-            let group = groups[key]!
-            let sorted = group.durations.sorted()
+            let sorted = groups[key]!.durations.sorted()
             func percentile(_ p: Double) -> Int { sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int((p * Double(sorted.count)).rounded(.up)) - 1)] }
-            return .init(target: group.target, endpoint: String(key.drop { $0 != " " }.dropFirst()), requests: sorted.count,
-                         p50Milliseconds: percentile(0.5), p95Milliseconds: percentile(0.95), errors: group.errors)
+            return .init(target: key.target, endpoint: key.endpoint, requests: sorted.count,
+                         p50Milliseconds: percentile(0.5), p95Milliseconds: percentile(0.95), errors: groups[key]!.errors)
         }
     }
 

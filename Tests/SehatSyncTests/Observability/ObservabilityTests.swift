@@ -111,3 +111,26 @@ extension ObservabilityTests {
         XCTAssertEqual(updates, updates.sorted(by: >), "pending only goes down")
     }
 }
+
+extension ObservabilityTests {
+    /// The report's numbers after a sync: the queue's last hour is the outbox now, requests are
+    /// requests (a bundle is one), and endpoints are named by method and resource type.
+    func testTheReportDataMatchesTheOutboxAfterASync() async throws {
+        let setup = try SandboxClinic()
+        defer { setup.stop() }
+        try setup.client.recordEncounter(SampleClinic.visit(number: "REP-1", patient: SampleClinic.patients[0], finishedBefore: TestClinic.now))
+        let report = try await setup.engine().sync()
+        XCTAssertEqual(report.exitStatus, 0)
+        let data = try setup.client.reportData(since: TestClinic.now.addingTimeInterval(-86_400))
+        let last = try XCTUnwrap(data.queue.last)
+        XCTAssertEqual(last.hour, String(FHIRDateTime.format(setup.clock.now()).prefix(13)))
+        XCTAssertEqual(last.delivered, try setup.client.outboxCounts().filter { $0.status == .completed }.reduce(0) { $0 + $1.count })
+        XCTAssertEqual(last.waiting, 0)
+        XCTAssertEqual(data.requests.reduce(0) { $0 + $1.success }, report.requests, "every request answered 2xx, counted once")
+        XCTAssertTrue(data.endpoints.contains { $0.target == .satusehat && $0.endpoint == "POST Bundle" }, "\(data.endpoints.map(\.endpoint))")
+        XCTAssertEqual(SyncReportReader.endpoint(method: "GET", url: "https://x/fhir-r4/v1/Patient?identifier=a|1", base: "https://x/fhir-r4/v1"), "GET Patient")
+        XCTAssertEqual(SyncReportReader.endpoint(method: "PUT", url: "https://x/fhir-r4/v1/Encounter/e-1", base: "https://x/fhir-r4/v1"), "PUT Encounter")
+        XCTAssertEqual(SyncReportReader.endpoint(method: "POST", url: "https://x/fhir-r4/v1", base: "https://x/fhir-r4/v1"), "POST Bundle")
+        XCTAssertEqual(SyncReportReader.endpoint(method: "POST", url: "https://e/api/emergency/notify", base: "https://e"), "POST /api/emergency/notify")
+    }
+}

@@ -156,7 +156,7 @@ struct SyncLog {
             if let status = line.attempt.status, (200..<300).contains(status), line.attempt.notTheReceiver == nil {
                 try connection.execute(
                     """
-                    INSERT INTO last_success(target, at) SELECT target, ? FROM outbox WHERE id = ? AND true
+                    INSERT INTO last_success(target, at) SELECT target, ? FROM outbox WHERE id = ?
                     ON CONFLICT(target) DO UPDATE SET at = max(at, excluded.at)
                     """, [.text(stamp), .integer(line.itemID)])
             }
